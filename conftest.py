@@ -1,0 +1,107 @@
+"""Suite-wide pytest setup.
+
+PostgreSQL-only tests (`@pytest.mark.postgres`) and Redis tests (`@pytest.mark.redis`) skip with a
+clear reason on a laptop without those services. `.ci/run` sets REQUIRE_SERVICE_TESTS=1, which
+turns any such skip into a failure, so CI cannot pass without having run them.
+"""
+
+import os
+
+import pytest
+from django.conf import settings
+
+STRICT = os.environ.get("REQUIRE_SERVICE_TESTS") == "1"
+SERVICE_MARKERS = {
+    "postgres": (
+        lambda: settings.IS_POSTGRESQL,
+        "needs PostgreSQL: set DATABASE_URL=postgres://… (row locks and real concurrent "
+        "connections cannot be proven on SQLite)",
+    ),
+    "redis": (
+        lambda: bool(settings.REDIS_URL),
+        "needs Redis: set REDIS_URL=redis://… (a real broker or cache)",
+    ),
+}
+_skipped_service_tests: list[str] = []
+
+
+def pytest_configure(config):
+    if os.environ.get("RESET_DB") == "1":
+        config.option.create_db = True
+
+
+def pytest_collection_modifyitems(config, items):
+    for marker, (available, reason) in SERVICE_MARKERS.items():
+        if available():
+            continue
+        for item in items:
+            if marker in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and any(
+        marker in report.keywords for marker in SERVICE_MARKERS
+    ):  # pragma: no branch
+        _skipped_service_tests.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if STRICT and _skipped_service_tests:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        reporter.write_line(
+            f"REQUIRE_SERVICE_TESTS=1 but {len(_skipped_service_tests)} PostgreSQL/Redis test(s) "
+            "were skipped:",
+            red=True,
+        )
+        for nodeid in _skipped_service_tests:
+            reporter.write_line(f"  {nodeid}", red=True)
+        session.exitstatus = 1
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def customer(db):
+    from accounts.tests.factories import UserFactory
+
+    return UserFactory()
+
+
+@pytest.fixture
+def staff_user(db):
+    from accounts.tests.factories import UserFactory
+
+    return UserFactory(is_staff=True)
+
+
+@pytest.fixture
+def customer_client(api_client, customer):
+    api_client.force_authenticate(customer)
+    return api_client
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _plain_static_storage():
+    """Tests render templates without running collectstatic first, so no manifest is needed."""
+    from django.test import override_settings
+
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages):
+        yield

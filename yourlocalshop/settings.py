@@ -1,0 +1,274 @@
+"""Settings for YourLocalShop, read from the environment (see `.env.example` for every key).
+
+Two shapes, one codebase:
+- embedded default (no env): SQLite file, locmem cache, Celery tasks run eagerly in-process;
+- production shape: DATABASE_URL=postgres://… and REDIS_URL=redis://… switch to PostgreSQL,
+  a Redis cache and a real Celery broker.
+"""
+
+from decimal import Decimal
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# --- Core -------------------------------------------------------------------------------------
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG and not env.bool("ALLOW_INSECURE_SECRET_KEY", default=True):
+        raise environ.ImproperlyConfigured("SECRET_KEY must be set in production.")
+    # Only good for a laptop or the test suite; `check --deploy` flags it in production.
+    SECRET_KEY = "django-insecure-local-development-key-change-me"
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_FAILURE_VIEW = "yourlocalshop.views.csrf_failure"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_celery_beat",
+    "yourlocalshop",
+    "accounts",
+    "catalogue",
+    "inventory",
+    "carts",
+    "orders",
+    "fulfilment",
+    "returns",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "yourlocalshop.urls"
+WSGI_APPLICATION = "yourlocalshop.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------------
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+IS_POSTGRESQL = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if IS_POSTGRESQL:
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
+        "DATABASE_CONNECT_TIMEOUT", default=5
+    )
+else:
+    # SQLite serialises writers; wait for the lock instead of failing at once under load.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    )
+# RESET_DB=1 drops and recreates the schema at start (`manage.py prepare_database`, and pytest's
+# --create-db), as `RESET_DB=1 pytest -q` and `docker run -e RESET_DB=1 …` expect.
+RESET_DB = env.bool("RESET_DB", default=False)
+
+# --- Cache and Celery -------------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="yls"),
+            "TIMEOUT": 300,
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "yourlocalshop",
+            "TIMEOUT": 300,
+        }
+    }
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+CELERY_RESULT_BACKEND = None
+# Without a broker every task runs in-process at once, so the embedded mode needs no worker.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+# At-least-once delivery: a task is acknowledged after it ran, and re-queued if its worker dies.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=100)
+# Above any countdown or ETA we use, so Redis does not redeliver a task that is merely waiting.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE: dict = {}  # each app adds its periodic tasks in its AppConfig.ready()
+
+# --- Auth -------------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/account/login/"
+LOGIN_REDIRECT_URL = "/"
+DEMO_ADMIN_EMAIL = env.str("DEMO_ADMIN_EMAIL", default="admin@yourlocalshop.local")
+DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="change-me-admin")
+
+# --- Internationalisation ---------------------------------------------------------------------
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env.str("TIME_ZONE", default="Europe/London")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files -----------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# --- Email ------------------------------------------------------------------------------------
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="shop@yourlocalshop.local")
+
+# --- Security (production) --------------------------------------------------------------------
+SESSION_COOKIE_SECURE = not DEBUG and env.bool("SECURE_COOKIES", default=True)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# --- REST framework and OpenAPI ---------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "yourlocalshop.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "yourlocalshop.api.problems.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env.str("THROTTLE_LOGIN", default="10/min"),
+        "checkout": env.str("THROTTLE_CHECKOUT", default="30/min"),
+    },
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "YourLocalShop API",
+    "DESCRIPTION": (
+        "Catalogue, carts, checkout, fulfilment and returns of a local shop. Every error is an "
+        "RFC 9457 problem details document (application/problem+json) with a stable `code`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api",
+}
+
+# --- The shop ---------------------------------------------------------------------------------
+SHOP_NAME = env.str("SHOP_NAME", default="YourLocalShop")
+SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="EUR")
+SHOP_SELLER_ADDRESS = env.str("SHOP_SELLER_ADDRESS", default="1 High Street, Hometown")
+SHOP_SELLER_VAT_ID = env.str("SHOP_SELLER_VAT_ID", default="")
+VAT_RATE = Decimal(env.str("VAT_RATE", default="0.20"))
+PRICES_INCLUDE_TAX = env.bool("PRICES_INCLUDE_TAX", default=True)
+
+CATALOGUE_CACHE_SECONDS = env.int("CATALOGUE_CACHE_SECONDS", default=300)
+CATALOGUE_STOCK_HINT_CACHE_SECONDS = env.int("CATALOGUE_STOCK_HINT_CACHE_SECONDS", default=10)
+CATALOGUE_LOW_STOCK_THRESHOLD = env.int("CATALOGUE_LOW_STOCK_THRESHOLD", default=5)
+CATALOGUE_WARMUP_TOP = env.int("CATALOGUE_WARMUP_TOP", default=500)
+CATALOGUE_WARMUP_ON_START = env.bool("CATALOGUE_WARMUP_ON_START", default=True)
+
+CART_MAX_QTY_PER_LINE = env.int("CART_MAX_QTY_PER_LINE", default=20)
+CART_TTL_DAYS = env.int("CART_TTL_DAYS", default=30)
+
+RESERVATION_TTL_SECONDS = env.int("RESERVATION_TTL_SECONDS", default=900)
+RESERVATION_EXPIRY_INTERVAL_SECONDS = env.int("RESERVATION_EXPIRY_INTERVAL_SECONDS", default=30)
+INVENTORY_PESSIMISTIC_THRESHOLD = env.int("INVENTORY_PESSIMISTIC_THRESHOLD", default=5)
+INVENTORY_RECONCILE_INTERVAL_SECONDS = env.int("INVENTORY_RECONCILE_INTERVAL_SECONDS", default=3600)
+MAX_ACTIVE_RESERVATIONS_PER_CUSTOMER = env.int("MAX_ACTIVE_RESERVATIONS_PER_CUSTOMER", default=3)
+
+IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=60)
+IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
+OUTBOX_SWEEP_INTERVAL_SECONDS = env.int("OUTBOX_SWEEP_INTERVAL_SECONDS", default=60)
+
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="orders.gateways.MockPaymentGateway")
+PAYMENT_MAX_RETRIES = env.int("PAYMENT_MAX_RETRIES", default=2)
+PAYMENT_RETRY_BASE_SECONDS = env.float("PAYMENT_RETRY_BASE_SECONDS", default=0.2)
+MOCK_PAYMENT_SLOW_MS = env.int("MOCK_PAYMENT_SLOW_MS", default=3000)
+
+COURIER_GATEWAY = env.str("COURIER_GATEWAY", default="fulfilment.gateways.MockCourierGateway")
+COURIER_WEBHOOK_SECRET = env.str("COURIER_WEBHOOK_SECRET", default="dev-courier-webhook-secret")
+COURIER_NAME = env.str("COURIER_NAME", default="MockParcel")
+
+RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=30)
+# Whether a full return also refunds the order's shipping charge (EU distance-selling practice).
+RETURN_REFUND_SHIPPING_ON_FULL_RETURN = env.bool(
+    "RETURN_REFUND_SHIPPING_ON_FULL_RETURN", default=True
+)
+
+# --- Logging ----------------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

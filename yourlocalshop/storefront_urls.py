@@ -1,0 +1,3 @@
+"""Server-rendered customer pages, one include per app (each app's `urls.py`)."""
+
+urlpatterns: list = []

@@ -1,0 +1,72 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+
+@pytest.mark.django_db
+def test_health_reports_database_cache_and_broker(api_client):
+    response = api_client.get("/api/health")
+
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["db"] == "connected"
+    assert body["cache"] == "ok"
+    assert body["broker"] in {"ok", "eager"}
+
+
+@pytest.mark.django_db
+def test_health_is_503_when_the_database_is_unreachable(api_client, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise ConnectionError("database down")
+
+    monkeypatch.setattr(connection, "cursor", refuse)
+
+    response = api_client.get("/api/health")
+
+    assert response.status_code == 503
+    assert response.json()["db"] == "notconnected"
+
+
+@pytest.mark.django_db
+def test_unknown_api_url_is_a_problem_details_404(client):
+    response = client.get("/api/no-such-thing")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == 404
+    assert body["code"] == "not_found"
+    assert {"type", "title", "detail"} <= body.keys()
+
+
+@pytest.mark.django_db
+def test_wrong_method_is_a_problem_details_405(api_client):
+    response = api_client.post("/api/health")
+
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "method_not_allowed"
+
+
+@pytest.mark.django_db
+def test_unknown_page_outside_the_api_is_an_html_404(client):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert "text/html" in response["Content-Type"]
+
+
+@pytest.mark.django_db
+def test_health_makes_one_query(api_client):
+    with CaptureQueriesContext(connection) as queries:
+        api_client.get("/api/health")
+
+    assert len(queries) == 1
+
+
+def test_openapi_schema_generates_without_warnings():
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")

@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from yourlocalshop.api.health import HealthView
+
+api_patterns = [
+    path("health", HealthView.as_view(), name="health"),
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("", include("accounts.api.urls")),
+    path("", include("catalogue.api.urls")),
+    path("", include("inventory.api.urls")),
+    path("", include("carts.api.urls")),
+    path("", include("orders.api.urls")),
+    path("", include("fulfilment.api.urls")),
+    path("", include("returns.api.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include(api_patterns)),
+    path("", include("yourlocalshop.storefront_urls")),
+]
+
+handler404 = "yourlocalshop.views.page_not_found"
+handler500 = "yourlocalshop.views.server_error"

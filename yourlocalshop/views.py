@@ -1,0 +1,39 @@
+"""Error pages: problem+json under /api/, friendly HTML elsewhere."""
+
+from django.shortcuts import render
+
+from yourlocalshop.api.problems import problem_json_response
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def page_not_found(request, exception=None):
+    if _is_api(request):
+        return problem_json_response(
+            request, status_code=404, code="not_found", detail="No such resource."
+        )
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    if _is_api(request):
+        return problem_json_response(
+            request,
+            status_code=500,
+            code="server_error",
+            detail="Something went wrong on our side. Please retry.",
+        )
+    return render(request, "500.html", status=500)
+
+
+def csrf_failure(request, reason=""):
+    if _is_api(request):
+        return problem_json_response(
+            request,
+            status_code=403,
+            code="csrf_failed",
+            detail="CSRF check failed: send the csrftoken cookie's value in X-CSRFToken.",
+        )
+    return render(request, "403_csrf.html", {"reason": reason}, status=403)
