@@ -1,0 +1,65 @@
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+
+class Category(models.Model):
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def default_currency() -> str:
+    return settings.SHOP_CURRENCY
+
+
+class Product(models.Model):
+    sku = models.CharField(max_length=64, unique=True)
+    slug = models.SlugField(max_length=200, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
+    currency = models.CharField(
+        max_length=3,
+        default=default_currency,
+        validators=[RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code.")],
+    )
+    is_active = models.BooleanField(default=True)
+    image_url = models.URLField(max_length=500, blank=True)
+    # Higher is more popular: drives the default ordering and which products the cache warms.
+    popularity = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-popularity", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="catalogue_product_price_gte_0"),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"),
+                name="catalogue_product_currency_iso",
+            ),
+        ]
+        indexes = [
+            # The storefront list filters active products and sorts by each offered ordering.
+            models.Index(
+                fields=["is_active", "-popularity", "id"], name="catalogue_active_pop_idx"
+            ),
+            models.Index(fields=["is_active", "price"], name="catalogue_active_price_idx"),
+            models.Index(fields=["is_active", "name"], name="catalogue_active_name_idx"),
+            models.Index(fields=["category", "is_active"], name="catalogue_cat_active_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.name}"
