@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint fmt migrations-check schema-check
+.PHONY: install run test lint fmt migrations-check schema-check e2e-deps e2e screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed (set PYTHON=python3.12)")'
@@ -38,3 +38,17 @@ lint: install
 fmt: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## Browser-test dependencies: Debian's chromium + chromium-driver (never a downloaded browser) and
+## the pinned playwright package that drives it.
+e2e-deps: install
+	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium chromium-driver; }
+	$(BIN)/python -m pip install --quiet "$$(grep -i '^playwright==' requirements-dev.txt)"
+
+## The end-to-end scenarios in headless Chromium against a live server.
+e2e: e2e-deps
+	$(BIN)/pytest e2e -m browser $(PYTEST_ARGS)
+
+## The end-to-end scenarios, saving a PNG of every step under docs/screenshots/ (never committed).
+screenshots: e2e-deps
+	E2E_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest e2e -m browser $(PYTEST_ARGS)

@@ -5,12 +5,15 @@ clear reason on a laptop without those services. `.ci/run` sets REQUIRE_SERVICE_
 turns any such skip into a failure, so CI cannot pass without having run them.
 """
 
+import importlib.util
 import os
 
 import pytest
 from django.conf import settings
 
 STRICT = os.environ.get("REQUIRE_SERVICE_TESTS") == "1"
+# Debian's `chromium` (installed by `make e2e-deps`): the browser tests never download a browser.
+CHROMIUM_PATH = "/usr/bin/chromium"
 SERVICE_MARKERS = {
     "postgres": (
         lambda: settings.IS_POSTGRESQL,
@@ -20,6 +23,10 @@ SERVICE_MARKERS = {
     "redis": (
         lambda: bool(settings.REDIS_URL),
         "needs Redis: set REDIS_URL=redis://… (a real broker or cache)",
+    ),
+    "browser": (
+        lambda: os.path.exists(CHROMIUM_PATH) and bool(importlib.util.find_spec("playwright")),
+        f"needs {CHROMIUM_PATH} and the playwright package: run `make e2e-deps`",
     ),
 }
 _skipped_service_tests: list[str] = []
@@ -50,8 +57,8 @@ def pytest_sessionfinish(session, exitstatus):
     if STRICT and _skipped_service_tests:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         reporter.write_line(
-            f"REQUIRE_SERVICE_TESTS=1 but {len(_skipped_service_tests)} PostgreSQL/Redis test(s) "
-            "were skipped:",
+            f"REQUIRE_SERVICE_TESTS=1 but {len(_skipped_service_tests)} PostgreSQL/Redis/browser "
+            "test(s) were skipped:",
             red=True,
         )
         for nodeid in _skipped_service_tests:
