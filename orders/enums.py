@@ -1,0 +1,68 @@
+"""Order, invoice, payment and idempotency statuses, with the order's allowed moves."""
+
+from django.db import models
+
+
+class OrderStatus(models.TextChoices):
+    PENDING_PAYMENT = "pending_payment", "Pending payment"
+    PAID = "paid", "Paid"
+    PACKING = "packing", "Packing"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    REFUNDED = "refunded", "Refunded"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+
+
+_REFUNDABLE = frozenset({OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED})
+
+ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
+    # `refunded` from pending_payment is the compensation path: the charge was captured but the
+    # order could not be completed, so the money goes back before the order was ever paid.
+    OrderStatus.PENDING_PAYMENT: frozenset(
+        {OrderStatus.PAID, OrderStatus.FAILED, OrderStatus.CANCELLED, OrderStatus.REFUNDED}
+    ),
+    OrderStatus.PAID: frozenset({OrderStatus.PACKING, OrderStatus.CANCELLED}) | _REFUNDABLE,
+    OrderStatus.PACKING: frozenset({OrderStatus.SHIPPED}) | _REFUNDABLE,
+    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}) | _REFUNDABLE,
+    OrderStatus.DELIVERED: _REFUNDABLE,
+    OrderStatus.PARTIALLY_REFUNDED: _REFUNDABLE,
+    # A payment that failed only because the gateway was unavailable is retried by the same
+    # Idempotency-Key with the same provider key, so a charge that did go through is found again.
+    OrderStatus.FAILED: frozenset({OrderStatus.PENDING_PAYMENT}),
+    OrderStatus.CANCELLED: frozenset(),
+    OrderStatus.REFUNDED: frozenset(),
+}
+
+
+class InvoiceKind(models.TextChoices):
+    INVOICE = "invoice", "Invoice"
+    CREDIT_NOTE = "credit_note", "Credit note"
+
+
+INVOICE_SERIES = {InvoiceKind.INVOICE: "INV", InvoiceKind.CREDIT_NOTE: "CN"}
+
+
+class PaymentStatus(models.TextChoices):
+    SUCCEEDED = "succeeded", "Succeeded"
+    REFUNDED = "refunded", "Refunded"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+
+
+class MockChargeStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    DECLINED = "declined", "Declined"
+
+
+class IdempotencyState(models.TextChoices):
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+
+
+class RecoveryPoint(models.TextChoices):
+    STARTED = "started", "Started"
+    ORDER_CREATED = "order_created", "Order created"
+    CHARGED = "charged", "Charged"
+    FINISHED = "finished", "Finished"
