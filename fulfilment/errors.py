@@ -1,0 +1,45 @@
+"""Fulfilment's domain errors, each with a stable code for the problem-details API."""
+
+from yourlocalshop.errors import DomainError
+
+
+class PackingTaskNotFound(DomainError):
+    code = "packing_task_not_found"
+    status = 404
+    title = "Packing task not found."
+
+
+class FulfilmentBatchNotFound(DomainError):
+    code = "fulfilment_batch_not_found"
+    status = 404
+    title = "Fulfilment batch not found."
+
+
+class ShipmentNotFound(DomainError):
+    code = "shipment_not_found"
+    status = 404
+    title = "Shipment not found."
+
+
+class PackingTasksNotBatchable(DomainError):
+    """Only pending tasks that are not yet in a batch can be grouped."""
+
+    code = "packing_tasks_not_batchable"
+    status = 409
+    title = "These packing tasks cannot be put in a batch."
+
+
+class OrderNotPaid(DomainError):
+    code = "order_not_paid"
+    status = 409
+    title = "The order is not paid, so it cannot be packed."
+
+
+class InvalidWebhookSignature(DomainError):
+    code = "invalid_webhook_signature"
+    status = 401
+    title = "The webhook signature is missing or wrong."
+
+
+class CourierError(Exception):
+    """The courier could not book a shipment; the booking is retried later."""
