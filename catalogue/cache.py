@@ -1,0 +1,199 @@
+"""The cached read path of the catalogue.
+
+Prices may be cached for long, yet no stale price may ever be served after an edit. Every key of
+product data embeds a *catalogue version* token; saving or deleting any product or category
+replaces the token (at once, and again after the commit, so a reader that re-filled the cache
+between the two from the not-yet-committed state is orphaned too). Old entries are never read
+again and simply expire.
+
+Stock hints are cached apart, per product, for `CATALOGUE_STOCK_HINT_CACHE_SECONDS` only, and are
+dropped when inventory sends `catalogue.signals.stock_changed`. The `in_stock` list filter depends
+on stock, so its id lists are keyed by a *stock version* as well and live as short as a hint.
+
+This needs a cache shared by every server process (Redis in production); the locmem default is
+per process, which is right only for the single-process development server and the tests.
+"""
+
+import logging
+import uuid
+from dataclasses import asdict
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+from catalogue import selectors
+from catalogue.errors import ProductNotFound, UnknownCategory
+from catalogue.models import Product
+
+logger = logging.getLogger(__name__)
+
+VERSION_KEY = "catalogue:version"
+STOCK_VERSION_KEY = "catalogue:stock-version"
+MISSING = "missing"  # cached answer for an unknown SKU / category, under the same version
+
+
+def _new_token() -> str:
+    return uuid.uuid4().hex
+
+
+def _versions() -> tuple[str, str]:
+    """The current catalogue and stock version tokens, in one cache round trip."""
+    found = cache.get_many([VERSION_KEY, STOCK_VERSION_KEY])
+    versions = []
+    for key in (VERSION_KEY, STOCK_VERSION_KEY):
+        token = found.get(key)
+        if token is None:
+            # Never set, or evicted: start a fresh token (which orphans anything older).
+            cache.add(key, _new_token(), timeout=None)
+            token = cache.get(key)
+        versions.append(token)
+    return versions[0], versions[1]
+
+
+def catalogue_cache_invalidate() -> None:
+    """Orphan every cached product, list and category document, now and after the commit."""
+    cache.set(VERSION_KEY, _new_token(), timeout=None)
+    transaction.on_commit(lambda: cache.set(VERSION_KEY, _new_token(), timeout=None))
+
+
+def stock_hints_invalidate(*, product_ids: list[int]) -> None:
+    """Drop cached stock hints of these products and every stock-filtered list."""
+    cache.delete_many([_stock_hint_key(product_id) for product_id in product_ids])
+    cache.set(STOCK_VERSION_KEY, _new_token(), timeout=None)
+
+
+def _stock_hint_key(product_id: int) -> str:
+    return f"catalogue:stock-hint:{product_id}"
+
+
+def stock_hints_cached(*, product_ids: list[int]) -> dict[int, str]:
+    keys = {product_id: _stock_hint_key(product_id) for product_id in product_ids}
+    found = cache.get_many(list(keys.values()))
+    hints = {product_id: found[key] for product_id, key in keys.items() if key in found}
+    missing = [product_id for product_id in product_ids if product_id not in hints]
+    if missing:
+        fresh = selectors.stock_hints_by_product_id(product_ids=missing)
+        cache.set_many(
+            {keys[product_id]: hint for product_id, hint in fresh.items()},
+            timeout=settings.CATALOGUE_STOCK_HINT_CACHE_SECONDS,
+        )
+        hints.update(fresh)
+    return hints
+
+
+def product_ids_cached(*, filters: selectors.ProductFilters) -> list[int]:
+    """Ids of the active products matching the filters, in order (one cache read when warm).
+
+    Raises `UnknownCategory` for a category slug that does not exist.
+    """
+    version, stock_version = _versions()
+    parts = [f"{name}={value}" for name, value in asdict(filters).items() if value is not None]
+    key = f"catalogue:{version}:ids:{'&'.join(parts)}"
+    timeout = settings.CATALOGUE_CACHE_SECONDS
+    if filters.in_stock is not None:
+        key += f":stock={stock_version}"
+        timeout = settings.CATALOGUE_STOCK_HINT_CACHE_SECONDS
+    key = key.replace(" ", "%20")  # memcached-safe keys; the query text may contain spaces
+    product_ids = cache.get(key)
+    if product_ids is None:
+        product_ids = _product_ids_uncached(filters=filters)
+        cache.set(key, product_ids, timeout=timeout)
+    if product_ids == MISSING:
+        raise UnknownCategory(
+            f"No category with the slug {filters.category!r}.",
+            errors={"category": ["No category with this slug."]},
+        )
+    return product_ids
+
+
+def _product_ids_uncached(*, filters: selectors.ProductFilters) -> list[int] | str:
+    category_ids = None
+    if filters.category is not None:
+        category_ids = selectors.category_with_descendant_ids(slug=filters.category)
+        if category_ids is None:
+            return MISSING
+    products = selectors.product_list(filters=filters, category_ids=category_ids)
+    return list(products.values_list("id", flat=True))
+
+
+def product_list_documents(*, product_ids: list[int]) -> list[dict]:
+    """List items (with `stockHint`) for these ids, in this order."""
+    from catalogue.api.serializers import ProductListDocumentSerializer
+
+    version, _ = _versions()
+    keys = {product_id: f"catalogue:{version}:list-item:{product_id}" for product_id in product_ids}
+    found = cache.get_many(list(keys.values()))
+    documents = {product_id: found[key] for product_id, key in keys.items() if key in found}
+    missing = [product_id for product_id in product_ids if product_id not in documents]
+    if missing:
+        products = Product.objects.select_related("category").filter(id__in=missing)
+        fresh = {product.id: ProductListDocumentSerializer(product).data for product in products}
+        cache.set_many(
+            {keys[product_id]: document for product_id, document in fresh.items()},
+            timeout=settings.CATALOGUE_CACHE_SECONDS,
+        )
+        documents.update(fresh)
+    hints = stock_hints_cached(product_ids=product_ids)
+    # A product deactivated since the id list was cached has bumped the version; the
+    # membership check only guards against a concurrent delete.
+    return [
+        {**documents[product_id], "stockHint": hints[product_id]}
+        for product_id in product_ids
+        if product_id in documents
+    ]
+
+
+def product_detail_document(*, sku: str) -> dict:
+    """The product page document (with `stockHint`); `ProductNotFound` for unknown/inactive."""
+    from catalogue.api.serializers import ProductDetailDocumentSerializer
+
+    version, _ = _versions()
+    key = f"catalogue:{version}:product:{sku}".replace(" ", "%20")
+    cached = cache.get(key)
+    if cached is None:
+        try:
+            product = selectors.product_get_active(sku=sku)
+        except ProductNotFound:
+            cache.set(key, MISSING, timeout=settings.CATALOGUE_CACHE_SECONDS)
+            raise
+        cached = {"id": product.id, "document": ProductDetailDocumentSerializer(product).data}
+        cache.set(key, cached, timeout=settings.CATALOGUE_CACHE_SECONDS)
+    if cached == MISSING:
+        raise ProductNotFound(f"No product with SKU {sku!r} is on sale.", sku=sku)
+    hints = stock_hints_cached(product_ids=[cached["id"]])
+    return {**cached["document"], "stockHint": hints[cached["id"]]}
+
+
+def category_documents() -> list[dict]:
+    from catalogue.api.serializers import CategorySerializer
+
+    version, _ = _versions()
+    key = f"catalogue:{version}:categories"
+    documents = cache.get(key)
+    if documents is None:
+        documents = CategorySerializer(selectors.category_list(), many=True).data
+        cache.set(key, documents, timeout=settings.CATALOGUE_CACHE_SECONDS)
+    return documents
+
+
+def catalogue_cache_warm(*, top: int) -> int:
+    """Fill the cache for the `top` most popular products, the categories and first list pages.
+
+    Idempotent and safe to run at any time (it only reads); returns how many products it warmed.
+    """
+    category_documents()
+    skus = list(
+        Product.objects.filter(is_active=True)
+        .order_by(*selectors.ORDERINGS["-popularity"])
+        .values_list("sku", flat=True)[:top]
+    )
+    for sku in skus:
+        product_detail_document(sku=sku)
+    for ordering in selectors.ORDERINGS:
+        product_ids = product_ids_cached(filters=selectors.ProductFilters(ordering=ordering))
+        product_list_documents(product_ids=product_ids[:top])
+    for category in selectors.category_list():
+        product_ids_cached(filters=selectors.ProductFilters(category=category.slug))
+    logger.info("Warmed the catalogue cache for %d products.", len(skus))
+    return len(skus)

@@ -1,0 +1,21 @@
+"""Cache invalidation only (the one use of signals the team allows besides decoupling)."""
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from catalogue.cache import catalogue_cache_invalidate, stock_hints_invalidate
+from catalogue.models import Category, Product
+from catalogue.signals import stock_changed
+
+
+@receiver(post_save, sender=Product, dispatch_uid="catalogue_product_saved")
+@receiver(post_delete, sender=Product, dispatch_uid="catalogue_product_deleted")
+@receiver(post_save, sender=Category, dispatch_uid="catalogue_category_saved")
+@receiver(post_delete, sender=Category, dispatch_uid="catalogue_category_deleted")
+def invalidate_catalogue_cache(**kwargs) -> None:
+    catalogue_cache_invalidate()
+
+
+@receiver(stock_changed, dispatch_uid="catalogue_stock_changed")
+def drop_stock_hints(*, product_ids: list[int], **kwargs) -> None:
+    stock_hints_invalidate(product_ids=product_ids)

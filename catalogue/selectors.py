@@ -1,0 +1,124 @@
+"""Reads of the catalogue. Every query the API, admin and other apps need is built here, once."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+
+from catalogue.errors import ProductNotFound
+from catalogue.models import Category, Product
+
+ORDERINGS = {
+    "price": ("price", "id"),
+    "-price": ("-price", "id"),
+    "name": ("name", "id"),
+    "-popularity": ("-popularity", "id"),
+}
+DEFAULT_ORDERING = "-popularity"
+
+
+@dataclass(frozen=True)
+class ProductFilters:
+    """Validated list filters; `None` means "not filtered"."""
+
+    category: str | None = None
+    q: str | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    in_stock: bool | None = None
+    ordering: str = DEFAULT_ORDERING
+
+
+def product_get_active(*, sku: str) -> Product:
+    """The active product with this SKU (category loaded); `ProductNotFound` otherwise."""
+    try:
+        return Product.objects.select_related("category").get(sku=sku, is_active=True)
+    except Product.DoesNotExist:
+        raise ProductNotFound(f"No product with SKU {sku!r} is on sale.", sku=sku) from None
+
+
+def products_active_by_sku(*, skus: Iterable[str]) -> dict[str, Product]:
+    """Active products keyed by SKU; unknown or inactive SKUs are simply absent."""
+    products = Product.objects.select_related("category").filter(sku__in=set(skus), is_active=True)
+    return {product.sku: product for product in products}
+
+
+def category_list() -> QuerySet[Category]:
+    return Category.objects.select_related("parent").order_by("name", "id")
+
+
+def category_with_descendant_ids(*, slug: str) -> list[int] | None:
+    """Ids of the category and every category below it; `None` for an unknown slug.
+
+    One query for the whole (small) tree, walked in Python, instead of one query per level.
+    """
+    children_by_parent: dict[int | None, list[int]] = {}
+    root_id = None
+    for category_id, parent_id, category_slug in Category.objects.values_list(
+        "id", "parent_id", "slug"
+    ):
+        children_by_parent.setdefault(parent_id, []).append(category_id)
+        if category_slug == slug:
+            root_id = category_id
+    if root_id is None:
+        return None
+    ids, pending = [], [root_id]
+    while pending:
+        category_id = pending.pop()
+        if category_id in ids:  # a cycle made through the admin must not hang the request
+            continue
+        ids.append(category_id)
+        pending.extend(children_by_parent.get(category_id, []))
+    return ids
+
+
+def product_list(*, filters: ProductFilters, category_ids: list[int] | None = None) -> QuerySet:
+    """Active products matching the filters, in the requested stable order.
+
+    `category_ids` is the category and its descendants (see `category_with_descendant_ids`).
+    Stock lives in inventory and is only readable through its selectors, so `in_stock` narrows
+    the otherwise filtered ids by their availability (one query each; fine at shop scale).
+    """
+    products = Product.objects.select_related("category").filter(is_active=True)
+    if category_ids is not None:
+        products = products.filter(category_id__in=category_ids)
+    if filters.q:
+        products = products.filter(
+            Q(name__icontains=filters.q)
+            | Q(sku__icontains=filters.q)
+            | Q(description__icontains=filters.q)
+        )
+    if filters.min_price is not None:
+        products = products.filter(price__gte=filters.min_price)
+    if filters.max_price is not None:
+        products = products.filter(price__lte=filters.max_price)
+    if filters.in_stock is not None:
+        product_ids = list(products.values_list("id", flat=True))
+        available = available_by_product_id(product_ids=product_ids)
+        products = products.filter(
+            id__in=[
+                product_id
+                for product_id in product_ids
+                if (available.get(product_id, 0) > 0) is filters.in_stock
+            ]
+        )
+    return products.order_by(*ORDERINGS[filters.ordering])
+
+
+def available_by_product_id(*, product_ids: list[int]) -> dict[int, int]:
+    """Authoritative availability from inventory (imported late: inventory depends on us)."""
+    from inventory import selectors as inventory_selectors
+
+    return inventory_selectors.available_by_product_id(product_ids=product_ids)
+
+
+def stock_hints_by_product_id(*, product_ids: list[int]) -> dict[int, str]:
+    """`in_stock` / `low_stock` / `out_of_stock` per product; never the exact count."""
+    from inventory import selectors as inventory_selectors
+
+    available = available_by_product_id(product_ids=product_ids)
+    return {
+        product_id: str(inventory_selectors.stock_hint(available.get(product_id, 0)))
+        for product_id in product_ids
+    }

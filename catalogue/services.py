@@ -1,0 +1,205 @@
+"""Writes of the catalogue: categories and products, and the validated bulk import used by seeding.
+
+Saving a product or category invalidates the cached read path (see `catalogue.cache`), so a new
+price is what the very next request sees.
+"""
+
+import copy
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+
+from catalogue.errors import SeedFileInvalid
+from catalogue.models import Category, Product
+
+PRODUCT_FIELDS = {
+    "sku",
+    "slug",
+    "name",
+    "description",
+    "category",
+    "price",
+    "currency",
+    "is_active",
+    "image_url",
+    "popularity",
+}
+CATEGORY_FIELDS = {"slug", "name", "parent"}
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    products: dict[str, Product]  # by SKU, every product of the file
+    created: int
+    updated: int
+    unchanged: int
+
+
+def _messages(error: ValidationError) -> list[str]:
+    if hasattr(error, "error_dict"):
+        return [
+            f"{field}: {message}"
+            for field, messages in error.message_dict.items()
+            for message in messages
+        ]
+    return list(error.messages)
+
+
+def _decimal(value: Any) -> Decimal:
+    # A float has already lost cents to binary rounding; money comes as a string or an integer.
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValidationError('use a string such as "12.50"')
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise ValidationError(f"{value!r} is not a decimal number") from None
+
+
+def _category_rows_errors(rows: list[Any], known_slugs: set[str]) -> list[str]:
+    errors, seen = [], set()
+    for number, row in enumerate(rows, start=1):
+        prefix = f"categories row {number}"
+        if not isinstance(row, dict):
+            errors.append(f"{prefix}: must be an object")
+            continue
+        unknown = set(row) - CATEGORY_FIELDS
+        if unknown:
+            errors.append(f"{prefix}: unknown field(s) {', '.join(sorted(unknown))}")
+        category = Category(slug=row.get("slug") or "", name=row.get("name") or "")
+        try:
+            category.full_clean(exclude=["parent"], validate_unique=False)
+        except ValidationError as error:
+            errors.extend(f"{prefix}: {message}" for message in _messages(error))
+        if category.slug in seen:
+            errors.append(f"{prefix}: slug: {category.slug!r} appears twice in the file")
+        seen.add(category.slug)
+    for number, row in enumerate(rows, start=1):
+        parent = row.get("parent") if isinstance(row, dict) else None
+        if parent is not None and parent not in seen | known_slugs:
+            errors.append(f"categories row {number}: parent: no category {parent!r}")
+    return errors
+
+
+def _product_rows(
+    rows: list[Any], category_slugs: set[str], existing: dict[str, Product]
+) -> tuple[list[dict], list[str]]:
+    """Validated product field values (category still a slug) and the errors, by row number."""
+    cleaned, errors, seen_skus, seen_slugs = [], [], set(), set()
+    for number, row in enumerate(rows, start=1):
+        prefix = f"products row {number}"
+        if not isinstance(row, dict):
+            errors.append(f"{prefix}: must be an object")
+            continue
+        prefix += f" (sku {row.get('sku')!r})"
+        row_errors = []
+        unknown = set(row) - PRODUCT_FIELDS
+        if unknown:
+            row_errors.append(f"unknown field(s) {', '.join(sorted(unknown))}")
+        for field in ("sku", "name", "category", "price"):
+            if row.get(field) in (None, ""):
+                row_errors.append(f"{field}: this field is required")
+        values = {field: row[field] for field in PRODUCT_FIELDS & set(row)}
+        values.setdefault("slug", slugify(f"{row.get('name', '')}-{row.get('sku', '')}"))
+        if "price" in values:
+            try:
+                values["price"] = _decimal(values["price"])
+            except ValidationError as error:
+                row_errors.append(f"price: {error.messages[0]}")
+                values.pop("price")
+        if values.get("category") not in category_slugs and row.get("category"):
+            row_errors.append(f"category: no category {row['category']!r}")
+        category_slug = values.pop("category", None)
+        # Validate a copy: the stored instance must keep its values to detect unchanged rows.
+        stored = existing.get(values.get("sku"))
+        product = copy.copy(stored) if stored else Product()
+        for field, value in values.items():
+            setattr(product, field, value)
+        try:
+            # Category is checked above by slug; a price that failed to parse is reported once.
+            product.full_clean(exclude=["category"] if "price" in values else ["category", "price"])
+        except ValidationError as error:
+            row_errors.extend(_messages(error))
+        for field, seen in (("sku", seen_skus), ("slug", seen_slugs)):
+            if values.get(field) in seen:
+                row_errors.append(f"{field}: {values[field]!r} appears twice in the file")
+            seen.add(values.get(field))
+        errors.extend(f"{prefix}: {message}" for message in row_errors)
+        cleaned.append({**values, "category": category_slug})
+    return cleaned, errors
+
+
+@transaction.atomic
+def catalogue_import(*, categories: list[Any], products: list[Any]) -> ImportResult:
+    """Upsert categories (by slug) and products (by SKU) from plain rows, all or nothing.
+
+    Every row is validated before anything is written; any bad row raises `SeedFileInvalid`
+    whose `errors` list names each row number and field. Idempotent: a row equal to what is
+    stored is not saved again, so importing the same file twice changes nothing. Products not
+    in the rows are left as they are.
+    """
+    if not isinstance(categories, list) or not isinstance(products, list):
+        raise SeedFileInvalid(
+            "`categories` and `products` must be lists.", errors=["file: not a seed document"]
+        )
+    known_slugs = set(Category.objects.values_list("slug", flat=True))
+    errors = _category_rows_errors(categories, known_slugs)
+    file_category_slugs = {row.get("slug") for row in categories if isinstance(row, dict)}
+    skus = [row.get("sku") for row in products if isinstance(row, dict)]
+    existing = {product.sku: product for product in Product.objects.filter(sku__in=skus)}
+    cleaned, product_errors = _product_rows(products, known_slugs | file_category_slugs, existing)
+    errors += product_errors
+    if errors:
+        raise SeedFileInvalid(f"{len(errors)} problem(s) in the seed file.", errors=errors)
+
+    categories_by_slug = _categories_upsert(categories)
+    created = updated = unchanged = 0
+    result = {}
+    for values in cleaned:
+        category = categories_by_slug.get(values["category"]) or Category.objects.get(
+            slug=values["category"]
+        )
+        product = existing.get(values["sku"])
+        fields = {**values, "category": category}
+        if product is None:
+            product = Product(**fields)
+            product.save()
+            created += 1
+        elif any(getattr(product, field) != value for field, value in fields.items()):
+            for field, value in fields.items():
+                setattr(product, field, value)
+            product.save()
+            updated += 1
+        else:
+            unchanged += 1
+        result[product.sku] = product
+    return ImportResult(products=result, created=created, updated=updated, unchanged=unchanged)
+
+
+def _categories_upsert(rows: list[dict]) -> dict[str, Category]:
+    """Create/update categories parents first (rows are validated; cycles end in an error)."""
+    by_slug = {category.slug: category for category in Category.objects.all()}
+    pending = list(rows)
+    while pending:
+        ready = [row for row in pending if not row.get("parent") or row["parent"] in by_slug]
+        if not ready:
+            raise SeedFileInvalid(
+                "Categories form a cycle.",
+                errors=[f"categories: cycle among {sorted(r['slug'] for r in pending)}"],
+            )
+        for row in ready:
+            parent = by_slug.get(row["parent"]) if row.get("parent") else None
+            category = by_slug.get(row["slug"])
+            if category is None:
+                category = Category.objects.create(
+                    slug=row["slug"], name=row["name"], parent=parent
+                )
+            elif category.name != row["name"] or category.parent_id != (parent and parent.id):
+                category.name, category.parent = row["name"], parent
+                category.save()
+            by_slug[category.slug] = category
+            pending.remove(row)
+    return by_slug
