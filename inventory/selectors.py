@@ -1,0 +1,126 @@
+"""Reads of stock and reservations.
+
+`available` = `on_hand` minus the units held by reservations that are active *and* not past
+their expiry, computed from the lines at read time: a reservation whose TTL ran out stops
+counting the moment it expires, whether or not the expiry task has marked it yet.
+"""
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from inventory.enums import ReservationStatus, StockHint
+from inventory.errors import ReservationNotFound
+from inventory.models import (
+    InventoryReservation,
+    InventoryReservationLine,
+    StockItem,
+    StockMovement,
+)
+
+
+def _live_held_lines() -> QuerySet[InventoryReservationLine]:
+    return InventoryReservationLine.objects.filter(
+        is_held=True,
+        reservation__status=ReservationStatus.ACTIVE,
+        reservation__expires_at__gt=timezone.now(),
+    )
+
+
+def available_by_product_id(*, product_ids: Iterable[int]) -> dict[int, int]:
+    """Units a customer can still buy, per product id; a product without a stock row has 0."""
+    product_ids = set(product_ids)
+    held = dict(
+        _live_held_lines()
+        .filter(product_id__in=product_ids)
+        .order_by()
+        .values("product_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("product_id", "total")
+    )
+    on_hand = dict(
+        StockItem.objects.filter(product_id__in=product_ids).values_list("product_id", "on_hand")
+    )
+    return {
+        product_id: on_hand.get(product_id, 0) - held.get(product_id, 0)
+        for product_id in product_ids
+    }
+
+
+def stock_hint(available: int) -> str:
+    """What the storefront may say about stock without revealing the exact count."""
+    if available <= 0:
+        return StockHint.OUT_OF_STOCK
+    if available <= settings.CATALOGUE_LOW_STOCK_THRESHOLD:
+        return StockHint.LOW_STOCK
+    return StockHint.IN_STOCK
+
+
+def stock_items_with_availability() -> QuerySet[StockItem]:
+    """Stock rows annotated with `available` (the same rule as `available_by_product_id`)."""
+    held = Coalesce(
+        Subquery(
+            _live_held_lines()
+            .filter(product_id=OuterRef("product_id"))
+            .order_by()
+            .values("product_id")
+            .annotate(total=Sum("quantity"))
+            .values("total")[:1],
+            output_field=IntegerField(),
+        ),
+        Value(0),
+    )
+    return StockItem.objects.select_related("product").annotate(available=F("on_hand") - held)
+
+
+def stock_ledger_mismatches() -> QuerySet[StockItem]:
+    """Stock rows whose `on_hand` differs from their ledger sum, or whose `reserved` counter
+    differs from the units their reservation lines hold; annotated with both recomputed values.
+
+    One statement, so it reads one snapshot: a concurrent change is seen whole or not at all.
+    """
+    ledger = Coalesce(
+        Subquery(
+            StockMovement.objects.filter(stock_item_id=OuterRef("pk"))
+            .order_by()
+            .values("stock_item_id")
+            .annotate(total=Sum("delta"))
+            .values("total")[:1],
+            output_field=IntegerField(),
+        ),
+        Value(0),
+    )
+    held = Coalesce(
+        Subquery(
+            InventoryReservationLine.objects.filter(product_id=OuterRef("product_id"), is_held=True)
+            .order_by()
+            .values("product_id")
+            .annotate(total=Sum("quantity"))
+            .values("total")[:1],
+            output_field=IntegerField(),
+        ),
+        Value(0),
+    )
+    return (
+        StockItem.objects.select_related("product")
+        .annotate(ledger_on_hand=ledger, held_reserved=held)
+        .filter(~Q(on_hand=F("ledger_on_hand")) | ~Q(reserved=F("held_reserved")))
+        .order_by("pk")
+    )
+
+
+def reservation_get(*, reservation_id) -> InventoryReservation:
+    """The reservation with its lines; `ReservationNotFound` otherwise."""
+    try:
+        reservation = (
+            InventoryReservation.objects.prefetch_related("lines").filter(pk=reservation_id).first()
+        )
+    except ValidationError:  # not a UUID at all
+        reservation = None
+    if reservation is None:
+        raise ReservationNotFound(reservation_id=str(reservation_id))
+    return reservation
