@@ -1,0 +1,141 @@
+"""Cart reads. Which cart a request may see is decided here, once."""
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest
+
+from carts.enums import CartStatus
+from carts.errors import CartNotFound
+from carts.models import Cart, CartItem
+
+CART_COOKIE_NAME = "cart_id"
+CENT = Decimal("0.01")
+
+
+def cart_id_from_cookie(request: HttpRequest) -> uuid.UUID | None:
+    """The cookie's cart id, or None when it is missing or not a UUID (never an error)."""
+    raw_value = request.COOKIES.get(CART_COOKIE_NAME)
+    if not raw_value:
+        return None
+    try:
+        return uuid.UUID(raw_value)
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def _carts_with_items() -> QuerySet[Cart]:
+    return Cart.objects.prefetch_related(
+        Prefetch("items", queryset=CartItem.objects.select_related("product"))
+    )
+
+
+def cart_get_open(*, cart_id: uuid.UUID | str) -> Cart:
+    """The open cart with this id (items and products prefetched); raises `CartNotFound`."""
+    cart = _carts_with_items().filter(pk=cart_id, status=CartStatus.OPEN).first()
+    if cart is None:
+        raise CartNotFound()
+    return cart
+
+
+def cart_open_for_user(*, user) -> Cart | None:
+    return _carts_with_items().filter(owner=user, status=CartStatus.OPEN).first()
+
+
+def cart_guest_for_cookie(*, request: HttpRequest, user=None) -> Cart | None:
+    """The open guest cart named by the request's cookie, if the caller may use it.
+
+    A cart owned by someone else, a cart that is no longer open, an unknown or malformed id all
+    read as "no cart": the client then simply gets a fresh one.
+    """
+    cart_id = cart_id_from_cookie(request)
+    if cart_id is None:
+        return None
+    carts = _carts_with_items().filter(pk=cart_id, status=CartStatus.OPEN)
+    if user is not None and user.is_authenticated:
+        carts = carts.filter(owner__isnull=True) | carts.filter(owner=user)
+    else:
+        carts = carts.filter(owner__isnull=True)
+    return carts.first()
+
+
+def cart_for_request(request: HttpRequest) -> Cart | None:
+    """The signed-in user's open cart, else the cookie's guest cart, else None."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        cart = cart_open_for_user(user=user)
+        if cart is not None:
+            return cart
+    return cart_guest_for_cookie(request=request, user=user)
+
+
+@dataclass(frozen=True)
+class CartLineView:
+    item: CartItem
+    current_price: Decimal
+
+    @property
+    def price_changed(self) -> bool:
+        return self.current_price != self.item.unit_price
+
+    @property
+    def line_total(self) -> Decimal:
+        return (self.current_price * self.item.quantity).quantize(CENT)
+
+
+@dataclass(frozen=True)
+class CartView:
+    """A cart revalidated against the catalogue: lines priced at today's price."""
+
+    cart: Cart | None
+    lines: list[CartLineView]
+    warnings: list[dict]
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.item.quantity for line in self.lines)
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((line.line_total for line in self.lines), Decimal("0.00")).quantize(CENT)
+
+    @property
+    def currency(self) -> str:
+        return settings.SHOP_CURRENCY
+
+
+def cart_view(*, cart: Cart | None) -> CartView:
+    """Price every line at the catalogue's current price and say what changed since it was
+    added: a changed price is flagged on the line and warned about; a product no longer sold
+    stays listed (so the customer can remove it) with a warning, and checkout refuses it."""
+    if cart is None:
+        return CartView(cart=None, lines=[], warnings=[])
+    lines: list[CartLineView] = []
+    warnings: list[dict] = []
+    for item in cart.items.all():
+        product = item.product
+        if not product.is_active:
+            warnings.append(
+                {
+                    "code": "product_unavailable",
+                    "sku": product.sku,
+                    "detail": f"{product.name} is no longer sold; remove it to check out.",
+                }
+            )
+        line = CartLineView(item=item, current_price=product.price)
+        if line.price_changed:
+            warnings.append(
+                {
+                    "code": "price_changed",
+                    "sku": product.sku,
+                    "detail": (
+                        f"The price of {product.name} changed from {item.unit_price} to "
+                        f"{product.price}."
+                    ),
+                }
+            )
+        lines.append(line)
+    return CartView(cart=cart, lines=lines, warnings=warnings)

@@ -1,0 +1,374 @@
+"""Cart writes. Every change of a cart locks the cart row first, releases any stock reservation
+the cart holds (the reservation described the old contents) and checks the new quantity against
+the per-line cap and what can be sold. Carts never reserve stock on add: only `cart_reserve`,
+called by checkout, does."""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from carts.enums import ALLOWED_TRANSITIONS, CartStatus, MergeCapReason
+from carts.errors import (
+    CartEmpty,
+    CartItemNotFound,
+    CartNotOpen,
+    QuantityAboveLimit,
+    TooManyActiveReservations,
+)
+from carts.models import Cart, CartItem
+from catalogue.selectors import product_get_active
+from inventory.enums import ReservationStatus
+from inventory.errors import InsufficientStock, ReservationNotFound
+from inventory.selectors import available_by_product_id, reservation_get
+from inventory.services import ReservationLineRequest, reservation_release, stock_reserve
+from yourlocalshop.state_machine import transition
+
+# Ids beyond a signed 64-bit integer cannot exist; asking the database would be an error.
+MAX_DATABASE_ID = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class MergeCap:
+    """One guest line that could not be merged in full."""
+
+    sku: str
+    requested: int
+    quantity: int
+    reason: MergeCapReason
+
+
+@dataclass(frozen=True)
+class CartMergeResult:
+    cart: Cart
+    merged: bool
+    capped: list[MergeCap] = field(default_factory=list)
+
+
+def cart_create_guest() -> Cart:
+    """A new open cart without an owner (a guest's, found again through the cookie)."""
+    return Cart.objects.create()
+
+
+def cart_get_or_create_for_user(*, user) -> Cart:
+    """The user's open cart, created when there is none.
+
+    Safe under concurrency: the partial unique constraint allows one open cart per user, so a
+    racing second create fails and reads the winner's cart instead.
+    """
+    cart = Cart.objects.filter(owner=user, status=CartStatus.OPEN).first()
+    if cart is not None:
+        return cart
+    try:
+        with transaction.atomic():
+            return Cart.objects.create(owner=user)
+    except IntegrityError:
+        return Cart.objects.get(owner=user, status=CartStatus.OPEN)
+
+
+@transaction.atomic
+def cart_item_add(*, cart: Cart, sku: str, quantity: int) -> CartItem:
+    """Add `quantity` of the product to the cart, on top of a line it already has.
+
+    Atomic; locks the cart. Raises `ProductNotFound` for unknown or inactive SKUs,
+    `QuantityAboveLimit` past `CART_MAX_QTY_PER_LINE`, `InsufficientStock` (with the available
+    amount) past what can be sold. The line's price snapshot becomes today's price, the price
+    the customer was shown when adding.
+    """
+    _validate_quantity(quantity, minimum=1)
+    cart = _cart_lock_open(cart_id=cart.pk)
+    product = product_get_active(sku=sku)
+    item = CartItem.objects.filter(cart=cart, product=product).first()
+    new_quantity = quantity + (item.quantity if item else 0)
+    _cart_reservation_drop(cart)
+    _check_sellable(product=product, quantity=new_quantity)
+    now = timezone.now()
+    if item is None:
+        item = CartItem.objects.create(
+            cart=cart,
+            product=product,
+            quantity=new_quantity,
+            unit_price=product.price,
+            price_snapshot_at=now,
+        )
+    else:
+        item.quantity = new_quantity
+        item.unit_price = product.price
+        item.price_snapshot_at = now
+        item.save(update_fields=["quantity", "unit_price", "price_snapshot_at"])
+    _cart_touch(cart)
+    return item
+
+
+@transaction.atomic
+def cart_item_update(*, cart: Cart, item_id: int, quantity: int) -> CartItem | None:
+    """Set a line's quantity; 0 removes the line (returns None).
+
+    Atomic; locks the cart. Raises `CartItemNotFound` for an item of any other cart. Raising a
+    quantity is checked like an add; lowering it always works, even below a stock shortage.
+    The price snapshot is kept: the customer did not look at the product again.
+    """
+    _validate_quantity(quantity, minimum=0)
+    cart = _cart_lock_open(cart_id=cart.pk)
+    item = _cart_item_get(cart=cart, item_id=item_id)
+    _cart_reservation_drop(cart)
+    if quantity == 0:
+        item.delete()
+        _cart_touch(cart)
+        return None
+    if quantity > item.quantity:
+        _check_sellable(product=item.product, quantity=quantity)
+    item.quantity = quantity
+    item.save(update_fields=["quantity"])
+    _cart_touch(cart)
+    return item
+
+
+@transaction.atomic
+def cart_item_remove(*, cart: Cart, item_id: int) -> None:
+    """Remove a line. Atomic; locks the cart; `CartItemNotFound` for any other cart's item."""
+    cart = _cart_lock_open(cart_id=cart.pk)
+    item = _cart_item_get(cart=cart, item_id=item_id)
+    _cart_reservation_drop(cart)
+    item.delete()
+    _cart_touch(cart)
+
+
+@transaction.atomic
+def cart_merge(*, source: Cart, target: Cart) -> CartMergeResult:
+    """Move the guest cart `source` into the customer's open cart `target`.
+
+    Atomic; locks both carts in primary-key order. Quantities of the same product are summed
+    and then capped, first at `CART_MAX_QTY_PER_LINE`, then at what can be sold right now — but
+    never below what the customer's own line already held, so a merge never takes away
+    something the customer chose. Products no longer sold are left out. Every line not merged
+    in full is reported in `capped`. The source ends `merged` (frozen, kept as a record).
+    Idempotent: merging a source that is no longer open changes nothing (`merged=False`).
+    """
+    if source.pk == target.pk:
+        return CartMergeResult(cart=target, merged=False)
+    locked = {
+        cart.pk: cart
+        for cart in Cart.objects.select_for_update()
+        .filter(pk__in=[source.pk, target.pk])
+        .order_by("pk")
+    }
+    source, target = locked.get(source.pk), locked.get(target.pk)
+    if target is None or target.status != CartStatus.OPEN:
+        raise CartNotOpen()
+    if source is None or source.status != CartStatus.OPEN:
+        return CartMergeResult(cart=target, merged=False)
+
+    _cart_reservation_drop(source)
+    _cart_reservation_drop(target)
+    source_items = list(source.items.select_related("product"))
+    target_items = {item.product_id: item for item in target.items.all()}
+    available = available_by_product_id(product_ids=[item.product_id for item in source_items])
+    capped: list[MergeCap] = []
+    for source_item in source_items:
+        product = source_item.product
+        existing = target_items.get(product.pk)
+        existing_quantity = existing.quantity if existing else 0
+        requested = existing_quantity + source_item.quantity
+        if not product.is_active:
+            capped.append(
+                MergeCap(product.sku, requested, existing_quantity, MergeCapReason.UNAVAILABLE)
+            )
+            continue
+        quantity, reason = requested, None
+        if quantity > settings.CART_MAX_QTY_PER_LINE:
+            quantity, reason = settings.CART_MAX_QTY_PER_LINE, MergeCapReason.LINE_LIMIT
+        if quantity > available.get(product.pk, 0):
+            quantity, reason = available.get(product.pk, 0), MergeCapReason.INSUFFICIENT_STOCK
+        quantity = max(quantity, existing_quantity)
+        if reason is not None:
+            capped.append(MergeCap(product.sku, requested, quantity, reason))
+        if quantity == existing_quantity:
+            continue
+        if existing is None:
+            CartItem.objects.create(
+                cart=target,
+                product=product,
+                quantity=quantity,
+                unit_price=source_item.unit_price,
+                price_snapshot_at=source_item.price_snapshot_at,
+            )
+        else:
+            existing.quantity = quantity
+            existing.save(update_fields=["quantity"])
+
+    transition(source, to=CartStatus.MERGED, allowed=ALLOWED_TRANSITIONS)
+    source.save(update_fields=["status", "status_changed_at", "updated_at"])
+    _cart_touch(target)
+    return CartMergeResult(cart=target, merged=True, capped=capped)
+
+
+def cart_merge_on_login(*, user, guest_cart_id: uuid.UUID | None) -> CartMergeResult | None:
+    """Merge the guest cart a signed-in user brought along (from the `cart_id` cookie).
+
+    Called by every login path (API login, registration, the storefront login page). Returns
+    None when there is nothing to merge: no id, an unknown id, or a cart that is not an open
+    guest cart (someone else's cart is never merged). Atomic and idempotent like `cart_merge`.
+    """
+    if guest_cart_id is None:
+        return None
+    guest_cart = Cart.objects.filter(
+        pk=guest_cart_id, status=CartStatus.OPEN, owner__isnull=True
+    ).first()
+    if guest_cart is None:
+        return None
+    with transaction.atomic():
+        target = cart_get_or_create_for_user(user=user)
+        return cart_merge(source=guest_cart, target=target)
+
+
+def cart_reserve(*, cart: Cart, ttl_seconds: int | None = None):
+    """Reserve stock for every line of the cart (reference `cart:<id>`); returns the
+    `InventoryReservation`.
+
+    Atomic and all-or-nothing (`InsufficientStock` names every short line); locks the cart.
+    Idempotent: calling it again for an unchanged cart refreshes the same reservation, and any
+    later change of the cart releases it. A customer may hold at most
+    `MAX_ACTIVE_RESERVATIONS_PER_CUSTOMER` live reservations across their carts
+    (`TooManyActiveReservations`, 429).
+    """
+    with transaction.atomic():
+        cart = _cart_lock_open(cart_id=cart.pk)
+        items = list(cart.items.select_related("product").order_by("product_id"))
+        if not items:
+            raise CartEmpty()
+        if cart.owner_id is not None:
+            _check_reservation_cap(cart)
+        reservation = stock_reserve(
+            lines=[
+                ReservationLineRequest(sku=item.product.sku, quantity=item.quantity)
+                for item in items
+            ],
+            reference=f"cart:{cart.pk}",
+            ttl_seconds=ttl_seconds,
+        )
+        cart.reservation_id = reservation.id
+        cart.save(update_fields=["reservation_id"])
+    return reservation
+
+
+@transaction.atomic
+def cart_mark_checked_out(*, cart: Cart) -> Cart:
+    """Freeze the cart after its order was placed (orders calls this inside its own
+    transaction). Locks the cart. The reservation id is kept: the order now owns that
+    reservation. Idempotent for a cart already checked out."""
+    locked = Cart.objects.select_for_update().get(pk=cart.pk)
+    if locked.status != CartStatus.CHECKED_OUT:
+        transition(locked, to=CartStatus.CHECKED_OUT, allowed=ALLOWED_TRANSITIONS)
+        locked.save(update_fields=["status", "status_changed_at", "updated_at"])
+    cart.status, cart.status_changed_at = locked.status, locked.status_changed_at
+    return locked
+
+
+def carts_abandoned_delete(*, older_than_days: int | None = None) -> int:
+    """Delete guest carts (open or merged) untouched for `CART_TTL_DAYS`; returns how many.
+
+    Idempotent. Customers' carts stay (they are theirs), and checked-out carts stay as the
+    record behind an order. Stock still held by an abandoned cart is released first.
+    """
+    days = settings.CART_TTL_DAYS if older_than_days is None else older_than_days
+    cutoff = timezone.now() - timedelta(days=days)
+    abandoned = Cart.objects.filter(
+        owner__isnull=True,
+        status__in=[CartStatus.OPEN, CartStatus.MERGED],
+        updated_at__lt=cutoff,
+    )
+    deleted = 0
+    for cart_id in abandoned.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            cart = abandoned.select_for_update().filter(pk=cart_id).first()
+            if cart is None:
+                continue
+            _cart_reservation_drop(cart, save=False)
+            cart.delete()
+            deleted += 1
+    return deleted
+
+
+def _validate_quantity(quantity: int, *, minimum: int) -> None:
+    # Services are called from forms and other apps too, not only through the API serializers.
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < minimum:
+        raise ValidationError(
+            {"quantity": [f"Quantity must be a whole number of at least {minimum}."]}
+        )
+    if quantity > settings.CART_MAX_QTY_PER_LINE:
+        raise QuantityAboveLimit(
+            f"At most {settings.CART_MAX_QTY_PER_LINE} of one product fit in a cart line.",
+            maxQuantity=settings.CART_MAX_QTY_PER_LINE,
+        )
+
+
+def _check_sellable(*, product, quantity: int) -> None:
+    if quantity > settings.CART_MAX_QTY_PER_LINE:
+        raise QuantityAboveLimit(
+            f"At most {settings.CART_MAX_QTY_PER_LINE} of one product fit in a cart line.",
+            maxQuantity=settings.CART_MAX_QTY_PER_LINE,
+        )
+    available = available_by_product_id(product_ids=[product.pk]).get(product.pk, 0)
+    if quantity > available:
+        raise InsufficientStock(
+            f"Only {available} of {product.name} can be sold right now.",
+            availability=[{"sku": product.sku, "requested": quantity, "available": available}],
+        )
+
+
+def _check_reservation_cap(cart: Cart) -> None:
+    # Carts keep the id of their last reservation (a checked-out cart hands it to its order),
+    # so ask inventory which of them still hold stock; a customer has only a handful of carts.
+    other_reservation_ids = (
+        Cart.objects.filter(owner_id=cart.owner_id, reservation_id__isnull=False)
+        .exclude(pk=cart.pk)
+        .values_list("reservation_id", flat=True)
+    )
+    now = timezone.now()
+    live = 0
+    for reservation_id in other_reservation_ids:
+        try:
+            reservation = reservation_get(reservation_id=reservation_id)
+        except ReservationNotFound:
+            continue
+        if reservation.status == ReservationStatus.ACTIVE and reservation.expires_at > now:
+            live += 1
+    if live >= settings.MAX_ACTIVE_RESERVATIONS_PER_CUSTOMER:
+        raise TooManyActiveReservations(
+            "Finish or abandon an earlier checkout before starting another one.",
+            maxActiveReservations=settings.MAX_ACTIVE_RESERVATIONS_PER_CUSTOMER,
+        )
+
+
+def _cart_lock_open(*, cart_id: uuid.UUID) -> Cart:
+    cart = Cart.objects.select_for_update().filter(pk=cart_id).first()
+    if cart is None or cart.status != CartStatus.OPEN:
+        raise CartNotOpen()
+    return cart
+
+
+def _cart_item_get(*, cart: Cart, item_id: int) -> CartItem:
+    if not 0 < item_id <= MAX_DATABASE_ID:
+        raise CartItemNotFound()
+    item = CartItem.objects.select_related("product").filter(cart=cart, pk=item_id).first()
+    if item is None:
+        raise CartItemNotFound()
+    return item
+
+
+def _cart_reservation_drop(cart: Cart, *, save: bool = True) -> None:
+    if cart.reservation_id is None:
+        return
+    reservation_release(reservation_id=cart.reservation_id)
+    cart.reservation_id = None
+    if save:
+        cart.save(update_fields=["reservation_id"])
+
+
+def _cart_touch(cart: Cart) -> None:
+    cart.save(update_fields=["updated_at"])
