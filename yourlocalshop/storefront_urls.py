@@ -1,3 +1,10 @@
 """Server-rendered customer pages, one include per app (each app's `urls.py`)."""
 
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("catalogue.urls")),
+    path("", include("accounts.urls")),
+    path("", include("carts.urls")),
+    path("", include("orders.page_urls")),
+]
