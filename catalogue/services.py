@@ -86,8 +86,8 @@ def _category_rows_errors(rows: list[Any], known_slugs: set[str]) -> list[str]:
 
 def _product_rows(
     rows: list[Any], category_slugs: set[str], existing: dict[str, Product]
-) -> tuple[list[dict], list[str]]:
-    """Validated product field values (category still a slug) and the errors, by row number."""
+) -> tuple[list[tuple[int, dict]], list[str]]:
+    """(row number, validated field values with the category still a slug), and the errors."""
     cleaned, errors, seen_skus, seen_slugs = [], [], set(), set()
     for number, row in enumerate(rows, start=1):
         prefix = f"products row {number}"
@@ -120,7 +120,13 @@ def _product_rows(
             setattr(product, field, value)
         try:
             # Category is checked above by slug; a price that failed to parse is reported once.
-            product.full_clean(exclude=["category"] if "price" in values else ["category", "price"])
+            # Uniqueness is checked for the whole file at once below, and the check constraints
+            # repeat the field validators; both would otherwise cost queries per row.
+            product.full_clean(
+                exclude=["category"] if "price" in values else ["category", "price"],
+                validate_unique=False,
+                validate_constraints=False,
+            )
         except ValidationError as error:
             row_errors.extend(_messages(error))
         for field, seen in (("sku", seen_skus), ("slug", seen_slugs)):
@@ -128,7 +134,15 @@ def _product_rows(
                 row_errors.append(f"{field}: {values[field]!r} appears twice in the file")
             seen.add(values.get(field))
         errors.extend(f"{prefix}: {message}" for message in row_errors)
-        cleaned.append({**values, "category": category_slug})
+        cleaned.append((number, {**values, "category": category_slug}))
+    taken = dict(Product.objects.filter(slug__in=seen_slugs - {None}).values_list("slug", "sku"))
+    for number, values in cleaned:
+        owner = taken.get(values.get("slug"))
+        if owner is not None and owner != values.get("sku"):
+            errors.append(
+                f"products row {number} (sku {values.get('sku')!r}): slug: "
+                f"{values['slug']!r} already belongs to product {owner!r}"
+            )
     return cleaned, errors
 
 
@@ -158,7 +172,7 @@ def catalogue_import(*, categories: list[Any], products: list[Any]) -> ImportRes
     categories_by_slug = _categories_upsert(categories)
     created = updated = unchanged = 0
     result = {}
-    for values in cleaned:
+    for _, values in cleaned:
         category = categories_by_slug.get(values["category"]) or Category.objects.get(
             slug=values["category"]
         )

@@ -19,6 +19,7 @@ from django.db import transaction
 from catalogue import services as catalogue_services
 from catalogue.errors import SeedFileInvalid
 from inventory import services as inventory_services
+from yourlocalshop.errors import DomainError
 
 
 class Command(BaseCommand):
@@ -55,9 +56,14 @@ class Command(BaseCommand):
                 if stock_errors:
                     raise SeedFileInvalid("Bad stock levels.", errors=stock_errors)
                 for sku, on_hand in stock_by_sku.items():
-                    inventory_services.stock_set_on_hand(
-                        product=result.products[sku], on_hand=on_hand, reason="seed"
-                    )
+                    try:
+                        inventory_services.stock_set_on_hand(
+                            product=result.products[sku], on_hand=on_hand, reason="seed"
+                        )
+                    except DomainError as error:  # e.g. below what customers have reserved
+                        raise SeedFileInvalid(
+                            error.detail, errors=[f"sku {sku!r}: stock: {error.detail}"]
+                        ) from error
         except SeedFileInvalid as error:
             errors = error.extra["errors"]
             raise CommandError(
