@@ -30,7 +30,8 @@ ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     OrderStatus.PARTIALLY_REFUNDED: _REFUNDABLE,
     # A payment that failed only because the gateway was unavailable is retried by the same
     # Idempotency-Key with the same provider key, so a charge that did go through is found again.
-    OrderStatus.FAILED: frozenset({OrderStatus.PENDING_PAYMENT}),
+    # `refunded`: the sweeper failed an abandoned checkout whose charge then arrived late.
+    OrderStatus.FAILED: frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.REFUNDED}),
     OrderStatus.CANCELLED: frozenset(),
     OrderStatus.REFUNDED: frozenset(),
 }

@@ -1,0 +1,152 @@
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from orders.enums import OrderStatus
+from orders.models import Order, OrderLine
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not declare: prices, totals and statuses never come from a client."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["This field is not accepted."] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class ShippingAddressSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200)
+    line1 = serializers.CharField(max_length=200)
+    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=100)
+    postcode = serializers.CharField(max_length=20)
+    country = serializers.CharField(min_length=2, max_length=2)
+
+    def validate_country(self, value: str) -> str:
+        if not value.isalpha():
+            raise serializers.ValidationError("Use a two-letter ISO 3166 country code.")
+        return value.upper()
+
+
+class OrderCreateInputSerializer(StrictSerializer):
+    email = serializers.EmailField(required=False)
+    shippingAddress = ShippingAddressSerializer(source="shipping_address")
+    paymentToken = serializers.CharField(source="payment_token", max_length=64)
+    expectedTotal = serializers.DecimalField(
+        source="expected_total", max_digits=12, decimal_places=2, required=False
+    )
+
+    def validate(self, attrs):
+        user = self.context["request"].user
+        if not attrs.get("email"):
+            if not user.is_authenticated:
+                raise serializers.ValidationError({"email": ["Guests must give an email."]})
+            attrs["email"] = user.email
+        return attrs
+
+
+class OrderLookupInputSerializer(StrictSerializer):
+    orderNumber = serializers.CharField(source="number", max_length=20)
+    email = serializers.EmailField()
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    unitPrice = serializers.DecimalField(source="unit_price", max_digits=12, decimal_places=2)
+    lineTotal = serializers.DecimalField(source="line_total", max_digits=12, decimal_places=2)
+    tax = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        model = OrderLine
+        fields = ["sku", "name", "quantity", "unitPrice", "lineTotal", "tax"]
+
+
+class ShippingAddressOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    line1 = serializers.CharField()
+    line2 = serializers.CharField(required=False)
+    city = serializers.CharField()
+    postcode = serializers.CharField()
+    country = serializers.CharField()
+
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+# Inline enum: other apps' `status` enums would otherwise collide in the schema's component names.
+@extend_schema_field({"type": "string", "enum": OrderStatus.values})
+class OrderStatusField(serializers.CharField):
+    pass
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    orderId = serializers.UUIDField(source="id")
+    orderNumber = serializers.CharField(source="number")
+    status = OrderStatusField()
+    subtotal = serializers.DecimalField(**MONEY)
+    tax = serializers.DecimalField(**MONEY)
+    shipping = serializers.DecimalField(**MONEY)
+    total = serializers.DecimalField(**MONEY)
+    refundedAmount = serializers.DecimalField(source="refunded_amount", **MONEY)
+    shippingAddress = ShippingAddressOutputSerializer(source="shipping_address")
+    invoiceId = serializers.SerializerMethodField()
+    invoiceNumber = serializers.SerializerMethodField()
+    lines = OrderLineSerializer(many=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+    paidAt = serializers.DateTimeField(source="paid_at", allow_null=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "orderId",
+            "orderNumber",
+            "status",
+            "email",
+            "currency",
+            "subtotal",
+            "tax",
+            "shipping",
+            "total",
+            "refundedAmount",
+            "shippingAddress",
+            "invoiceId",
+            "invoiceNumber",
+            "lines",
+            "createdAt",
+            "paidAt",
+        ]
+
+    def _invoice(self, order):
+        invoices = getattr(order, "sales_invoices", None)
+        if invoices is None:
+            invoices = [i for i in order.invoices.all() if i.kind == "invoice"]
+        return invoices[0] if invoices else None
+
+    def get_invoiceId(self, order) -> int | None:
+        invoice = self._invoice(order)
+        return invoice.pk if invoice else None
+
+    def get_invoiceNumber(self, order) -> str | None:
+        invoice = self._invoice(order)
+        return invoice.number if invoice else None
+
+
+class CheckoutLineSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unitPrice = serializers.DecimalField(**MONEY)
+    lineTotal = serializers.DecimalField(**MONEY)
+
+
+class CheckoutSerializer(serializers.Serializer):
+    checkoutId = serializers.UUIDField()
+    reservationId = serializers.UUIDField()
+    expiresAt = serializers.DateTimeField()
+    lines = CheckoutLineSerializer(many=True)
+    total = serializers.DecimalField(**MONEY)
+    currency = serializers.CharField(default=settings.SHOP_CURRENCY)

@@ -1,0 +1,318 @@
+"""Checkout and order API: thin views over orders.services, orders.selectors and the
+idempotency module. Responses of POST /api/orders are stored and replayed byte-for-byte."""
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from accounts.api.serializers import ProblemDetailsSerializer
+from carts.errors import CartEmpty
+from carts.selectors import cart_for_request, cart_guest_for_cookie, cart_id_from_cookie, cart_view
+from carts.services import cart_reserve
+from orders.api.serializers import (
+    CheckoutSerializer,
+    OrderCreateInputSerializer,
+    OrderLookupInputSerializer,
+    OrderSerializer,
+)
+from orders.documents import invoice_html, invoice_pdf
+from orders.idempotency import (
+    StoredResponse,
+    idempotency_begin,
+    idempotency_complete,
+    idempotency_key_validate,
+    idempotency_release,
+    request_fingerprint,
+    response_is_stored,
+)
+from orders.selectors import (
+    invoice_get_for_viewer,
+    order_get_for_viewer,
+    order_lookup,
+    orders_for_user,
+)
+from orders.services import CheckoutRequest, order_place
+from yourlocalshop.api.problems import PROBLEM_CONTENT_TYPE, problem
+from yourlocalshop.errors import DomainError
+
+TAGS = ["orders"]
+
+
+def _problem(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ProblemDetailsSerializer, description=description)
+
+
+IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
+    name="Idempotency-Key",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description="1 to 255 printable ASCII characters, unique per checkout attempt. Retrying with "
+    "the same key and body returns the stored response (header `Idempotent-Replayed: true`) "
+    "and never charges twice.",
+)
+NOT_FOUND = _problem("No such order, or not yours (`order_not_found`).")
+
+
+def _render(status_code: int, data, *, content_type: str, headers=None) -> StoredResponse:
+    return StoredResponse(
+        status=status_code,
+        body=JSONRenderer().render(data),
+        headers={"Content-Type": content_type, **(headers or {})},
+    )
+
+
+def _created(order) -> StoredResponse:
+    return _render(
+        status.HTTP_201_CREATED,
+        OrderSerializer(order).data,
+        content_type="application/json",
+        headers={"Location": f"/api/orders/{order.pk}"},
+    )
+
+
+def _http_response(stored: StoredResponse, *, replayed: bool = False) -> HttpResponse:
+    response = HttpResponse(stored.body, status=stored.status)
+    for name, value in stored.headers.items():
+        response[name] = value
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _caller(request) -> str:
+    """Whose keys these are: the signed-in user, else the guest cart of the cookie."""
+    if request.user.is_authenticated:
+        return f"user:{request.user.pk}"
+    cart_id = cart_id_from_cookie(request)
+    if cart_id is None:
+        raise CartEmpty()
+    return f"cart:{cart_id}"
+
+
+class CheckoutView(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "checkout"
+
+    @extend_schema(
+        tags=TAGS,
+        operation_id="checkout_start",
+        summary="Reserve the cart's stock for payment",
+        description="Validates the cart at today's prices and reserves its stock for "
+        "RESERVATION_TTL_SECONDS. Calling it again refreshes the same reservation; changing the "
+        "cart releases it. Optional: POST /api/orders reserves by itself.",
+        request=None,
+        responses={
+            201: CheckoutSerializer,
+            409: _problem("Not enough stock (`insufficient_stock`, with `availability`)."),
+            422: _problem("The cart is empty (`cart_empty`)."),
+            429: _problem(
+                "Too many live reservations (`too_many_active_reservations`) or requests "
+                "(`rate_limited`)."
+            ),
+        },
+    )
+    def post(self, request):
+        cart = cart_for_request(request)
+        if cart is None:
+            raise CartEmpty()
+        reservation = cart_reserve(cart=cart)
+        priced = cart_view(cart=cart)
+        body = {
+            "checkoutId": cart.pk,
+            "reservationId": reservation.id,
+            "expiresAt": reservation.expires_at,
+            "lines": [
+                {
+                    "sku": line.item.product.sku,
+                    "name": line.item.product.name,
+                    "quantity": line.item.quantity,
+                    "unitPrice": line.current_price,
+                    "lineTotal": line.line_total,
+                }
+                for line in priced.lines
+            ],
+            "total": priced.subtotal,
+            "currency": priced.currency,
+        }
+        return Response(CheckoutSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class OrderListCreateView(ListAPIView):
+    serializer_class = OrderSerializer
+    throttle_scope = "checkout"
+
+    def get_permissions(self):
+        return [IsAuthenticated()] if self.request.method == "GET" else []
+
+    def get_throttles(self):
+        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+
+    def get_queryset(self):
+        return orders_for_user(user=self.request.user)
+
+    @extend_schema(
+        tags=TAGS,
+        operation_id="orders_list",
+        summary="The signed-in customer's orders, newest first",
+        responses={200: OrderSerializer(many=True), 401: _problem("Not signed in.")},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=TAGS,
+        operation_id="orders_create",
+        summary="Check out: pay for the cart and create the order, exactly once",
+        description="Uses the cart's live reservation or reserves by itself. Prices come from "
+        "the catalogue, never from the body; unknown fields are refused. Outcomes of an "
+        "execution that began (201, 402, 409, 422) are stored per (caller, Idempotency-Key) and "
+        "replayed; 400, 409 `idempotency_request_in_progress` and 5xx are not, and a retry with "
+        "the same key resumes where the first attempt stopped.",
+        parameters=[IDEMPOTENCY_KEY_HEADER],
+        request=OrderCreateInputSerializer,
+        responses={
+            201: OpenApiResponse(
+                OrderSerializer,
+                description="The paid order; `Location` names it. A replay carries "
+                "`Idempotent-Replayed: true`.",
+            ),
+            400: _problem(
+                "Missing or invalid Idempotency-Key (`idempotency_key_required`) or body "
+                "(`validation_error`, also for unknown fields such as price or status)."
+            ),
+            402: _problem("The payment was declined (`payment_declined`); cart kept as it was."),
+            409: _problem(
+                "`insufficient_stock` (with `availability`), `price_changed` (expectedTotal "
+                "differs), `idempotency_request_in_progress`, `checkout_in_progress` or "
+                "`checkout_failed_refunded` (charge refunded)."
+            ),
+            422: _problem(
+                "`cart_empty`, `idempotency_key_reused` (same key, different body) or "
+                "`product_unavailable`."
+            ),
+            429: _problem("Too many checkout requests (`rate_limited`)."),
+            503: _problem("The payment provider is unavailable (`payment_unavailable`)."),
+        },
+    )
+    def post(self, request):
+        key = idempotency_key_validate(request.headers.get("Idempotency-Key"))
+        serializer = OrderCreateInputSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        outcome = idempotency_begin(
+            caller=_caller(request),
+            key=key,
+            method=request.method,
+            path=request.path,
+            fingerprint=request_fingerprint(
+                method=request.method, path=request.path, body=request.data
+            ),
+        )
+        if isinstance(outcome, StoredResponse):
+            return _http_response(outcome, replayed=True)
+        return _http_response(_execute(request, record=outcome, data=serializer.validated_data))
+
+
+def _execute(request, *, record, data) -> StoredResponse:
+    guest_cart = None if request.user.is_authenticated else cart_guest_for_cookie(request=request)
+    cart = cart_for_request(request) if request.user.is_authenticated else guest_cart
+    checkout = CheckoutRequest(
+        cart_id=cart.pk if cart else None,
+        user_id=request.user.pk if request.user.is_authenticated else None,
+        email=data["email"],
+        shipping_address=data["shipping_address"],
+        payment_token=data["payment_token"],
+        expected_total=data.get("expected_total"),
+    )
+    try:
+        order = order_place(record=record, request=checkout, respond=_created)
+    except DomainError as error:
+        response = _render(
+            error.status,
+            problem(
+                status_code=error.status,
+                code=error.code,
+                detail=error.detail,
+                title=error.title,
+                **error.extra,
+            ),
+            content_type=PROBLEM_CONTENT_TYPE,
+        )
+        if not response_is_stored(status=error.status, code=error.code):
+            idempotency_release(record=record)
+            return response
+        return idempotency_complete(record=record, response=response)
+    except Exception:
+        idempotency_release(record=record)
+        raise
+    return idempotency_complete(record=record, response=_created(order))
+
+
+class OrderDetailView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        operation_id="orders_retrieve",
+        summary="One order (its owner, the guest cart it came from, or staff)",
+        responses={200: OrderSerializer, 404: NOT_FOUND},
+    )
+    def get(self, request, order_id):
+        order = order_get_for_viewer(
+            order_id=order_id, user=request.user, guest_cart_id=cart_id_from_cookie(request)
+        )
+        return Response(OrderSerializer(order).data)
+
+
+class OrderLookupView(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "checkout"
+
+    @extend_schema(
+        tags=TAGS,
+        operation_id="orders_lookup",
+        summary="A guest's order by order number and email",
+        request=OrderLookupInputSerializer,
+        responses={
+            200: OrderSerializer,
+            400: _problem("Invalid input (`validation_error`)."),
+            404: NOT_FOUND,
+            429: _problem("Too many lookups (`rate_limited`)."),
+        },
+    )
+    def post(self, request):
+        serializer = OrderLookupInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = order_lookup(**serializer.validated_data)
+        return Response(OrderSerializer(order).data)
+
+
+class InvoiceDocumentView(APIView):
+    """Returns the document itself; only errors go through the JSON renderer (problem+json)."""
+
+    renderer_classes = [JSONRenderer]
+    as_pdf = False
+
+    @extend_schema(
+        tags=TAGS,
+        summary="An invoice or credit note (the order's owner or staff)",
+        responses={
+            (200, "text/html"): OpenApiTypes.STR,
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            404: _problem("No such invoice, or not yours (`invoice_not_found`)."),
+        },
+    )
+    def get(self, request, invoice_id: int):
+        invoice = invoice_get_for_viewer(
+            invoice_id=invoice_id, user=request.user, guest_cart_id=cart_id_from_cookie(request)
+        )
+        if not self.as_pdf:
+            return HttpResponse(invoice_html(invoice), content_type="text/html; charset=utf-8")
+        response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+        return response

@@ -1,0 +1,139 @@
+"""Idempotency-Key handling with Stripe semantics (and the IETF draft's status codes).
+
+A record per (caller, key) is unique in the database. It holds the request's fingerprint, whether
+an execution is running (`locked_at`), how far it got (`recovery_point`, order, charge) and, once
+finished, the exact response, which every later request with the same key and body gets back
+byte-for-byte. Responses that say nothing about the outcome (5xx) are not stored: the key is
+unlocked and a retry resumes from the recovery point.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from orders.enums import IdempotencyState
+from orders.errors import (
+    IdempotencyKeyRequired,
+    IdempotencyKeyReused,
+    IdempotencyRequestInProgress,
+)
+from orders.models import IdempotencyKey
+
+MAX_KEY_LENGTH = 255
+# 409 "in progress" is about the key, not about the outcome, so it is never stored.
+UNSTORED_CODES = {IdempotencyRequestInProgress.code}
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
+def idempotency_key_validate(raw: str | None) -> str:
+    """The header's key; `IdempotencyKeyRequired` when missing, empty, too long or unprintable."""
+    if raw is None or not raw or len(raw) > MAX_KEY_LENGTH or not raw.isascii():
+        raise IdempotencyKeyRequired()
+    if not raw.isprintable() or raw.strip() != raw:
+        raise IdempotencyKeyRequired()
+    return raw
+
+
+def request_fingerprint(*, method: str, path: str, body: Any) -> str:
+    """sha256 of method, path and the body in canonical JSON (sorted keys, no whitespace)."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(f"{method.upper()}\n{path}\n{canonical}".encode()).hexdigest()
+
+
+def response_is_stored(*, status: int, code: str | None) -> bool:
+    return status < 500 and code not in UNSTORED_CODES
+
+
+@transaction.atomic
+def idempotency_begin(
+    *, caller: str, key: str, method: str, path: str, fingerprint: str
+) -> IdempotencyKey | StoredResponse:
+    """Claim the key for one execution, or say why not.
+
+    Returns the locked record (new, unlocked after a 5xx, or with a stale lock older than
+    `IDEMPOTENCY_LOCK_SECONDS`) whose recovery point the execution resumes from, or the stored
+    response of a completed execution. Raises `IdempotencyKeyReused` (different request) and
+    `IdempotencyRequestInProgress` (another execution holds the lock). Atomic; the row lock is
+    held only for this short transaction, never during the execution itself.
+    """
+    now = timezone.now()
+    records = IdempotencyKey.objects.select_for_update()
+    record = records.filter(caller=caller, key=key).first()
+    if record is None:
+        try:
+            with transaction.atomic():
+                return IdempotencyKey.objects.create(
+                    caller=caller,
+                    key=key,
+                    request_method=method,
+                    request_path=path,
+                    fingerprint=fingerprint,
+                    locked_at=now,
+                )
+        except IntegrityError:
+            record = records.get(caller=caller, key=key)
+    if record.fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    if record.state == IdempotencyState.COMPLETED:
+        return stored_response(record)
+    stale_before = now - timedelta(seconds=settings.IDEMPOTENCY_LOCK_SECONDS)
+    if record.locked_at is not None and record.locked_at > stale_before:
+        raise IdempotencyRequestInProgress()
+    record.locked_at = now
+    record.save(update_fields=["locked_at", "updated_at"])
+    return record
+
+
+def stored_response(record: IdempotencyKey) -> StoredResponse:
+    return StoredResponse(
+        status=record.response_status,
+        body=bytes(record.response_body),
+        headers=dict(record.response_headers),
+    )
+
+
+def idempotency_complete(*, record: IdempotencyKey, response: StoredResponse) -> StoredResponse:
+    """Store the final response and unlock. Atomic; if the execution already stored one (inside its
+    own completing transaction), that one wins and is returned."""
+    with transaction.atomic():
+        locked = IdempotencyKey.objects.select_for_update().get(pk=record.pk)
+        if locked.state == IdempotencyState.COMPLETED:
+            return stored_response(locked)
+        locked.state = IdempotencyState.COMPLETED
+        locked.locked_at = None
+        locked.response_status = response.status
+        locked.response_body = response.body
+        locked.response_headers = response.headers
+        locked.save()
+    return response
+
+
+def idempotency_release(*, record: IdempotencyKey) -> None:
+    """Unlock without storing anything, so a retry with the same key resumes the execution."""
+    IdempotencyKey.objects.filter(pk=record.pk, state=IdempotencyState.IN_PROGRESS).update(
+        locked_at=None, updated_at=timezone.now()
+    )
+
+
+def idempotency_purge_expired() -> int:
+    """Delete keys older than `IDEMPOTENCY_TTL_HOURS`; returns how many. Never deletes a key whose
+    execution is still locked (a crashed one is settled by the checkout sweeper first)."""
+    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS)
+    deleted, _ = (
+        IdempotencyKey.objects.filter(created_at__lt=cutoff)
+        .exclude(state=IdempotencyState.IN_PROGRESS, locked_at__isnull=False)
+        .delete()
+    )
+    return deleted

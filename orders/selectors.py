@@ -1,0 +1,62 @@
+"""Order reads. Who may see which order is decided here, once."""
+
+import uuid
+
+from django.db.models import Prefetch, QuerySet
+
+from orders.enums import InvoiceKind
+from orders.errors import InvoiceNotFound, OrderNotFound
+from orders.models import Invoice, Order
+
+
+def _orders_with_details() -> QuerySet[Order]:
+    return Order.objects.prefetch_related(
+        "lines",
+        Prefetch(
+            "invoices",
+            queryset=Invoice.objects.filter(kind=InvoiceKind.INVOICE),
+            to_attr="sales_invoices",
+        ),
+    )
+
+
+def orders_for_user(*, user) -> QuerySet[Order]:
+    """The customer's orders, newest first, lines and invoice prefetched."""
+    return _orders_with_details().filter(user=user).order_by("-created_at", "id")
+
+
+def _may_view(*, order: Order, user, guest_cart_id: uuid.UUID | None) -> bool:
+    if user is not None and user.is_authenticated and (user.is_staff or order.user_id == user.pk):
+        return True
+    return order.user_id is None and guest_cart_id is not None and order.cart_id == guest_cart_id
+
+
+def order_get_for_viewer(*, order_id, user, guest_cart_id: uuid.UUID | None = None) -> Order:
+    """The order if the viewer owns it (account, or the guest cart it was placed from) or is
+    staff; `OrderNotFound` otherwise, so nobody learns that someone else's order exists."""
+    order = _orders_with_details().filter(pk=order_id).first()
+    if order is None or not _may_view(order=order, user=user, guest_cart_id=guest_cart_id):
+        raise OrderNotFound()
+    return order
+
+
+def order_lookup(*, number: str, email: str) -> Order:
+    """A guest's order by its number and the email it was placed with (case-insensitive)."""
+    order = _orders_with_details().filter(number=number.strip().upper()).first()
+    if order is None or order.email.lower() != email.strip().lower():
+        raise OrderNotFound()
+    return order
+
+
+def invoice_get_for_viewer(*, invoice_id: int, user, guest_cart_id=None) -> Invoice:
+    invoice = (
+        Invoice.objects.select_related("order", "credited_invoice")
+        .prefetch_related("lines")
+        .filter(pk=invoice_id)
+        .first()
+    )
+    if invoice is None or not _may_view(
+        order=invoice.order, user=user, guest_cart_id=guest_cart_id
+    ):
+        raise InvoiceNotFound()
+    return invoice

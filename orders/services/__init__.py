@@ -1,0 +1,33 @@
+"""Order writes. Import from here: `orders.services.order_place`, `order_refund`, ...
+
+Split by workflow: `checkout` (placing an order), `lifecycle` (fulfilment moves and refunds),
+`invoices` (invoices and credit notes).
+"""
+
+from orders.services.checkout import (
+    CheckoutRequest,
+    checkout_settle_abandoned,
+    checkouts_abandoned,
+    order_place,
+)
+from orders.services.invoices import CreditNoteLineRequest, credit_note_issue, invoice_issue
+from orders.services.lifecycle import (
+    order_mark_delivered,
+    order_mark_packing,
+    order_mark_shipped,
+    order_refund,
+)
+
+__all__ = [
+    "CheckoutRequest",
+    "CreditNoteLineRequest",
+    "checkout_settle_abandoned",
+    "checkouts_abandoned",
+    "credit_note_issue",
+    "invoice_issue",
+    "order_mark_delivered",
+    "order_mark_packing",
+    "order_mark_shipped",
+    "order_place",
+    "order_refund",
+]

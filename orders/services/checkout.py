@@ -1,0 +1,371 @@
+"""Checkout: a cart becomes a paid order exactly once, whatever is retried or crashes.
+
+`order_place` runs three phases and never holds a transaction or row lock across the payment call:
+
+1. reserve (transaction): claim the cart, price it now, reserve its stock for the payment window,
+   create the order `pending_payment` with price snapshots and the provider idempotency key.
+2. charge (no transaction): the payment gateway, retried on transient errors with the same key.
+3. complete (transaction): commit the stock, record the payment, mark the order paid and the cart
+   checked out, publish `order_paid`, issue the invoice, store the idempotent response.
+
+Every phase is resumable from the idempotency record's recovery point, and the gateway is
+idempotent on the order's provider key, so a retry, a crash or the sweeper never charges twice.
+A charge whose order cannot be completed is refunded (`_compensate`).
+"""
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from carts.errors import CartEmpty
+from carts.models import Cart
+from carts.selectors import cart_get_open
+from carts.services import cart_mark_checked_out, cart_reserve
+from inventory.services import reservation_commit, reservation_release
+from orders.enums import ORDER_TRANSITIONS, OrderStatus, PaymentStatus, RecoveryPoint
+from orders.errors import (
+    CheckoutFailed,
+    CheckoutInProgress,
+    PaymentDeclined,
+    PaymentUnavailable,
+    PriceChanged,
+    ProductUnavailable,
+)
+from orders.gateways import (
+    GatewayCharge,
+    GatewayDeclined,
+    GatewayError,
+    GatewayTransientError,
+    payment_gateway,
+    validated_charge,
+    validated_refund,
+    with_retries,
+)
+from orders.idempotency import StoredResponse, idempotency_complete
+from orders.models import IdempotencyKey, Order, OrderLine, Payment, Refund
+from orders.services.invoices import invoice_issue
+from orders.taxes import money, tax_split
+from yourlocalshop.outbox import outbox_publish
+from yourlocalshop.state_machine import transition
+
+logger = logging.getLogger(__name__)
+
+Respond = Callable[[Order], StoredResponse]
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    cart_id: uuid.UUID
+    user_id: int | None
+    email: str
+    shipping_address: dict
+    payment_token: str
+    expected_total: Decimal | None = None
+
+
+def order_place(*, record: IdempotencyKey, request: CheckoutRequest, respond: Respond) -> Order:
+    """Place (or resume placing) the order of `record`'s execution; returns it paid.
+
+    Guarantees: at most one order and one charge per idempotency record; stock leaves `on_hand`
+    only for a paid order; a decline or an unavailable gateway fails the order and releases its
+    stock with the cart left as it was; a captured charge whose order cannot complete is refunded.
+    Raises the domain error to answer with (`CartEmpty`, `InsufficientStock`, `PriceChanged`,
+    `PaymentDeclined`, `PaymentUnavailable`, `CheckoutFailed`, ...).
+    """
+    order = _phase_1_reserve(record=record, request=request)
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        return order  # completed earlier (by a previous execution or the sweeper)
+    charge = _phase_2_charge(order=order, payment_token=request.payment_token)
+    _record_recovery_point(record=record, point=RecoveryPoint.CHARGED, charge=charge)
+    try:
+        return _phase_3_complete(order=order, charge=charge, record=record, respond=respond)
+    except Exception as error:
+        _compensate(order=order, charge=charge, cause=error)
+        raise CheckoutFailed(
+            "The payment was taken but the order could not be completed, so it was refunded "
+            "in full. Nothing else changed; you can try again.",
+            orderId=str(order.pk),
+            cause=getattr(error, "code", "server_error"),
+        ) from error
+
+
+# --- Phase 1 ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def _phase_1_reserve(*, record: IdempotencyKey, request: CheckoutRequest) -> Order:
+    record = IdempotencyKey.objects.select_for_update().get(pk=record.pk)
+    existing = (
+        Order.objects.select_for_update().filter(pk=record.order_id).first()
+        if record.order_id
+        else None
+    )
+    if existing is not None and existing.status == OrderStatus.PENDING_PAYMENT:
+        return existing  # crashed after phase 1: resume with the same order and provider key
+    if existing is not None and existing.status != OrderStatus.FAILED:
+        return existing  # already paid (or further)
+
+    cart = Cart.objects.select_for_update().filter(pk=request.cart_id).first()
+    if existing is None and cart is None:
+        raise CartEmpty()
+    _refuse_concurrent_checkout(cart_id=request.cart_id, resuming=existing)
+    cart = cart_get_open(cart_id=request.cart_id)
+    priced_lines = _price_cart(cart=cart)
+    totals = _order_totals(priced_lines)
+    if request.expected_total is not None and money(request.expected_total) != totals["total"]:
+        raise PriceChanged(
+            f"The total is now {totals['total']} {settings.SHOP_CURRENCY}.",
+            expectedTotal=str(money(request.expected_total)),
+            total=str(totals["total"]),
+        )
+    reservation = cart_reserve(cart=cart, ttl_seconds=settings.RESERVATION_TTL_SECONDS)
+
+    if existing is None:
+        order = Order(
+            user_id=request.user_id,
+            email=request.email,
+            currency=settings.SHOP_CURRENCY,
+            shipping_address=request.shipping_address,
+            cart_id=cart.pk,
+            payment_idempotency_key=f"order-{uuid.uuid4()}",
+        )
+    else:
+        # A payment that only failed because the gateway was down: same order, same provider
+        # key (so a charge that did reach the provider is found again), today's cart.
+        order = existing
+        transition(order, to=OrderStatus.PENDING_PAYMENT, allowed=ORDER_TRANSITIONS)
+        order.failure_code = ""
+        order.lines.all().delete()
+    order.reservation_id = reservation.id
+    for field, value in totals.items():
+        setattr(order, field, value)
+    order.save()
+    OrderLine.objects.bulk_create(OrderLine(order=order, **line) for line in priced_lines)
+    record.order = order
+    record.recovery_point = RecoveryPoint.ORDER_CREATED
+    record.save(update_fields=["order", "recovery_point", "updated_at"])
+    return order
+
+
+def _refuse_concurrent_checkout(*, cart_id: uuid.UUID, resuming: Order | None) -> None:
+    """One checkout per cart at a time, whatever the Idempotency-Key: both would share the cart's
+    one reservation. Caller holds the cart's row lock."""
+    others = Order.objects.filter(cart_id=cart_id, status=OrderStatus.PENDING_PAYMENT)
+    if resuming is not None:
+        others = others.exclude(pk=resuming.pk)
+    if others.exists():
+        raise CheckoutInProgress()
+
+
+def _price_cart(*, cart) -> list[dict]:
+    items = sorted(cart.items.all(), key=lambda item: item.product_id)
+    if not items:
+        raise CartEmpty()
+    lines = []
+    for item in items:
+        product = item.product
+        if not product.is_active:
+            raise ProductUnavailable(f"{product.name} is no longer sold.", sku=product.sku)
+        line_total = money(product.price * item.quantity)
+        lines.append(
+            {
+                "product": product,
+                "sku": product.sku,
+                "name": product.name,
+                "quantity": item.quantity,
+                "unit_price": product.price,
+                "line_total": line_total,
+                "tax": tax_split(line_total).tax,
+            }
+        )
+    return lines
+
+
+def _order_totals(lines: list[dict]) -> dict[str, Decimal]:
+    subtotal = sum((line["line_total"] for line in lines), Decimal("0.00"))
+    tax = sum((line["tax"] for line in lines), Decimal("0.00"))
+    shipping = Decimal("0.00")
+    total = subtotal + shipping + (Decimal("0.00") if settings.PRICES_INCLUDE_TAX else tax)
+    return {"subtotal": subtotal, "tax": tax, "shipping": shipping, "total": total}
+
+
+# --- Phase 2 ------------------------------------------------------------------------------------
+
+
+def _phase_2_charge(*, order: Order, payment_token: str) -> GatewayCharge:
+    gateway = payment_gateway()
+    try:
+        charge = with_retries(
+            lambda: gateway.charge(
+                amount=order.total,
+                currency=order.currency,
+                token=payment_token,
+                idempotency_key=order.payment_idempotency_key,
+            )
+        )
+        return validated_charge(charge, amount=order.total, currency=order.currency)
+    except GatewayDeclined as declined:
+        _payment_failed(order=order, code=PaymentDeclined.code)
+        raise PaymentDeclined(
+            "Your card was declined; nothing was charged. Try another card.",
+            orderId=str(order.pk),
+            reason=declined.reason,
+        ) from declined
+    except GatewayError as error:
+        if not isinstance(error, GatewayTransientError):
+            logger.error("Untrusted gateway answer", extra={"order_id": str(order.pk)})
+        _payment_failed(order=order, code=PaymentUnavailable.code)
+        raise PaymentUnavailable(orderId=str(order.pk)) from error
+
+
+@transaction.atomic
+def _payment_failed(*, order: Order, code: str) -> None:
+    """Fail the order and give its stock back; the cart stays as it was for another try."""
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    if locked.status != OrderStatus.PENDING_PAYMENT:
+        return
+    transition(locked, to=OrderStatus.FAILED, allowed=ORDER_TRANSITIONS)
+    locked.failure_code = code
+    locked.save(update_fields=["status", "status_changed_at", "failure_code", "updated_at"])
+    if locked.reservation_id:
+        reservation_release(reservation_id=locked.reservation_id)
+    order.status = locked.status
+
+
+def _record_recovery_point(*, record: IdempotencyKey, point: str, charge: GatewayCharge) -> None:
+    IdempotencyKey.objects.filter(pk=record.pk).update(
+        recovery_point=point, provider_charge_id=charge.charge_id, updated_at=timezone.now()
+    )
+
+
+# --- Phase 3 ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def _phase_3_complete(
+    *,
+    order: Order,
+    charge: GatewayCharge,
+    record: IdempotencyKey | None,
+    respond: Respond | None,
+) -> Order:
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status == OrderStatus.PAID:
+        return order
+    reservation_commit(reservation_id=order.reservation_id)
+    Payment.objects.create(
+        order=order,
+        provider_charge_id=charge.charge_id,
+        amount=charge.amount,
+        currency=charge.currency,
+    )
+    # Raises IllegalTransition when the sweeper already failed this order: the charge is refunded.
+    transition(order, to=OrderStatus.PAID, allowed=ORDER_TRANSITIONS)
+    order.paid_at = timezone.now()
+    order.save(update_fields=["status", "status_changed_at", "paid_at", "updated_at"])
+    if order.cart_id:
+        cart_mark_checked_out(cart=Cart(pk=order.cart_id))
+    outbox_publish(
+        event_type="order_paid",
+        aggregate_id=str(order.pk),
+        payload={"orderId": str(order.pk), "orderNumber": order.number, "total": str(order.total)},
+    )
+    # Last, because the invoice counter row stays locked until this transaction commits.
+    invoice_issue(order=order)
+    if record is not None and respond is not None:
+        _store_response(record=record, response=respond(order))
+    return order
+
+
+def _store_response(*, record: IdempotencyKey, response: StoredResponse) -> None:
+    IdempotencyKey.objects.filter(pk=record.pk).update(recovery_point=RecoveryPoint.FINISHED)
+    idempotency_complete(record=record, response=response)
+
+
+# --- Compensation and the sweeper ---------------------------------------------------------------
+
+
+def _compensate(*, order: Order, charge: GatewayCharge, cause: BaseException) -> None:
+    """Refund a captured charge whose order could not be completed, and give the stock back.
+
+    Idempotent (the refund's provider key derives from the order's). If the refund itself cannot
+    be made now, `PaymentUnavailable` leaves the key unlocked: a retry or the sweeper repeats it.
+    """
+    logger.error(
+        "Checkout failed after the charge; refunding",
+        extra={"order_id": str(order.pk), "cause": repr(cause)},
+    )
+    refund_key = f"{order.payment_idempotency_key}:compensation"
+    try:
+        refund = with_retries(
+            lambda: payment_gateway().refund(
+                charge_id=charge.charge_id, amount=charge.amount, idempotency_key=refund_key
+            )
+        )
+        refund = validated_refund(refund, charge_id=charge.charge_id, amount=charge.amount)
+    except GatewayError as error:
+        raise PaymentUnavailable(
+            "The payment provider is unavailable; your payment will be refunded shortly.",
+            orderId=str(order.pk),
+        ) from error
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        payment, _ = Payment.objects.get_or_create(
+            provider_charge_id=charge.charge_id,
+            defaults={"order": locked, "amount": charge.amount, "currency": charge.currency},
+        )
+        Refund.objects.get_or_create(
+            idempotency_key=refund_key,
+            defaults={
+                "order": locked,
+                "payment": payment,
+                "provider_refund_id": refund.refund_id,
+                "amount": refund.amount,
+                "reason": "checkout could not be completed",
+            },
+        )
+        payment.refunded_amount = payment.amount
+        payment.status = PaymentStatus.REFUNDED
+        payment.save(update_fields=["refunded_amount", "status"])
+        if locked.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.FAILED):
+            transition(locked, to=OrderStatus.REFUNDED, allowed=ORDER_TRANSITIONS)
+            locked.failure_code = getattr(cause, "code", "server_error")
+            locked.save()
+        if locked.reservation_id:
+            reservation_release(reservation_id=locked.reservation_id)
+
+
+def checkout_settle_abandoned(*, order_id: uuid.UUID) -> str:
+    """Settle a checkout whose process died after phase 1: complete it if the provider holds a
+    charge for it, else fail it and release its stock. Idempotent; returns the order's status."""
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None or order.status != OrderStatus.PENDING_PAYMENT:
+        return order.status if order else ""
+    charge = payment_gateway().find_charge(idempotency_key=order.payment_idempotency_key)
+    if charge is None:
+        _payment_failed(order=order, code="checkout_abandoned")
+        return OrderStatus.FAILED
+    charge = validated_charge(charge, amount=order.total, currency=order.currency)
+    try:
+        return _phase_3_complete(order=order, charge=charge, record=None, respond=None).status
+    except Exception as error:
+        _compensate(order=order, charge=charge, cause=error)
+        return OrderStatus.REFUNDED
+
+
+def checkouts_abandoned(*, older_than_seconds: int | None = None) -> list[uuid.UUID]:
+    """Orders still `pending_payment` well after any live execution would have finished."""
+    age = older_than_seconds or 2 * settings.IDEMPOTENCY_LOCK_SECONDS
+    cutoff = timezone.now() - timedelta(seconds=age)
+    return list(
+        Order.objects.filter(status=OrderStatus.PENDING_PAYMENT, updated_at__lt=cutoff)
+        .exclude(idempotency_keys__locked_at__gt=cutoff)
+        .values_list("pk", flat=True)[:200]
+    )

@@ -1,0 +1,164 @@
+"""Invoices and credit notes: numbered gap-free per series and year, with frozen seller, buyer,
+line and VAT details (a document never changes after it is issued)."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from orders.enums import INVOICE_SERIES, InvoiceKind
+from orders.errors import CreditNoteInvalid
+from orders.models import DocumentCounter, Invoice, InvoiceLine, Order
+from orders.taxes import tax_split
+
+
+@dataclass(frozen=True)
+class CreditNoteLineRequest:
+    sku: str
+    quantity: int
+
+
+def _next_sequence(*, series: str, year: int) -> int:
+    """Take the next number of a series, holding the counter row's lock until the caller commits.
+
+    A rolled-back document rolls its number back with it, so numbers have no gaps; concurrent
+    issuers queue on the one counter row (created on first use of a year).
+    """
+    counters = DocumentCounter.objects.select_for_update()
+    counter = counters.filter(series=series, year=year).first()
+    if counter is None:
+        try:
+            with transaction.atomic():
+                DocumentCounter.objects.create(series=series, year=year, last_number=0)
+        except IntegrityError:
+            pass  # another transaction created it first; its row lock orders us after it
+        counter = counters.get(series=series, year=year)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return counter.last_number
+
+
+def _issue(
+    *,
+    order: Order,
+    kind: str,
+    lines: Sequence[tuple],
+    credited_invoice: Invoice | None = None,
+    reference: str = "",
+) -> Invoice:
+    issued_at = timezone.now()
+    series = INVOICE_SERIES[kind]
+    year = timezone.localtime(issued_at).year
+    taxed_lines = [
+        (order_line, quantity, tax_split(order_line.unit_price * quantity))
+        for order_line, quantity in lines
+    ]
+    sequence = _next_sequence(series=series, year=year)
+    invoice = Invoice.objects.create(
+        order=order,
+        kind=kind,
+        number=f"{series}-{year}-{sequence:06d}",
+        series=series,
+        year=year,
+        sequence=sequence,
+        credited_invoice=credited_invoice,
+        reference=reference,
+        issued_at=issued_at,
+        seller_name=settings.SHOP_NAME,
+        seller_address=settings.SHOP_SELLER_ADDRESS,
+        seller_vat_id=settings.SHOP_SELLER_VAT_ID,
+        buyer_name=order.shipping_address.get("name", ""),
+        buyer_email=order.email,
+        buyer_address=order.shipping_address,
+        currency=order.currency,
+        vat_rate=settings.VAT_RATE,
+        prices_include_tax=settings.PRICES_INCLUDE_TAX,
+        net_total=sum((taxed.net for _, _, taxed in taxed_lines), Decimal("0.00")),
+        tax_total=sum((taxed.tax for _, _, taxed in taxed_lines), Decimal("0.00")),
+        total=sum((taxed.gross for _, _, taxed in taxed_lines), Decimal("0.00")),
+    )
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=invoice,
+            order_line=order_line,
+            sku=order_line.sku,
+            description=order_line.name,
+            quantity=quantity,
+            unit_price=order_line.unit_price,
+            net_amount=taxed.net,
+            tax_amount=taxed.tax,
+            total=taxed.gross,
+        )
+        for order_line, quantity, taxed in taxed_lines
+    )
+    return invoice
+
+
+@transaction.atomic
+def invoice_issue(*, order: Order) -> Invoice:
+    """Issue the order's invoice (one per order, enforced by the database) with the next number.
+
+    Atomic; called inside the checkout's completing transaction, as late as possible, because the
+    series counter stays locked until that transaction commits. Idempotent: returns the existing
+    invoice when there is one.
+    """
+    existing = Invoice.objects.filter(order=order, kind=InvoiceKind.INVOICE).first()
+    if existing is not None:
+        return existing
+    lines = [(order_line, order_line.quantity) for order_line in order.lines.all()]
+    return _issue(order=order, kind=InvoiceKind.INVOICE, lines=lines)
+
+
+@transaction.atomic
+def credit_note_issue(
+    *,
+    invoice: Invoice,
+    lines: Sequence[CreditNoteLineRequest | Mapping],
+    reference: str,
+) -> Invoice:
+    """Issue a credit note against `invoice` for `lines` (SKU and quantity), in its own series.
+
+    Atomic and idempotent on `reference` (e.g. the return's id): the same reference returns the
+    credit note already issued. Refuses quantities above what is left to credit on each line.
+    """
+    if not reference:
+        raise CreditNoteInvalid("A credit note needs a reference.")
+    existing = Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE, reference=reference).first()
+    if existing is not None:
+        return existing
+    if invoice.kind != InvoiceKind.INVOICE:
+        raise CreditNoteInvalid("Only an invoice can be credited.")
+    # Lock the invoice so two credit notes cannot both credit the same units.
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    invoiced = {line.sku: line for line in invoice.lines.select_related("order_line")}
+    credited: dict[str, int] = {}
+    for line in InvoiceLine.objects.filter(
+        invoice__credited_invoice=invoice, invoice__kind=InvoiceKind.CREDIT_NOTE
+    ):
+        credited[line.sku] = credited.get(line.sku, 0) + line.quantity
+    requested: list[tuple] = []
+    for line in lines:
+        sku = line["sku"] if isinstance(line, Mapping) else line.sku
+        quantity = int(line["quantity"] if isinstance(line, Mapping) else line.quantity)
+        invoice_line = invoiced.get(sku)
+        if invoice_line is None or quantity < 1:
+            raise CreditNoteInvalid(f"{sku!r} x {quantity} is not on invoice {invoice.number}.")
+        if credited.get(sku, 0) + quantity > invoice_line.quantity:
+            raise CreditNoteInvalid(
+                f"Only {invoice_line.quantity - credited.get(sku, 0)} of {sku} can still be "
+                "credited."
+            )
+        credited[sku] = credited.get(sku, 0) + quantity
+        requested.append((invoice_line.order_line, quantity))
+    if not requested:
+        raise CreditNoteInvalid("A credit note needs at least one line.")
+    return _issue(
+        order=invoice.order,
+        kind=InvoiceKind.CREDIT_NOTE,
+        lines=requested,
+        credited_invoice=invoice,
+        reference=reference,
+    )

@@ -1,0 +1,317 @@
+from decimal import Decimal
+
+import pytest
+
+from inventory.models import StockItem
+from orders.enums import OrderStatus
+from orders.models import IdempotencyKey, Invoice, MockCharge, Order, Payment
+from orders.tests.conftest import add_to_cart, checkout, new_key
+
+pytestmark = pytest.mark.django_db
+
+
+def stock_of(product) -> StockItem:
+    return StockItem.objects.get(product=product)
+
+
+def test_order_place_success_creates_paid_order_invoice_and_commits_stock(customer_client, product):
+    add_to_cart(customer_client, product, quantity=2)
+
+    response = checkout(customer_client, key=new_key())
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["status"] == "paid"
+    assert body["total"] == "24.00"
+    assert body["currency"] == "EUR"
+    assert body["lines"] == [
+        {
+            "sku": product.sku,
+            "name": product.name,
+            "quantity": 2,
+            "unitPrice": "12.00",
+            "lineTotal": "24.00",
+            "tax": "4.00",
+        }
+    ]
+    assert response["Location"] == f"/api/orders/{body['orderId']}"
+    assert "Idempotent-Replayed" not in response
+    invoice = Invoice.objects.get(pk=body["invoiceId"])
+    assert invoice.number == f"INV-{invoice.year}-000001"
+    assert (invoice.net_total, invoice.tax_total, invoice.total) == (
+        Decimal("20.00"),
+        Decimal("4.00"),
+        Decimal("24.00"),
+    )
+    assert stock_of(product).on_hand == 8
+    assert stock_of(product).reserved == 0
+    assert MockCharge.objects.get().amount == Decimal("24.00")
+    assert customer_client.get("/api/cart").json()["items"] == []
+
+
+def test_order_place_replay_returns_identical_body_without_side_effects(customer_client, product):
+    add_to_cart(customer_client, product)
+    key = new_key()
+    first = checkout(customer_client, key=key)
+
+    second = checkout(customer_client, key=key)
+
+    assert second.status_code == 201
+    assert second.content == first.content
+    assert second["Idempotent-Replayed"] == "true"
+    assert second["Location"] == first["Location"]
+    assert Order.objects.count() == 1
+    assert Invoice.objects.count() == 1
+    assert MockCharge.objects.count() == 1
+    assert stock_of(product).on_hand == 9
+
+
+def test_order_place_same_key_different_body_is_422(customer_client, product):
+    add_to_cart(customer_client, product)
+    key = new_key()
+    checkout(customer_client, key=key)
+
+    response = checkout(customer_client, key=key, token="tok_transient_1")
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "idempotency_key_reused"
+    assert MockCharge.objects.count() == 1
+
+
+@pytest.mark.parametrize("key", [None, "", "x" * 256, "bad\x07key", "naïve"])
+def test_order_place_invalid_idempotency_key_is_400_and_not_stored(customer_client, product, key):
+    add_to_cart(customer_client, product)
+
+    response = checkout(customer_client, key=key)
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "idempotency_key_required"
+    assert not IdempotencyKey.objects.exists()
+    assert not Order.objects.exists()
+
+
+def test_order_place_key_of_another_caller_does_not_replay(api_client, product):
+    from accounts.tests.factories import UserFactory
+
+    first_user, second_user = UserFactory(), UserFactory()
+    key = new_key()
+    api_client.force_authenticate(first_user)
+    add_to_cart(api_client, product)
+    first = checkout(api_client, key=key)
+
+    api_client.force_authenticate(second_user)
+    add_to_cart(api_client, product)
+    second = checkout(api_client, key=key)
+
+    assert first.status_code == second.status_code == 201
+    assert "Idempotent-Replayed" not in second
+    assert first.json()["orderId"] != second.json()["orderId"]
+    assert Order.objects.filter(user=second_user).count() == 1
+
+
+@pytest.mark.parametrize("field", ["price", "total", "status", "user"])
+def test_order_place_unknown_body_fields_are_400(customer_client, product, field):
+    add_to_cart(customer_client, product)
+
+    response = checkout(customer_client, key=new_key(), **{field: "0.01"})
+
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+    assert not Order.objects.exists()
+
+
+def test_order_place_decline_is_402_releases_stock_and_keeps_cart(customer_client, product):
+    add_to_cart(customer_client, product, quantity=3)
+    key = new_key()
+
+    response = checkout(customer_client, key=key, token="tok_decline")
+
+    assert response.status_code == 402
+    assert response.json()["code"] == "payment_declined"
+    assert Order.objects.get().status == OrderStatus.FAILED
+    assert stock_of(product).reserved == 0
+    assert stock_of(product).on_hand == 10
+    assert customer_client.get("/api/cart").json()["items"][0]["quantity"] == 3
+    replay = checkout(customer_client, key=key, token="tok_decline")
+    assert replay.status_code == 402
+    assert replay.content == response.content
+    assert replay["Idempotent-Replayed"] == "true"
+    retry = checkout(customer_client, key=new_key())
+    assert retry.status_code == 201
+    assert stock_of(product).on_hand == 7
+
+
+def test_order_place_insufficient_funds_is_402(customer_client, product):
+    add_to_cart(customer_client, product)
+
+    response = checkout(customer_client, key=new_key(), token="tok_insufficient_funds")
+
+    assert response.status_code == 402
+    assert response.json()["reason"] == "insufficient_funds"
+
+
+def test_order_place_transient_twice_then_succeeds_with_one_charge(customer_client, product):
+    add_to_cart(customer_client, product)
+
+    response = checkout(customer_client, key=new_key(), token="tok_transient_2")
+
+    assert response.status_code == 201
+    charge = MockCharge.objects.get()
+    assert charge.transient_failures == 2
+    assert Payment.objects.get().provider_charge_id == charge.id
+
+
+def test_order_place_gateway_down_is_503_then_same_key_succeeds(
+    customer_client, product, monkeypatch
+):
+    add_to_cart(customer_client, product)
+    key = new_key()
+
+    down = checkout(customer_client, key=key, token="tok_down")
+
+    assert down.status_code == 503
+    assert down.json()["code"] == "payment_unavailable"
+    assert not MockCharge.objects.filter(status="succeeded").exists()
+    assert stock_of(product).reserved == 0
+    record = IdempotencyKey.objects.get()
+    assert record.state == "in_progress" and record.locked_at is None
+
+    monkeypatch.setattr("orders.gateways.ALWAYS_DOWN", set())  # the provider is back
+    retry = checkout(customer_client, key=key, token="tok_down")
+
+    assert retry.status_code == 201
+    assert "Idempotent-Replayed" not in retry
+    assert Order.objects.get().status == OrderStatus.PAID
+    assert MockCharge.objects.filter(status="succeeded").count() == 1
+    assert stock_of(product).on_hand == 9
+
+
+def test_order_place_empty_cart_is_422(customer_client):
+    response = checkout(customer_client, key=new_key())
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "cart_empty"
+
+
+def test_order_place_out_of_stock_is_409_with_availability(customer_client, product):
+    add_to_cart(customer_client, product, quantity=5)
+    StockItem.objects.filter(product=product).update(on_hand=2)
+
+    response = checkout(customer_client, key=new_key())
+
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "insufficient_stock"
+    assert body["availability"] == [{"sku": product.sku, "requested": 5, "available": 2}]
+    assert not MockCharge.objects.exists()
+
+
+def test_order_place_expected_total_mismatch_is_409_price_changed(customer_client, product):
+    add_to_cart(customer_client, product)
+
+    response = checkout(customer_client, key=new_key(), expectedTotal="11.00")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "price_changed"
+    assert response.json()["total"] == "12.00"
+    assert not MockCharge.objects.exists()
+
+
+def test_order_place_expected_total_matching_succeeds(customer_client, product):
+    add_to_cart(customer_client, product)
+
+    assert checkout(customer_client, key=new_key(), expectedTotal="12.00").status_code == 201
+
+
+def test_order_place_charges_current_price_not_cart_snapshot(customer_client, product):
+    add_to_cart(customer_client, product)
+    product.price = Decimal("15.00")
+    product.save()
+
+    response = checkout(customer_client, key=new_key())
+
+    assert response.json()["total"] == "15.00"
+
+
+def test_order_place_guest_needs_email_and_can_look_order_up(api_client, product):
+    add_to_cart(api_client, product)
+    assert checkout(api_client, key=new_key()).status_code == 400
+
+    response = checkout(api_client, key=new_key(), email="Guest@Example.com")
+
+    assert response.status_code == 201
+    number = response.json()["orderNumber"]
+    order_id = response.json()["orderId"]
+    assert api_client.get(f"/api/orders/{order_id}").status_code == 200
+    found = api_client.post(
+        "/api/orders/lookup", {"orderNumber": number, "email": "guest@example.com"}, format="json"
+    )
+    assert found.status_code == 200
+    assert found.json()["orderId"] == order_id
+    wrong = api_client.post(
+        "/api/orders/lookup", {"orderNumber": number, "email": "other@example.com"}, format="json"
+    )
+    assert wrong.status_code == 404
+    assert wrong.json()["code"] == "order_not_found"
+
+
+def test_order_place_guest_replay_after_cart_checked_out(api_client, product):
+    add_to_cart(api_client, product)
+    key = new_key()
+    first = checkout(api_client, key=key, email="guest@example.com")
+
+    second = checkout(api_client, key=key, email="guest@example.com")
+
+    assert second.status_code == 201
+    assert second.content == first.content
+
+
+def test_orders_list_and_detail_are_the_callers_only(customer_client, product, api_client):
+    from accounts.tests.factories import UserFactory
+
+    add_to_cart(customer_client, product)
+    order_id = checkout(customer_client, key=new_key()).json()["orderId"]
+
+    listing = customer_client.get("/api/orders")
+    assert listing.status_code == 200
+    assert [order["orderId"] for order in listing.json()["results"]] == [order_id]
+    assert customer_client.get(f"/api/orders/{order_id}").json()["status"] == "paid"
+
+    api_client.force_authenticate(UserFactory())
+    assert api_client.get("/api/orders").json()["results"] == []
+    foreign = api_client.get(f"/api/orders/{order_id}")
+    assert foreign.status_code == 404
+    assert foreign.json()["code"] == "order_not_found"
+
+    api_client.force_authenticate(UserFactory(is_staff=True))
+    assert api_client.get(f"/api/orders/{order_id}").status_code == 200
+
+
+def test_orders_list_needs_sign_in(api_client):
+    assert api_client.get("/api/orders").status_code in (401, 403)
+
+
+def test_checkout_start_reserves_and_order_uses_reservation(customer_client, product):
+    add_to_cart(customer_client, product, quantity=2)
+
+    started = customer_client.post("/api/checkout")
+
+    assert started.status_code == 201
+    body = started.json()
+    assert body["total"] == "24.00"
+    assert body["lines"][0]["quantity"] == 2
+    assert stock_of(product).reserved == 2
+    again = customer_client.post("/api/checkout")
+    assert again.json()["reservationId"] == body["reservationId"]
+    assert stock_of(product).reserved == 2
+
+    assert checkout(customer_client, key=new_key()).status_code == 201
+    assert (stock_of(product).on_hand, stock_of(product).reserved) == (8, 0)
+
+
+def test_checkout_start_empty_cart_is_422(customer_client):
+    response = customer_client.post("/api/checkout")
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "cart_empty"
