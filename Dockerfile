@@ -1,0 +1,43 @@
+# YourLocalShop: one image for the web process (gunicorn), the Celery worker and Celery beat.
+# The command picks the role; docker/entrypoint.sh migrates first unless RUN_MIGRATIONS=0.
+FROM python:3.12-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DEBUG=0 \
+    PORT=8000 \
+    WEB_CONCURRENCY=2 \
+    DATABASE_URL=sqlite:////app/data/db.sqlite3
+
+# A fixed, unprivileged uid so volume permissions are predictable across rebuilds.
+RUN groupadd --system --gid 10001 shop \
+    && useradd --system --uid 10001 --gid shop --home-dir /app --shell /usr/sbin/nologin shop
+
+WORKDIR /app
+
+# Dependencies first: this layer is rebuilt only when the pinned requirements change.
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+
+COPY --chown=shop:shop . .
+
+# WhiteNoise serves hashed, compressed files from STATIC_ROOT. The placeholder key only lives for
+# this build step; the real one comes from the environment at run time.
+RUN SECRET_KEY=collectstatic-build-only python manage.py collectstatic --noinput --verbosity 0 \
+    && mkdir -p /app/data \
+    && chown shop:shop /app/data \
+    && chmod +x docker/entrypoint.sh
+
+# Numeric, so Kubernetes runAsNonRoot can verify it without reading /etc/passwd.
+USER 10001:10001
+
+EXPOSE 8000
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "/app/docker/healthcheck.py"]
+
+ENTRYPOINT ["/app/docker/entrypoint.sh"]
+# gunicorn binds 0.0.0.0:$PORT and starts $WEB_CONCURRENCY workers when those are set.
+CMD ["gunicorn", "yourlocalshop.wsgi:application", "--access-logfile", "-", "--timeout", "30", "--graceful-timeout", "30"]

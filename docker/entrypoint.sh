@@ -1,0 +1,12 @@
+#!/bin/sh
+# Container entry point: bring the schema up to date (RESET_DB=1 drops it first), then run the
+# container's command (gunicorn, celery worker, celery beat, or anything else).
+# Only one role may migrate: worker and beat containers set RUN_MIGRATIONS=0, and on Kubernetes
+# the migrations Job does it instead of any pod.
+set -eu
+
+if [ "${RUN_MIGRATIONS:-1}" = "1" ]; then
+    python manage.py prepare_database
+fi
+
+exec "$@"

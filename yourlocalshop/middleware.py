@@ -1,0 +1,57 @@
+"""Request id and security headers, for every response (API, storefront, admin)."""
+
+import uuid
+
+from django.conf import settings
+
+from yourlocalshop.logging import request_id_var
+
+REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID_MAX_LENGTH = 200
+
+
+def _acceptable_request_id(value: str) -> bool:
+    # Printable ASCII only: the value is echoed in a response header and written to the logs, so
+    # control characters (header or log injection) and non-ASCII are refused.
+    return 0 < len(value) <= REQUEST_ID_MAX_LENGTH and all(" " <= char <= "~" for char in value)
+
+
+class RequestIdMiddleware:
+    """Takes the caller's `X-Request-ID` when it is acceptable (a proxy or client correlating its
+    own logs with ours), otherwise makes a UUID4; exposes it as `request.id`, on every log record
+    written while the request runs, and in the response's `X-Request-ID` header."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        offered = request.headers.get(REQUEST_ID_HEADER, "").strip()
+        request.id = offered if _acceptable_request_id(offered) else str(uuid.uuid4())
+        token = request_id_var.set(request.id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response[REQUEST_ID_HEADER] = request.id
+        return response
+
+
+class ContentSecurityPolicyMiddleware:
+    """Sends `Content-Security-Policy` (Django 5.2 has no built-in one). The shop serves only
+    same-origin CSS and JS; the API documentation pages load Swagger UI / ReDoc from their CDN
+    and get their own, looser policy."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Content-Security-Policy" not in response:
+            policy = (
+                settings.CONTENT_SECURITY_POLICY_API_DOCS
+                if request.path in settings.CONTENT_SECURITY_POLICY_API_DOCS_PATHS
+                else settings.CONTENT_SECURITY_POLICY
+            )
+            if policy:
+                response["Content-Security-Policy"] = policy
+        return response

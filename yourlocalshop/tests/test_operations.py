@@ -1,0 +1,267 @@
+"""Operations: request ids, structured logs, production safety (`check --deploy`) and security
+headers."""
+
+import io
+import json
+import logging
+import os
+import secrets
+import subprocess
+import sys
+import uuid
+
+import pytest
+from django.conf import settings
+from django.http import HttpResponse
+from django.urls import path
+
+from yourlocalshop.logging import JsonFormatter, RequestIdFilter, request_id_var
+
+logger = logging.getLogger("yourlocalshop.tests.operations")
+
+
+def view_that_logs(request):
+    logger.info("order paid", extra={"order_id": uuid.UUID(int=7)})
+    return HttpResponse("logged")
+
+
+urlpatterns = [path("logs", view_that_logs)]
+
+
+@pytest.fixture
+def json_log():
+    """The JSON lines written to this module's logger while the test runs."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    finally:
+        logger.removeHandler(handler)
+
+
+def run_manage(*arguments: str, environment: dict[str, str]) -> subprocess.CompletedProcess:
+    inherited = {
+        key: value
+        for key, value in os.environ.items()
+        # The production shape must come from `environment` alone, not the developer's shell.
+        if not key.startswith(("SECURE_", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "LOG_"))
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        env={**inherited, **environment},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+PRODUCTION_ENVIRONMENT = {
+    "DEBUG": "0",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "ALLOW_INSECURE_SECRET_KEY": "0",
+    "ALLOWED_HOSTS": "shop.example.com",
+    "CSRF_TRUSTED_ORIGINS": "https://shop.example.com",
+    "SECURE_SSL_REDIRECT": "1",
+    "SECURE_HSTS_SECONDS": "31536000",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS": "1",
+    "SECURE_HSTS_PRELOAD": "1",
+}
+
+
+# --- Request id ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_request_id_is_generated_when_the_client_sends_none(client):
+    response = client.get("/api/health")
+
+    assert uuid.UUID(response["X-Request-ID"]).version == 4
+
+
+@pytest.mark.django_db
+def test_request_id_from_the_client_is_kept_and_echoed(client):
+    response = client.get("/api/health", headers={"X-Request-ID": "proxy-7f3a 42"})
+
+    assert response["X-Request-ID"] == "proxy-7f3a 42"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "offered",
+    ["x" * 201, "bad\x07bell", "tab\tinside", "naïve-café"],
+    ids=["too-long", "control-character", "tab", "non-ascii"],
+)
+def test_request_id_that_is_unsafe_to_echo_is_replaced(client, offered):
+    response = client.get("/api/health", headers={"X-Request-ID": offered})
+
+    assert response["X-Request-ID"] != offered
+    assert uuid.UUID(response["X-Request-ID"]).version == 4
+
+
+@pytest.mark.django_db
+def test_request_id_of_exactly_200_printable_characters_is_accepted(client):
+    offered = "a" * 200
+
+    response = client.get("/api/health", headers={"X-Request-ID": offered})
+
+    assert response["X-Request-ID"] == offered
+
+
+@pytest.mark.django_db
+def test_request_id_is_on_error_responses_too(client):
+    response = client.get("/api/no-such-endpoint", headers={"X-Request-ID": "trace-404"})
+
+    assert response.status_code == 404
+    assert response["X-Request-ID"] == "trace-404"
+
+
+@pytest.mark.urls(__name__)
+def test_log_lines_written_during_a_request_carry_its_id_and_extra_fields(client, json_log):
+    response = client.get("/logs", headers={"X-Request-ID": "checkout-123"})
+
+    (entry,) = json_log()
+    assert response["X-Request-ID"] == "checkout-123"
+    assert entry["request_id"] == "checkout-123"
+    assert entry["message"] == "order paid"
+    assert entry["order_id"] == str(uuid.UUID(int=7))
+    assert entry["level"] == "INFO"
+    assert entry["logger"] == "yourlocalshop.tests.operations"
+    assert request_id_var.get() is None  # nothing leaks into the next request on this thread
+
+
+# --- JSON log formatter ---------------------------------------------------------------------------
+
+
+def test_json_formatter_writes_one_object_per_record_with_a_placeholder_outside_requests(json_log):
+    logger.warning("stock low", extra={"sku": "TEA-001", "available": 2})
+
+    (entry,) = json_log()
+    assert entry["request_id"] == "-"
+    assert entry["sku"] == "TEA-001"
+    assert entry["available"] == 2
+    assert entry["timestamp"].endswith("+00:00")
+    assert {"timestamp", "level", "logger", "message", "request_id"} <= entry.keys()
+
+
+def test_json_formatter_includes_the_traceback_of_an_exception(json_log):
+    try:
+        raise ValueError("payment gateway answered nonsense")
+    except ValueError:
+        logger.exception("charge failed")
+
+    (entry,) = json_log()
+    assert entry["level"] == "ERROR"
+    assert "ValueError: payment gateway answered nonsense" in entry["exception"]
+
+
+def test_log_format_defaults_to_json_in_production_and_plain_in_development():
+    probe = (
+        "import django, logging; django.setup(); "
+        "logging.getLogger('yourlocalshop.probe').warning('probe', extra={'order_id': 'O-1'})"
+    )
+
+    def log_line(debug: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-c", probe],
+            env={
+                **{k: v for k, v in os.environ.items() if k not in {"LOG_FORMAT", "DEBUG"}},
+                "DEBUG": debug,
+            },
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return result.stderr.strip().splitlines()[-1]
+
+    production = json.loads(log_line("0"))
+    development = log_line("1")
+
+    assert production["message"] == "probe"
+    assert production["order_id"] == "O-1"
+    assert production["request_id"] == "-"
+    assert development.endswith("WARNING yourlocalshop.probe [-] probe")
+
+
+# --- Production safety ---------------------------------------------------------------------------
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", environment=PRODUCTION_ENVIRONMENT
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_fails_without_hsts_and_a_real_secret_key():
+    environment = {**PRODUCTION_ENVIRONMENT, "SECURE_HSTS_SECONDS": "0", "SECRET_KEY": ""}
+    environment["ALLOW_INSECURE_SECRET_KEY"] = "1"
+
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", environment=environment)
+
+    assert result.returncode != 0
+    assert "security.W004" in result.stderr + result.stdout  # HSTS
+    assert "security.W009" in result.stderr + result.stdout  # weak SECRET_KEY
+
+
+def test_production_refuses_to_start_without_a_secret_key_when_told_to():
+    environment = {**PRODUCTION_ENVIRONMENT, "SECRET_KEY": ""}
+
+    result = run_manage("check", environment=environment)
+
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set in production" in result.stderr
+
+
+# --- Security headers ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_responses_carry_the_security_headers(client):
+    response = client.get("/api/health")
+
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+    policy = response["Content-Security-Policy"]
+    assert "default-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy
+
+
+@pytest.mark.django_db
+def test_html_pages_get_the_same_origin_content_security_policy(client):
+    response = client.get("/no-such-page/")
+
+    assert "text/html" in response["Content-Type"]
+    assert response["Content-Security-Policy"] == settings.CONTENT_SECURITY_POLICY
+
+
+@pytest.mark.django_db
+def test_api_docs_get_a_policy_that_lets_swagger_ui_load(client):
+    response = client.get("/api/docs")
+
+    assert response.status_code == 200
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net" in policy
+    assert "frame-ancestors 'none'" in policy
+
+
+@pytest.mark.django_db
+def test_health_endpoint_is_exempt_from_the_https_redirect(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+
+    health = client.get("/api/health")
+    products = client.get("/api/schema")
+
+    assert health.status_code == 200
+    assert products.status_code == 301
+    assert products["Location"].startswith("https://")
