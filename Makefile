@@ -3,11 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+LINT_STAMP := $(VENV)/.lint-installed-$(shell cksum < requirements-lint.txt | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint fmt migrations-check schema-check e2e-deps e2e screenshots
+.PHONY: install run test lint fmt migrations-check schema-check e2e-deps e2e screenshots lint-config
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed (set PYTHON=python3.12)")'
@@ -38,6 +39,18 @@ lint: install
 fmt: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+$(LINT_STAMP): requirements-lint.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-lint.txt
+	@rm -f $(VENV)/.lint-installed-* && touch $@
+
+## The deployment files, checked by their own linters (pinned in requirements-lint.txt): workflows by
+## actionlint, the Dockerfile by hadolint, compose and Kubernetes manifests against their schemas.
+lint-config: $(LINT_STAMP)
+	$(BIN)/actionlint .github/workflows/*.yml
+	$(BIN)/hadolint Dockerfile
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	$(BIN)/kubernetes-validate --strict --quiet deploy/k8s/*.yaml
 
 ## Browser-test dependencies: Debian's chromium + chromium-driver (never a downloaded browser) and
 ## the pinned playwright package that drives it.
