@@ -43,3 +43,9 @@ class InvalidWebhookSignature(DomainError):
 
 class CourierError(Exception):
     """The courier could not book a shipment; the booking is retried later."""
+
+
+class InvalidParcels(DomainError):
+    code = "invalid_parcels"
+    status = 400
+    title = "At least one parcel with a positive weight is needed."

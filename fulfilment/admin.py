@@ -1,0 +1,265 @@
+"""The packing staff's workplace: the queue, its actions, batches, shipments, packing slips.
+
+Everything is read-only here: statuses move only through the actions, which call the services.
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from fulfilment import selectors, services
+from fulfilment.models import FulfilmentBatch, PackingTask, PackingTaskLine, Shipment, ShipmentEvent
+from yourlocalshop.errors import DomainError
+
+# The admin action cannot ask for weights; staff correct them through the API or a re-pack.
+DEFAULT_PARCEL_WEIGHT_GRAMS = 1000
+
+
+class ReadOnlyAdminMixin:
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields] + list(self.readonly_fields)
+
+
+class PackingTaskLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = PackingTaskLine
+    fields = ["sku", "name", "quantity"]
+    extra = 0
+    can_delete = False
+
+
+class ShipmentInline(ReadOnlyAdminMixin, admin.StackedInline):
+    model = Shipment
+    fk_name = "packing_task"
+    fields = [
+        "status",
+        "carrier",
+        "tracking_number",
+        "label_url",
+        "booking_attempts",
+        "booking_error",
+        "booked_at",
+    ]
+    extra = 0
+    can_delete = False
+
+
+def _run_per_task(modeladmin, request, queryset: QuerySet, action, done_message: str) -> None:
+    done, refused = 0, []
+    for packing_task in queryset.order_by("pk"):
+        try:
+            action(packing_task)
+            done += 1
+        except DomainError as error:
+            refused.append(f"#{packing_task.pk}: {error.detail}")
+    if done:
+        modeladmin.message_user(request, done_message.format(count=done), messages.SUCCESS)
+    if refused:
+        modeladmin.message_user(request, " ".join(refused), messages.WARNING)
+
+
+@admin.register(PackingTask)
+class PackingTaskAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "id",
+        "order_number",
+        "status",
+        "created_at",
+        "assignee",
+        "batch",
+        "shipment_status",
+        "tracking_number",
+        "booking_error",
+        "packing_slip_link",
+    ]
+    list_filter = ["status", "batch"]
+    list_select_related = ["order", "assignee", "batch", "shipment"]
+    search_fields = ["order__number", "lines__sku", "shipment__tracking_number"]
+    ordering = ["created_at", "id"]
+    inlines = [PackingTaskLineInline, ShipmentInline]
+    actions = ["start_picking", "mark_packed_and_book_courier", "create_batch"]
+
+    @admin.display(description="Order", ordering="order__number")
+    def order_number(self, packing_task: PackingTask) -> str:
+        return packing_task.order.number
+
+    @admin.display(description="Shipment")
+    def shipment_status(self, packing_task: PackingTask) -> str:
+        shipment = getattr(packing_task, "shipment", None)
+        return shipment.get_status_display() if shipment else "-"
+
+    @admin.display(description="Tracking number")
+    def tracking_number(self, packing_task: PackingTask) -> str:
+        shipment = getattr(packing_task, "shipment", None)
+        return (shipment and shipment.tracking_number) or "-"
+
+    @admin.display(description="Booking error")
+    def booking_error(self, packing_task: PackingTask) -> str:
+        shipment = getattr(packing_task, "shipment", None)
+        return (shipment and shipment.booking_error) or ""
+
+    @admin.display(description="Packing slip")
+    def packing_slip_link(self, packing_task: PackingTask) -> str:
+        url = reverse("admin:fulfilment_packingtask_slip", args=[packing_task.pk])
+        return format_html('<a href="{}" target="_blank">Print</a>', url)
+
+    @admin.action(description="Start picking", permissions=["change"])
+    def start_picking(self, request, queryset):
+        _run_per_task(
+            self,
+            request,
+            queryset,
+            lambda task: services.packing_task_start(packing_task_id=task.pk, user=request.user),
+            "Started picking {count} task(s).",
+        )
+
+    @admin.action(
+        description=f"Mark packed and book courier (one {DEFAULT_PARCEL_WEIGHT_GRAMS} g parcel)",
+        permissions=["change"],
+    )
+    def mark_packed_and_book_courier(self, request, queryset):
+        failed_bookings = []
+
+        def pack(task):
+            shipment = services.packing_task_mark_packed(
+                packing_task_id=task.pk,
+                parcel_weights_grams=[DEFAULT_PARCEL_WEIGHT_GRAMS],
+                user=request.user,
+            )
+            if shipment.booking_error:
+                failed_bookings.append(f"#{task.pk}: {shipment.booking_error}")
+
+        _run_per_task(self, request, queryset, pack, "Packed {count} task(s).")
+        if failed_bookings:
+            self.message_user(
+                request,
+                "Courier booking failed and will be retried: " + " ".join(failed_bookings),
+                messages.WARNING,
+            )
+
+    @admin.action(description="Create batch", permissions=["change"])
+    def create_batch(self, request, queryset):
+        try:
+            batch = services.fulfilment_batch_create(
+                packing_task_ids=list(queryset.values_list("pk", flat=True)), user=request.user
+            )
+        except DomainError as error:
+            self.message_user(request, error.detail, messages.WARNING)
+            return
+        url = reverse("admin:fulfilment_fulfilmentbatch_change", args=[batch.pk])
+        self.message_user(
+            request,
+            format_html('Created <a href="{}">{}</a> with its pick list.', url, batch),
+            messages.SUCCESS,
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:packing_task_id>/slip/",
+                self.admin_site.admin_view(self.packing_slip_view),
+                name="fulfilment_packingtask_slip",
+            ),
+            *super().get_urls(),
+        ]
+
+    def packing_slip_view(self, request, packing_task_id: int):
+        packing_task = get_object_or_404(
+            PackingTask.objects.select_related("order", "batch").prefetch_related("lines"),
+            pk=packing_task_id,
+        )
+        if not self.has_view_permission(request, packing_task):
+            raise PermissionDenied
+        return TemplateResponse(
+            request,
+            "fulfilment/packing_slip.html",
+            {
+                "packing_task": packing_task,
+                "order": packing_task.order,
+                "shipping_address": packing_task.order.shipping_address,
+            },
+        )
+
+
+@admin.register(FulfilmentBatch)
+class FulfilmentBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "created_at", "created_by", "task_count"]
+    readonly_fields = ["packing_task_list", "pick_list"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("created_by")
+
+    @admin.display(description="Packing tasks")
+    def task_count(self, batch: FulfilmentBatch) -> int:
+        return batch.packing_tasks.count()
+
+    @admin.display(description="Packing tasks")
+    def packing_task_list(self, batch: FulfilmentBatch) -> str:
+        return format_html_join(
+            ", ",
+            '<a href="{}">#{} ({})</a>',
+            (
+                (
+                    reverse("admin:fulfilment_packingtask_change", args=[task.pk]),
+                    task.pk,
+                    task.order.number,
+                )
+                for task in batch.packing_tasks.select_related("order").order_by("pk")
+            ),
+        )
+
+    @admin.display(description="Pick list (by SKU)")
+    def pick_list(self, batch: FulfilmentBatch) -> str:
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (line.sku, line.name, line.quantity, ", ".join(line.order_numbers))
+                for line in selectors.fulfilment_batch_pick_list(batch=batch)
+            ),
+        )
+        return format_html(
+            "<table><tr><th>SKU</th><th>Name</th><th>Quantity</th><th>Orders</th></tr>{}</table>",
+            rows,
+        )
+
+
+class ShipmentEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = ShipmentEvent
+    fields = ["occurred_at", "status", "description", "courier_event_id"]
+    extra = 0
+    can_delete = False
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "tracking_number",
+        "order",
+        "carrier",
+        "status",
+        "booking_attempts",
+        "booking_error",
+        "created_at",
+    ]
+    list_filter = ["status", "carrier"]
+    list_select_related = ["order"]
+    search_fields = ["tracking_number", "order__number"]
+    ordering = ["-created_at"]
+    inlines = [ShipmentEventInline]
+    actions = ["retry_booking"]
+
+    @admin.action(description="Retry courier booking", permissions=["change"])
+    def retry_booking(self, request, queryset):
+        results = [services.shipment_book(shipment_id=shipment.pk) for shipment in queryset]
+        booked = sum(1 for shipment in results if shipment.tracking_number)
+        self.message_user(request, f"{booked} of {len(results)} shipment(s) are booked.")

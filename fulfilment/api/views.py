@@ -1,0 +1,247 @@
+"""Staff fulfilment API, the courier webhook and the customer's view of their shipments."""
+
+import json
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from fulfilment import selectors, services
+from fulfilment.api.serializers import (
+    BatchCreateInputSerializer,
+    CourierEventInputSerializer,
+    CourierEventOutputSerializer,
+    CustomerShipmentSerializer,
+    FulfilmentBatchSerializer,
+    PackedInputSerializer,
+    PackedOutputSerializer,
+    PackingTaskSerializer,
+)
+from fulfilment.enums import PackingTaskStatus
+from fulfilment.errors import InvalidWebhookSignature
+from fulfilment.gateways import SIGNATURE_HEADER, webhook_signature_is_valid
+from yourlocalshop.api.pagination import PageNumberPagination
+
+PROBLEM = OpenApiResponse(description="Problem details (application/problem+json).")
+STAFF_ERRORS = {
+    401: OpenApiResponse(description="Not signed in (problem details)."),
+    403: OpenApiResponse(description="Signed in, but not staff (problem details)."),
+}
+
+
+class StaffAPIView(APIView):
+    # Token first: its WWW-Authenticate header makes an anonymous request a 401, not a 403.
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [IsAdminUser]
+
+
+def _with_pick_list(batch):
+    batch.pick_list = selectors.fulfilment_batch_pick_list(batch=batch)
+    return batch
+
+
+class PackingTaskListView(StaffAPIView):
+    @extend_schema(
+        operation_id="packing_tasks_list",
+        tags=["fulfilment"],
+        parameters=[
+            OpenApiParameter("status", enum=PackingTaskStatus.values, required=False),
+            OpenApiParameter("page", int, required=False),
+            OpenApiParameter("page_size", int, required=False),
+        ],
+        responses={
+            200: PackingTaskSerializer(many=True),
+            400: OpenApiResponse(description="Unknown status or bad page (problem details)."),
+            **STAFF_ERRORS,
+        },
+    )
+    def get(self, request):
+        status = request.query_params.get("status")
+        if status is not None and status not in PackingTaskStatus.values:
+            raise ValidationError(
+                {"status": [f"Must be one of: {', '.join(PackingTaskStatus.values)}."]}
+            )
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(
+            selectors.packing_tasks_list(status=status), request, view=self
+        )
+        return paginator.get_paginated_response(PackingTaskSerializer(page, many=True).data)
+
+
+class PackingTaskDetailView(StaffAPIView):
+    @extend_schema(
+        operation_id="packing_tasks_retrieve",
+        tags=["fulfilment"],
+        responses={200: PackingTaskSerializer, 404: PROBLEM, **STAFF_ERRORS},
+    )
+    def get(self, request, packing_task_id: int):
+        packing_task = selectors.packing_task_get(packing_task_id=packing_task_id)
+        return Response(PackingTaskSerializer(packing_task).data)
+
+
+class PackingTaskStartView(StaffAPIView):
+    @extend_schema(
+        operation_id="packing_tasks_start",
+        tags=["fulfilment"],
+        request=None,
+        responses={
+            200: PackingTaskSerializer,
+            404: PROBLEM,
+            409: OpenApiResponse(description="The task is already packed or shipped."),
+            **STAFF_ERRORS,
+        },
+    )
+    def post(self, request, packing_task_id: int):
+        services.packing_task_start(packing_task_id=packing_task_id, user=request.user)
+        packing_task = selectors.packing_task_get(packing_task_id=packing_task_id)
+        return Response(PackingTaskSerializer(packing_task).data)
+
+
+class PackingTaskPackedView(StaffAPIView):
+    @extend_schema(
+        operation_id="packing_tasks_packed",
+        tags=["fulfilment"],
+        request=PackedInputSerializer,
+        description=(
+            "Marks the task packed and books the courier. Repeating the call returns the same "
+            "shipment and books nothing again. When the courier fails the task stays `packed`, "
+            "the shipment shows `booking_failed` with the error, and the booking is retried."
+        ),
+        responses={
+            200: PackedOutputSerializer,
+            400: PROBLEM,
+            404: PROBLEM,
+            409: OpenApiResponse(description="The task is not being picked (problem details)."),
+            **STAFF_ERRORS,
+        },
+    )
+    def post(self, request, packing_task_id: int):
+        body = PackedInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        shipment = services.packing_task_mark_packed(
+            packing_task_id=packing_task_id,
+            parcel_weights_grams=[
+                parcel["weightGrams"] for parcel in body.validated_data["parcels"]
+            ],
+            user=request.user,
+        )
+        packing_task = selectors.packing_task_get(packing_task_id=packing_task_id)
+        return Response(
+            PackedOutputSerializer(
+                {
+                    "packingTaskId": packing_task.pk,
+                    "status": packing_task.status,
+                    "shipment": shipment,
+                }
+            ).data
+        )
+
+
+class FulfilmentBatchCreateView(StaffAPIView):
+    @extend_schema(
+        operation_id="fulfilment_batches_create",
+        tags=["fulfilment"],
+        request=BatchCreateInputSerializer,
+        responses={
+            201: FulfilmentBatchSerializer,
+            400: PROBLEM,
+            404: OpenApiResponse(description="Unknown packing task ids (problem details)."),
+            409: OpenApiResponse(
+                description="Some tasks are not pending or already batched (problem details)."
+            ),
+            **STAFF_ERRORS,
+        },
+    )
+    def post(self, request):
+        body = BatchCreateInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        batch = services.fulfilment_batch_create(
+            packing_task_ids=body.validated_data["packingTaskIds"], user=request.user
+        )
+        batch = _with_pick_list(selectors.fulfilment_batch_get(batch_id=batch.pk))
+        return Response(FulfilmentBatchSerializer(batch).data, status=201)
+
+
+class FulfilmentBatchDetailView(StaffAPIView):
+    @extend_schema(
+        operation_id="fulfilment_batches_retrieve",
+        tags=["fulfilment"],
+        responses={200: FulfilmentBatchSerializer, 404: PROBLEM, **STAFF_ERRORS},
+    )
+    def get(self, request, batch_id: int):
+        batch = _with_pick_list(selectors.fulfilment_batch_get(batch_id=batch_id))
+        return Response(FulfilmentBatchSerializer(batch).data)
+
+
+class CourierWebhookView(APIView):
+    """Signed tracking events from the courier; the signature is the authentication."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="courier_webhook",
+        tags=["webhooks"],
+        request=CourierEventInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                SIGNATURE_HEADER,
+                str,
+                location=OpenApiParameter.HEADER,
+                required=True,
+                description="`sha256=` followed by the hex HMAC-SHA256 of the raw body.",
+            )
+        ],
+        responses={
+            200: CourierEventOutputSerializer,
+            400: PROBLEM,
+            401: OpenApiResponse(description="Missing or wrong signature (problem details)."),
+            404: OpenApiResponse(description="Unknown tracking number (problem details)."),
+        },
+    )
+    def post(self, request):
+        raw_body = request.body
+        if not webhook_signature_is_valid(raw_body, request.headers.get(SIGNATURE_HEADER)):
+            raise InvalidWebhookSignature()
+        try:
+            payload = json.loads(raw_body)
+        except ValueError as exc:
+            raise ParseError("The body is not valid JSON.") from exc
+        body = CourierEventInputSerializer(data=payload)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        shipment, applied = services.shipment_apply_courier_event(
+            courier_event_id=data["eventId"],
+            tracking_number=data["trackingNumber"],
+            status=data["status"],
+            occurred_at=data["occurredAt"],
+            description=data["description"],
+        )
+        return Response(
+            CourierEventOutputSerializer(
+                {"shipmentId": shipment.pk, "status": shipment.status, "duplicate": not applied}
+            ).data
+        )
+
+
+class OrderShipmentsView(APIView):
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="order_shipments_list",
+        tags=["orders"],
+        description="The shipments of one of your orders, with tracking numbers and events.",
+        responses={
+            200: CustomerShipmentSerializer(many=True),
+            401: OpenApiResponse(description="Not signed in (problem details)."),
+            404: OpenApiResponse(description="No such order of yours (problem details)."),
+        },
+    )
+    def get(self, request, order_id):
+        order = selectors.order_get_visible_to(order_id=order_id, user=request.user)
+        shipments = selectors.shipments_for_order(order_id=order.pk)
+        return Response(CustomerShipmentSerializer(shipments, many=True).data)

@@ -1,0 +1,391 @@
+"""Every write of fulfilment: packing tasks from paid orders, batches, courier bookings, tracking.
+
+Lock order, wherever more than one row is locked: packing task → shipment → order, and tasks in id
+order, so two services never wait for each other in opposite directions.
+"""
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from fulfilment.enums import (
+    PACKING_TASK_TRANSITIONS,
+    SHIPMENT_TRANSITIONS,
+    PackingTaskStatus,
+    ShipmentStatus,
+)
+from fulfilment.errors import (
+    CourierError,
+    InvalidParcels,
+    PackingTaskNotFound,
+    PackingTasksNotBatchable,
+    ShipmentNotFound,
+)
+from fulfilment.gateways import get_courier_gateway
+from fulfilment.models import (
+    FulfilmentBatch,
+    PackingTask,
+    PackingTaskLine,
+    Shipment,
+    ShipmentEvent,
+)
+from orders import services as order_services
+from orders.enums import OrderStatus
+from orders.errors import OrderNotFound
+from orders.models import Order, OrderLine
+from yourlocalshop.errors import IllegalTransition
+from yourlocalshop.state_machine import transition
+
+logger = logging.getLogger(__name__)
+
+HEAL_BATCH_SIZE = 200
+
+
+# --- Packing tasks --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def packing_task_create_for_order(*, order_id, source_event_id: str = "") -> PackingTask | None:
+    """Create the packing task of a paid order with a copy of its lines.
+
+    Atomic and idempotent: locks the order row, so the outbox consumer and the healing sweep
+    serialise, and returns the existing task when there is one (the unique constraint on the
+    order is the last line of defence). Returns None for an order that is no longer waiting to be
+    packed (cancelled or refunded before the event arrived): there is nothing to pack.
+    """
+    order = Order.objects.select_for_update().filter(pk=order_id).first()
+    if order is None:
+        raise OrderNotFound(f"Order {order_id} does not exist.")
+    existing = PackingTask.objects.filter(order=order).first()
+    if existing is not None:
+        return existing
+    if order.status != OrderStatus.PAID:
+        logger.info(
+            "No packing task for an order that is not paid",
+            extra={"order_id": str(order.pk), "status": order.status},
+        )
+        return None
+    packing_task = PackingTask.objects.create(
+        order=order, source_event_id=source_event_id, status_changed_at=timezone.now()
+    )
+    PackingTaskLine.objects.bulk_create(
+        PackingTaskLine(
+            packing_task=packing_task, sku=line.sku, name=line.name, quantity=line.quantity
+        )
+        for line in OrderLine.objects.filter(order=order).order_by("sku", "pk")
+    )
+    return packing_task
+
+
+def packing_tasks_heal_missing(*, limit: int = HEAL_BATCH_SIZE) -> int:
+    """Create the packing task of every paid order that has none (a lost or failed event).
+
+    Idempotent: each order goes through `packing_task_create_for_order`. Returns how many tasks
+    were created.
+    """
+    order_ids = list(
+        Order.objects.filter(status=OrderStatus.PAID)
+        .filter(~Exists(PackingTask.objects.filter(order=OuterRef("pk"))))
+        .order_by("paid_at", "created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    created = 0
+    for order_id in order_ids:
+        if packing_task_create_for_order(order_id=order_id) is not None:
+            created += 1
+    if created:
+        logger.warning("Healed packing tasks of paid orders", extra={"count": created})
+    return created
+
+
+def _lock_packing_task(packing_task_id: int) -> PackingTask:
+    packing_task = (
+        PackingTask.objects.select_for_update(of=("self",))
+        .select_related("order")
+        .filter(pk=packing_task_id)
+        .first()
+    )
+    if packing_task is None:
+        raise PackingTaskNotFound(f"Packing task {packing_task_id} does not exist.")
+    return packing_task
+
+
+@transaction.atomic
+def packing_task_start(*, packing_task_id: int, user) -> PackingTask:
+    """Staff start picking: the task moves to `picking`, the order to `packing`.
+
+    Atomic, locks the task. Idempotent for the same step: starting a task already being picked
+    changes nothing. Raises IllegalTransition for a task that is further along.
+    """
+    packing_task = _lock_packing_task(packing_task_id)
+    if packing_task.status == PackingTaskStatus.PICKING:
+        return packing_task
+    transition(packing_task, to=PackingTaskStatus.PICKING, allowed=PACKING_TASK_TRANSITIONS)
+    packing_task.assignee = user
+    packing_task.started_at = packing_task.status_changed_at
+    packing_task.save(update_fields=["status", "status_changed_at", "assignee", "started_at"])
+    if packing_task.order.status == OrderStatus.PAID:
+        order_services.order_mark_packing(order=packing_task.order)
+    return packing_task
+
+
+@transaction.atomic
+def _packing_task_pack(
+    *, packing_task_id: int, parcel_weights_grams: Sequence[int], user
+) -> Shipment:
+    packing_task = _lock_packing_task(packing_task_id)
+    shipment = Shipment.objects.filter(packing_task=packing_task).first()
+    if shipment is not None:
+        return shipment
+    transition(packing_task, to=PackingTaskStatus.PACKED, allowed=PACKING_TASK_TRANSITIONS)
+    packing_task.packed_at = packing_task.status_changed_at
+    if packing_task.assignee_id is None:
+        packing_task.assignee = user
+    packing_task.save(update_fields=["status", "status_changed_at", "packed_at", "assignee"])
+    return Shipment.objects.create(
+        packing_task=packing_task,
+        order=packing_task.order,
+        carrier=get_courier_gateway().carrier,
+        parcel_weights_grams=list(parcel_weights_grams),
+        status_changed_at=timezone.now(),
+    )
+
+
+def packing_task_mark_packed(
+    *, packing_task_id: int, parcel_weights_grams: Sequence[int], user
+) -> Shipment:
+    """Staff packed the parcels: the task moves to `packed` and the courier is booked.
+
+    Idempotent: a task that already has a shipment returns it and books nothing again (a failed
+    booking is only retried). Concurrency-safe: the task row is locked while its shipment is
+    created, the shipment row while it is booked. When the courier fails, the task stays `packed`
+    and the shipment `booking_failed` with the error, and a retry is queued.
+    """
+    if not parcel_weights_grams or any(weight <= 0 for weight in parcel_weights_grams):
+        raise InvalidParcels()
+    shipment = _packing_task_pack(
+        packing_task_id=packing_task_id, parcel_weights_grams=parcel_weights_grams, user=user
+    )
+    shipment = shipment_book(shipment_id=shipment.pk)
+    if shipment.status in BOOKABLE_STATUSES:
+        from fulfilment.tasks import BOOKING_RETRY_BASE_SECONDS, shipment_book_task
+
+        shipment_pk = str(shipment.pk)
+        transaction.on_commit(
+            lambda: shipment_book_task.apply_async(
+                (shipment_pk,), countdown=BOOKING_RETRY_BASE_SECONDS
+            )
+        )
+    return shipment
+
+
+# --- Batches --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def fulfilment_batch_create(*, packing_task_ids: Iterable[int], user) -> FulfilmentBatch:
+    """Group pending packing tasks that are in no batch yet into a new batch.
+
+    Atomic, all or nothing; locks the tasks in id order. Raises PackingTaskNotFound for unknown
+    ids and PackingTasksNotBatchable for tasks not pending or already batched.
+    """
+    wanted = sorted(set(packing_task_ids))
+    if not wanted:
+        raise PackingTasksNotBatchable("Choose at least one packing task.", packingTaskIds=[])
+    packing_tasks = list(
+        PackingTask.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+    )
+    missing = sorted(set(wanted) - {packing_task.pk for packing_task in packing_tasks})
+    if missing:
+        raise PackingTaskNotFound("Some packing tasks do not exist.", packingTaskIds=missing)
+    refused = [
+        packing_task.pk
+        for packing_task in packing_tasks
+        if packing_task.status != PackingTaskStatus.PENDING or packing_task.batch_id is not None
+    ]
+    if refused:
+        raise PackingTasksNotBatchable(
+            "Only pending packing tasks that are not in a batch yet can be grouped.",
+            packingTaskIds=refused,
+        )
+    batch = FulfilmentBatch.objects.create(created_by=user)
+    PackingTask.objects.filter(pk__in=wanted).update(batch=batch)
+    return batch
+
+
+# --- Shipments ------------------------------------------------------------------------------------
+
+BOOKABLE_STATUSES = (ShipmentStatus.BOOKING_PENDING, ShipmentStatus.BOOKING_FAILED)
+
+
+@transaction.atomic
+def shipment_book(*, shipment_id) -> Shipment:
+    """Book the courier for a shipment not booked yet; on success ship the task and the order.
+
+    Idempotent and single-flight: the shipment row stays locked across the courier call, so a
+    concurrent or repeated call waits and then finds it booked (the courier call is short and
+    bounded; a double booking would send two vans). A courier failure is recorded on the shipment
+    (`booking_failed`, error text, attempts) and committed, never raised; the caller decides
+    about retrying. The customer email is queued after commit.
+    """
+    packing_task_id = (
+        Shipment.objects.filter(pk=shipment_id).values_list("packing_task_id", flat=True).first()
+    )
+    if packing_task_id is None:
+        raise ShipmentNotFound(f"Shipment {shipment_id} does not exist.")
+    packing_task = _lock_packing_task(packing_task_id)
+    shipment = Shipment.objects.select_for_update(of=("self",)).get(pk=shipment_id)
+    shipment.packing_task = packing_task
+    shipment.order = packing_task.order
+    if shipment.status not in BOOKABLE_STATUSES:
+        return shipment
+    if packing_task.status != PackingTaskStatus.PACKED:
+        # Created under the task's lock together with the move to `packed`; anything else is a bug.
+        raise IllegalTransition(f"Packing task {packing_task.pk} is not packed.")
+    now = timezone.now()
+    shipment.booking_attempts += 1
+    shipment.last_booking_attempt_at = now
+    try:
+        result = get_courier_gateway().book(shipment)
+    except CourierError as exc:
+        if shipment.status != ShipmentStatus.BOOKING_FAILED:
+            transition(shipment, to=ShipmentStatus.BOOKING_FAILED, allowed=SHIPMENT_TRANSITIONS)
+        shipment.booking_error = str(exc)[:2000]
+        shipment.save(
+            update_fields=[
+                "status",
+                "status_changed_at",
+                "booking_attempts",
+                "last_booking_attempt_at",
+                "booking_error",
+            ]
+        )
+        logger.warning(
+            "Courier booking failed",
+            extra={"shipment_id": str(shipment.pk), "attempts": shipment.booking_attempts},
+        )
+        return shipment
+
+    transition(shipment, to=ShipmentStatus.BOOKED, allowed=SHIPMENT_TRANSITIONS)
+    shipment.tracking_number = result.tracking_number
+    shipment.label_url = result.label_url
+    shipment.booking_error = ""
+    shipment.booked_at = shipment.status_changed_at
+    shipment.save()
+    ShipmentEvent.objects.create(
+        shipment=shipment,
+        status=ShipmentStatus.BOOKED,
+        description=f"Collection booked with {shipment.carrier}.",
+        occurred_at=shipment.booked_at,
+    )
+    transition(packing_task, to=PackingTaskStatus.SHIPPED, allowed=PACKING_TASK_TRANSITIONS)
+    packing_task.shipped_at = packing_task.status_changed_at
+    packing_task.save(update_fields=["status", "status_changed_at", "shipped_at"])
+    _order_follow_shipment(order=shipment.order, shipment_status=ShipmentStatus.BOOKED)
+
+    from fulfilment.tasks import shipment_notify_customer_task
+
+    shipment_pk = str(shipment.pk)
+    transaction.on_commit(lambda: shipment_notify_customer_task.delay(shipment_pk))
+    return shipment
+
+
+def _order_follow_shipment(*, order: Order, shipment_status: str) -> None:
+    """Move the order along with its shipment (the orders services lock it and are idempotent).
+
+    An order that left the normal path (refunded, cancelled) is not moved: the parcel still travels
+    and staff see it in the shipment, but the money side stays as it is.
+    """
+    if order.status == OrderStatus.PAID:
+        order_services.order_mark_packing(order=order)
+    if order.status == OrderStatus.PACKING:
+        order_services.order_mark_shipped(order=order)
+    if shipment_status == ShipmentStatus.DELIVERED and order.status == OrderStatus.SHIPPED:
+        order_services.order_mark_delivered(order=order)
+
+
+def shipments_needing_booking_retry() -> list:
+    """Ids of shipments whose booking failed or never ran (e.g. the process died mid-request)."""
+    return list(
+        Shipment.objects.filter(status__in=BOOKABLE_STATUSES)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:HEAL_BATCH_SIZE]
+    )
+
+
+@transaction.atomic
+def shipment_apply_courier_event(
+    *,
+    courier_event_id: str,
+    tracking_number: str,
+    status: str,
+    occurred_at: datetime,
+    description: str = "",
+) -> tuple[Shipment, bool]:
+    """Record one tracking event from the courier and move the shipment and its order along.
+
+    Atomic and idempotent on the courier's event id: a replayed event returns `(shipment, False)`
+    and changes nothing. Locks the shipment, so concurrent deliveries of one event serialise. An
+    event older than the shipment's status (couriers deliver out of order) is recorded without
+    moving the shipment backwards.
+    """
+    shipment = (
+        Shipment.objects.select_for_update(of=("self",))
+        .select_related("order")
+        .filter(tracking_number=tracking_number)
+        .first()
+    )
+    if shipment is None:
+        raise ShipmentNotFound(f"No shipment has the tracking number {tracking_number}.")
+    if ShipmentEvent.objects.filter(courier_event_id=courier_event_id).exists():
+        return shipment, False
+    ShipmentEvent.objects.create(
+        shipment=shipment,
+        courier_event_id=courier_event_id,
+        status=status,
+        description=description[:255],
+        occurred_at=occurred_at,
+    )
+    if status in SHIPMENT_TRANSITIONS.get(shipment.status, ()):
+        transition(shipment, to=status, allowed=SHIPMENT_TRANSITIONS)
+        if status == ShipmentStatus.DELIVERED:
+            shipment.delivered_at = occurred_at
+        shipment.save(update_fields=["status", "status_changed_at", "delivered_at"])
+        _order_follow_shipment(order=shipment.order, shipment_status=status)
+    return shipment, True
+
+
+@transaction.atomic
+def shipment_notify_customer(*, shipment_id) -> bool:
+    """Email the customer the tracking number of a booked shipment, once.
+
+    Idempotent: locks the shipment and records when the email went out; returns whether it sent
+    one now. If sending fails the transaction rolls back, so a retry sends it again.
+    """
+    shipment = (
+        Shipment.objects.select_for_update(of=("self",))
+        .select_related("order")
+        .filter(pk=shipment_id)
+        .first()
+    )
+    if shipment is None:
+        raise ShipmentNotFound(f"Shipment {shipment_id} does not exist.")
+    if shipment.customer_notified_at is not None or not shipment.tracking_number:
+        return False
+    context = {"shipment": shipment, "order": shipment.order, "shop_name": settings.SHOP_NAME}
+    send_mail(
+        subject=render_to_string("fulfilment/email/shipped_subject.txt", context).strip(),
+        message=render_to_string("fulfilment/email/shipped_body.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[shipment.order.email],
+    )
+    shipment.customer_notified_at = timezone.now()
+    shipment.save(update_fields=["customer_notified_at"])
+    return True

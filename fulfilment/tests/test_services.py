@@ -1,0 +1,342 @@
+import pytest
+from django.core import mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from fulfilment import selectors, services
+from fulfilment.enums import PackingTaskStatus, ShipmentStatus
+from fulfilment.errors import PackingTaskNotFound, PackingTasksNotBatchable, ShipmentNotFound
+from fulfilment.models import PackingTask, Shipment, ShipmentEvent
+from fulfilment.tasks import shipments_retry_bookings_task
+from fulfilment.tests.factories import paid_order_with_lines, publish_order_paid
+from orders.enums import OrderStatus
+from yourlocalshop.errors import IllegalTransition
+from yourlocalshop.outbox import outbox_deliver
+
+pytestmark = pytest.mark.django_db
+
+
+def _picking_task(staff_user, **order_fields):
+    order = paid_order_with_lines(**order_fields)
+    packing_task = services.packing_task_create_for_order(order_id=order.pk)
+    services.packing_task_start(packing_task_id=packing_task.pk, user=staff_user)
+    return packing_task
+
+
+def test_order_paid_event_creates_the_packing_task_with_the_order_lines(
+    django_capture_on_commit_callbacks,
+):
+    order = paid_order_with_lines()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        event = publish_order_paid(order)
+
+    packing_task = PackingTask.objects.get(order=order)
+    assert packing_task.status == PackingTaskStatus.PENDING
+    assert packing_task.source_event_id == str(event.id)
+    assert [(line.sku, line.quantity) for line in packing_task.lines.all()] == [
+        ("SKU-A", 1),
+        ("SKU-B", 2),
+    ]
+
+
+def test_order_paid_redelivered_event_still_creates_one_packing_task(
+    django_capture_on_commit_callbacks,
+):
+    order = paid_order_with_lines()
+    with django_capture_on_commit_callbacks(execute=True):
+        event = publish_order_paid(order)
+
+    outbox_deliver(event_id=str(event.id))
+    services.packing_task_create_for_order(order_id=order.pk, source_event_id=str(event.id))
+
+    assert PackingTask.objects.filter(order=order).count() == 1
+
+
+def test_packing_task_unique_constraint_refuses_a_second_task_for_an_order():
+    order = paid_order_with_lines()
+    services.packing_task_create_for_order(order_id=order.pk)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PackingTask.objects.create(order=order)
+
+
+def test_packing_task_create_for_order_skips_an_order_cancelled_before_the_event():
+    order = paid_order_with_lines(status=OrderStatus.CANCELLED)
+
+    assert services.packing_task_create_for_order(order_id=order.pk) is None
+    assert not PackingTask.objects.filter(order=order).exists()
+
+
+def test_packing_tasks_heal_missing_creates_the_task_of_a_lost_event():
+    lost = paid_order_with_lines()
+    handled = paid_order_with_lines(skus_and_quantities=[("SKU-C", 1)])
+    services.packing_task_create_for_order(order_id=handled.pk)
+    paid_order_with_lines(skus_and_quantities=[("SKU-D", 1)], status=OrderStatus.PENDING_PAYMENT)
+
+    assert services.packing_tasks_heal_missing() == 1
+    assert services.packing_tasks_heal_missing() == 0
+    assert PackingTask.objects.filter(order=lost).count() == 1
+    assert PackingTask.objects.count() == 2
+
+
+def test_packing_task_start_moves_the_order_to_packing(staff_user):
+    packing_task = _picking_task(staff_user)
+
+    packing_task.refresh_from_db()
+    packing_task.order.refresh_from_db()
+    assert packing_task.status == PackingTaskStatus.PICKING
+    assert packing_task.assignee == staff_user
+    assert packing_task.started_at is not None
+    assert packing_task.order.status == OrderStatus.PACKING
+
+
+def test_packing_task_start_twice_changes_nothing(staff_user):
+    packing_task = _picking_task(staff_user)
+    started_at = PackingTask.objects.get(pk=packing_task.pk).started_at
+
+    services.packing_task_start(packing_task_id=packing_task.pk, user=staff_user)
+
+    assert PackingTask.objects.get(pk=packing_task.pk).started_at == started_at
+
+
+def test_packing_task_start_of_unknown_task_is_not_found(staff_user):
+    with pytest.raises(PackingTaskNotFound):
+        services.packing_task_start(packing_task_id=999_999, user=staff_user)
+
+
+def test_packing_task_mark_packed_books_the_courier_and_ships_the_order(
+    staff_user, django_capture_on_commit_callbacks
+):
+    packing_task = _picking_task(staff_user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        shipment = services.packing_task_mark_packed(
+            packing_task_id=packing_task.pk, parcel_weights_grams=[1200, 800], user=staff_user
+        )
+
+    shipment.refresh_from_db()
+    packing_task.refresh_from_db()
+    order = packing_task.order
+    order.refresh_from_db()
+    assert shipment.status == ShipmentStatus.BOOKED
+    assert shipment.tracking_number == f"MP{shipment.pk.hex[:12].upper()}"
+    assert shipment.label_url.endswith(f"{shipment.tracking_number}.pdf")
+    assert shipment.parcel_weights_grams == [1200, 800]
+    assert packing_task.status == PackingTaskStatus.SHIPPED
+    assert order.status == OrderStatus.SHIPPED
+    assert [event.status for event in shipment.events.all()] == [ShipmentStatus.BOOKED]
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [order.email]
+    assert shipment.tracking_number in mail.outbox[0].body
+    assert order.number in mail.outbox[0].subject
+
+
+def test_packing_task_mark_packed_twice_returns_the_same_shipment_and_books_once(
+    staff_user, django_capture_on_commit_callbacks
+):
+    packing_task = _picking_task(staff_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = services.packing_task_mark_packed(
+            packing_task_id=packing_task.pk, parcel_weights_grams=[1000], user=staff_user
+        )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        second = services.packing_task_mark_packed(
+            packing_task_id=packing_task.pk, parcel_weights_grams=[5000], user=staff_user
+        )
+
+    assert second.pk == first.pk
+    assert second.tracking_number == first.tracking_number
+    assert Shipment.objects.get().booking_attempts == 1
+    assert Shipment.objects.get().parcel_weights_grams == [1000]
+    assert len(mail.outbox) == 1
+
+
+def test_packing_task_mark_packed_before_picking_is_refused(staff_user):
+    order = paid_order_with_lines()
+    packing_task = services.packing_task_create_for_order(order_id=order.pk)
+
+    with pytest.raises(IllegalTransition):
+        services.packing_task_mark_packed(
+            packing_task_id=packing_task.pk, parcel_weights_grams=[1000], user=staff_user
+        )
+    assert not Shipment.objects.exists()
+
+
+def test_courier_outage_is_retried_by_the_booking_task(
+    staff_user, courier_outage, django_capture_on_commit_callbacks
+):
+    packing_task = _picking_task(staff_user)
+    courier_outage(1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.packing_task_mark_packed(
+            packing_task_id=packing_task.pk, parcel_weights_grams=[1000], user=staff_user
+        )
+
+    shipment = Shipment.objects.get()
+    assert shipment.status == ShipmentStatus.BOOKED
+    assert shipment.booking_attempts == 2
+    assert shipment.booking_error == ""
+    assert PackingTask.objects.get().status == PackingTaskStatus.SHIPPED
+
+
+def test_courier_failure_is_visible_and_the_sweep_books_it_later(
+    staff_user, courier_outage, django_capture_on_commit_callbacks
+):
+    packing_task = _picking_task(staff_user)
+    courier_outage(100)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        shipment = services.packing_task_mark_packed(
+            packing_task_id=packing_task.pk, parcel_weights_grams=[1000], user=staff_user
+        )
+
+    shipment.refresh_from_db()
+    assert shipment.status == ShipmentStatus.BOOKING_FAILED
+    assert "unavailable" in shipment.booking_error
+    assert shipment.tracking_number is None
+    # The request's own attempt and the booking task's.
+    assert shipment.booking_attempts == 2
+    assert PackingTask.objects.get().status == PackingTaskStatus.PACKED
+    assert packing_task.order.__class__.objects.get().status == OrderStatus.PACKING
+    assert mail.outbox == []
+
+    courier_outage(0)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert shipments_retry_bookings_task.delay().get() == 1
+
+    shipment.refresh_from_db()
+    assert shipment.status == ShipmentStatus.BOOKED
+    assert shipment.booking_error == ""
+    assert PackingTask.objects.get().status == PackingTaskStatus.SHIPPED
+    assert len(mail.outbox) == 1
+
+
+def test_fulfilment_batch_pick_list_sums_skus_sorted_by_sku(staff_user):
+    first = paid_order_with_lines(skus_and_quantities=[("SKU-B", 2), ("SKU-A", 1)])
+    second = paid_order_with_lines(skus_and_quantities=[("SKU-C", 3)])
+    tasks = [services.packing_task_create_for_order(order_id=order.pk) for order in (first, second)]
+    # The same product in two orders is one line of the pick list.
+    services.packing_task_create_for_order(
+        order_id=paid_order_with_lines(skus_and_quantities=[]).pk
+    )
+    third_order = paid_order_with_lines(skus_and_quantities=[])
+    from catalogue.models import Product
+    from fulfilment.tests.factories import OrderLineFactory
+
+    OrderLineFactory(order=third_order, product=Product.objects.get(sku="SKU-B"), quantity=4)
+    tasks.append(services.packing_task_create_for_order(order_id=third_order.pk))
+
+    batch = services.fulfilment_batch_create(
+        packing_task_ids=[task.pk for task in tasks], user=staff_user
+    )
+
+    pick_list = selectors.fulfilment_batch_pick_list(batch=batch)
+    assert [(line.sku, line.quantity) for line in pick_list] == [
+        ("SKU-A", 1),
+        ("SKU-B", 6),
+        ("SKU-C", 3),
+    ]
+    assert pick_list[1].order_numbers == (first.number, third_order.number)
+    assert PackingTask.objects.filter(batch=batch).count() == 3
+
+
+def test_fulfilment_batch_create_refuses_tasks_already_started_or_batched(staff_user):
+    started = _picking_task(staff_user)
+    pending = services.packing_task_create_for_order(
+        order_id=paid_order_with_lines(skus_and_quantities=[("SKU-C", 1)]).pk
+    )
+    services.fulfilment_batch_create(packing_task_ids=[pending.pk], user=staff_user)
+
+    with pytest.raises(PackingTasksNotBatchable) as refused:
+        services.fulfilment_batch_create(packing_task_ids=[started.pk, pending.pk], user=staff_user)
+    assert refused.value.extra["packingTaskIds"] == [started.pk, pending.pk]
+
+    with pytest.raises(PackingTaskNotFound):
+        services.fulfilment_batch_create(packing_task_ids=[999_999], user=staff_user)
+
+
+def _booked_shipment(staff_user, django_capture_on_commit_callbacks):
+    packing_task = _picking_task(staff_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        return services.packing_task_mark_packed(
+            packing_task_id=packing_task.pk, parcel_weights_grams=[1000], user=staff_user
+        )
+
+
+def test_shipment_apply_courier_event_delivers_the_shipment_and_the_order(
+    staff_user, django_capture_on_commit_callbacks
+):
+    shipment = _booked_shipment(staff_user, django_capture_on_commit_callbacks)
+
+    services.shipment_apply_courier_event(
+        courier_event_id="evt-1",
+        tracking_number=shipment.tracking_number,
+        status=ShipmentStatus.IN_TRANSIT,
+        occurred_at=timezone.now(),
+    )
+    _, applied = services.shipment_apply_courier_event(
+        courier_event_id="evt-2",
+        tracking_number=shipment.tracking_number,
+        status=ShipmentStatus.DELIVERED,
+        occurred_at=timezone.now(),
+    )
+
+    shipment.refresh_from_db()
+    assert applied is True
+    assert shipment.status == ShipmentStatus.DELIVERED
+    assert shipment.delivered_at is not None
+    assert shipment.order.__class__.objects.get().status == OrderStatus.DELIVERED
+
+
+def test_shipment_apply_courier_event_replay_changes_nothing(
+    staff_user, django_capture_on_commit_callbacks
+):
+    shipment = _booked_shipment(staff_user, django_capture_on_commit_callbacks)
+    event = {
+        "courier_event_id": "evt-1",
+        "tracking_number": shipment.tracking_number,
+        "status": ShipmentStatus.IN_TRANSIT,
+        "occurred_at": timezone.now(),
+    }
+    services.shipment_apply_courier_event(**event)
+
+    _, applied = services.shipment_apply_courier_event(**event)
+
+    assert applied is False
+    assert ShipmentEvent.objects.filter(courier_event_id="evt-1").count() == 1
+
+
+def test_shipment_apply_courier_event_out_of_order_never_moves_backwards(
+    staff_user, django_capture_on_commit_callbacks
+):
+    shipment = _booked_shipment(staff_user, django_capture_on_commit_callbacks)
+    services.shipment_apply_courier_event(
+        courier_event_id="evt-2",
+        tracking_number=shipment.tracking_number,
+        status=ShipmentStatus.DELIVERED,
+        occurred_at=timezone.now(),
+    )
+
+    services.shipment_apply_courier_event(
+        courier_event_id="evt-1",
+        tracking_number=shipment.tracking_number,
+        status=ShipmentStatus.IN_TRANSIT,
+        occurred_at=timezone.now(),
+    )
+
+    shipment.refresh_from_db()
+    assert shipment.status == ShipmentStatus.DELIVERED
+    assert shipment.events.count() == 3
+
+
+def test_shipment_apply_courier_event_for_unknown_tracking_number_is_not_found():
+    with pytest.raises(ShipmentNotFound):
+        services.shipment_apply_courier_event(
+            courier_event_id="evt-1",
+            tracking_number="NOPE",
+            status=ShipmentStatus.IN_TRANSIT,
+            occurred_at=timezone.now(),
+        )
