@@ -7,6 +7,8 @@ set -eu
 
 if [ "${RUN_MIGRATIONS:-1}" = "1" ]; then
     python manage.py prepare_database
+    # Queue the catalogue cache warm-up for a worker; the server does not wait for it.
+    python manage.py warm_catalogue_cache --start-up || echo "catalogue warm-up not queued" >&2
 fi
 
 exec "$@"
