@@ -306,6 +306,10 @@ def stock_reserve(
     reference = _require_reference(reference)
     expires_at = _expiry(ttl_seconds)
     now = timezone.now()
+    products = products_active_by_sku(skus=quantities)
+    items = StockItem.objects.filter(
+        product_id__in=[product.pk for product in products.values()]
+    ).in_bulk(field_name="product_id")
 
     existing = (
         InventoryReservation.objects.select_for_update()
@@ -331,35 +335,31 @@ def stock_reserve(
         )
         return _refresh_existing(concurrent, quantities=quantities, expires_at=expires_at)
 
-    products = products_active_by_sku(skus=quantities)
-    items = StockItem.objects.filter(
-        product_id__in=[product.pk for product in products.values()]
-    ).in_bulk(field_name="product_id")
+    # Lines first, not yet held: the stock rows are then locked only for the holds and the
+    # commit, and a refusal reports availability without this reservation's own lines.
+    InventoryReservationLine.objects.bulk_create(
+        InventoryReservationLine(
+            reservation=reservation,
+            product=product,
+            sku=sku,
+            quantity=quantities[sku],
+            is_held=False,
+        )
+        for sku, product in products.items()
+    )
     shortages: dict[str, tuple[int | None, int]] = {
         sku: (None, quantity) for sku, quantity in quantities.items() if sku not in products
     }
-    held_products = []
     for sku, product in sorted(
         products.items(), key=lambda pair: getattr(items.get(pair[1].pk), "pk", 0)
     ):
         item = items.get(product.pk)
         if item is None or not _hold(stock_item=item, quantity=quantities[sku], now=now):
             shortages[sku] = (product.pk, quantities[sku])
-        else:
-            held_products.append(product)
     if shortages:
         raise _insufficient(shortages)
-
-    InventoryReservationLine.objects.bulk_create(
-        InventoryReservationLine(
-            reservation=reservation,
-            product=product,
-            sku=product.sku,
-            quantity=quantities[product.sku],
-        )
-        for product in held_products
-    )
-    _notify_stock_changed(changed_product_ids + [product.pk for product in held_products])
+    reservation.lines.update(is_held=True)
+    _notify_stock_changed(changed_product_ids + [product.pk for product in products.values()])
     return reservation
 
 

@@ -1,0 +1,196 @@
+"""Real concurrency on PostgreSQL: threads, each with its own database connection.
+
+Each test starts its contenders together behind a barrier and checks what a shop owner cares
+about: no unit sold twice, no negative stock, the ledger still adds up, and callers only ever see
+success or `InsufficientStock` (never a deadlock or a constraint error).
+"""
+
+import random
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+from django.utils import timezone
+
+from inventory.errors import InsufficientStock
+from inventory.models import InventoryReservation, StockItem, StockMovement
+from inventory.services import (
+    ReservationLineRequest,
+    reservation_commit,
+    reservation_release,
+    stock_reserve,
+)
+from inventory.tests.factories import StockItemFactory
+from inventory.tests.helpers import assert_stock_consistent, available
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def run_together(task, arguments, *, workers: int):
+    """Run `task(argument)` for every argument on `workers` threads started at the same moment;
+    returns the outcomes ("ok" or the exception class name) in argument order."""
+    barrier = threading.Barrier(workers)
+    pending = list(enumerate(arguments))
+    lock = threading.Lock()
+    outcomes = [None] * len(pending)
+
+    def worker():
+        try:
+            barrier.wait()
+            while True:
+                with lock:
+                    if not pending:
+                        return
+                    index, argument = pending.pop()
+                try:
+                    task(argument)
+                    outcomes[index] = "ok"
+                except Exception as error:  # every outcome is checked by the test
+                    outcomes[index] = type(error).__name__
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(worker) for _ in range(workers)]:
+            future.result()
+    return outcomes
+
+
+def reserve_and_commit(product):
+    def task(number):
+        reservation = stock_reserve(
+            lines=[ReservationLineRequest(product.sku, 1)], reference=f"order:{number}"
+        )
+        reservation_commit(reservation_id=reservation.pk)
+
+    return task
+
+
+@pytest.mark.parametrize("threshold", [5, 1000], ids=["default-threshold", "row-lock-only"])
+def test_stock_reserve_fifty_contenders_for_ten_units_sell_exactly_ten(threshold):
+    product = StockItemFactory(on_hand=10).product
+    started = time.monotonic()
+
+    with override_settings(INVENTORY_PESSIMISTIC_THRESHOLD=threshold):
+        outcomes = run_together(reserve_and_commit(product), range(50), workers=50)
+
+    assert Counter(outcomes) == {"ok": 10, "InsufficientStock": 40}
+    stock = StockItem.objects.get(product=product)
+    assert (stock.on_hand, stock.reserved, available(product)) == (0, 0, 0)
+    assert StockMovement.objects.filter(stock_item=stock, reason="sale").count() == 10
+    # The ledger never went below zero on the way down either.
+    assert min(stock.movements.values_list("on_hand_after", flat=True)) == 0
+    assert_stock_consistent()
+    assert time.monotonic() - started < 30
+
+
+def test_stock_reserve_guarded_update_three_hundred_contenders_for_a_hundred_units():
+    product = StockItemFactory(on_hand=100).product
+
+    def reserve(number):
+        stock_reserve(lines=[ReservationLineRequest(product.sku, 1)], reference=f"cart:{number}")
+
+    # Threshold 0: every reserve goes through the guarded conditional UPDATE, never a row lock.
+    with override_settings(INVENTORY_PESSIMISTIC_THRESHOLD=0):
+        outcomes = run_together(reserve, range(300), workers=30)
+
+    assert Counter(outcomes) == {"ok": 100, "InsufficientStock": 200}
+    stock = StockItem.objects.get(product=product)
+    assert (stock.on_hand, stock.reserved, available(product)) == (100, 100, 0)
+    assert InventoryReservation.objects.filter(status="active").count() == 100
+    assert_stock_consistent()
+
+
+@pytest.mark.parametrize("threshold", [0, 1000], ids=["guarded-update", "row-lock"])
+def test_stock_reserve_contenders_reclaim_lapsed_reservations_exactly_once(threshold):
+    product = StockItemFactory(on_hand=10).product
+    lapsed = [
+        stock_reserve(lines=[ReservationLineRequest(product.sku, 2)], reference=f"old:{number}")
+        for number in range(5)
+    ]
+    InventoryReservation.objects.filter(pk__in=[r.pk for r in lapsed]).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+    def reserve(number):
+        stock_reserve(lines=[ReservationLineRequest(product.sku, 1)], reference=f"new:{number}")
+
+    with override_settings(INVENTORY_PESSIMISTIC_THRESHOLD=threshold):
+        outcomes = run_together(reserve, range(30), workers=30)
+
+    assert Counter(outcomes) == {"ok": 10, "InsufficientStock": 20}
+    assert set(
+        InventoryReservation.objects.filter(pk__in=[r.pk for r in lapsed]).values_list(
+            "status", flat=True
+        )
+    ) == {"expired"}
+    assert available(product) == 0
+    assert_stock_consistent()
+
+
+def test_stock_reserve_multi_sku_in_opposite_orders_never_surfaces_a_deadlock():
+    products = [StockItemFactory(on_hand=40).product for _ in range(4)]
+    randomness = random.Random(4)
+    baskets = []
+    for _ in range(120):
+        chosen = randomness.sample(products, k=randomness.randint(2, 4))
+        baskets.append(
+            (
+                [ReservationLineRequest(p.sku, randomness.randint(1, 3)) for p in chosen],
+                randomness.choice(["commit", "release", "keep"]),
+            )
+        )
+    # Half the baskets list the same SKUs reversed: the classic deadlock shape.
+    baskets += [(list(reversed(lines)), then) for lines, then in baskets[:60]]
+
+    def shop(numbered_basket):
+        number, (lines, then) = numbered_basket
+        reservation = stock_reserve(lines=lines, reference=f"cart:{number}")
+        if then == "commit":
+            reservation_commit(reservation_id=reservation.pk)
+        elif then == "release":
+            reservation_release(reservation_id=reservation.pk)
+
+    outcomes = run_together(shop, list(enumerate(baskets)), workers=24)
+
+    assert set(outcomes) <= {"ok", "InsufficientStock"}, Counter(outcomes)
+    assert outcomes.count("ok") > 0
+    for product in products:
+        stock = StockItem.objects.get(product=product)
+        sold = -sum(stock.movements.filter(reason="sale").values_list("delta", flat=True))
+        assert stock.on_hand == 40 - sold >= 0
+        assert 0 <= available(product) <= stock.on_hand
+    assert_stock_consistent()
+
+
+def test_reservation_commit_and_release_racing_on_one_reservation_settle_once():
+    product = StockItemFactory(on_hand=5).product
+    reservations = [
+        stock_reserve(lines=[ReservationLineRequest(product.sku, 1)], reference=f"order:{n}")
+        for n in range(5)
+    ]
+    actions = [(r.pk, action) for r in reservations for action in ("commit", "release")] * 2
+
+    def act(argument):
+        reservation_id, action = argument
+        if action == "commit":
+            reservation_commit(reservation_id=reservation_id)
+        else:
+            reservation_release(reservation_id=reservation_id)
+
+    outcomes = run_together(act, actions, workers=20)
+
+    # Release after commit is refused; commit after release re-takes the (still free) unit.
+    assert set(outcomes) <= {"ok", "IllegalTransition"}
+    stock = StockItem.objects.get(product=product)
+    committed = InventoryReservation.objects.filter(status="committed").count()
+    assert stock.on_hand == 5 - committed
+    assert stock.movements.filter(reason="sale").count() == committed
+    with pytest.raises(InsufficientStock):
+        stock_reserve(lines=[ReservationLineRequest(product.sku, 6 - committed)], reference="x")
+    assert_stock_consistent()
