@@ -6,12 +6,16 @@ from orders.idempotency import idempotency_purge_expired
 from orders.services import checkout_settle_abandoned, checkouts_abandoned
 
 
-@shared_task(name="orders.settle_abandoned_checkout", acks_late=True, time_limit=60)
+@shared_task(
+    name="orders.settle_abandoned_checkout", acks_late=True, soft_time_limit=50, time_limit=60
+)
 def settle_abandoned_checkout_task(order_id: str) -> str:
     return checkout_settle_abandoned(order_id=order_id)
 
 
-@shared_task(name="orders.sweep_abandoned_checkouts", acks_late=True, time_limit=120)
+@shared_task(
+    name="orders.sweep_abandoned_checkouts", acks_late=True, soft_time_limit=100, time_limit=120
+)
 def sweep_abandoned_checkouts_task() -> int:
     """Queue one settle task per checkout abandoned after phase 1 (a killed process)."""
     order_ids = checkouts_abandoned()
@@ -20,6 +24,8 @@ def sweep_abandoned_checkouts_task() -> int:
     return len(order_ids)
 
 
-@shared_task(name="orders.purge_idempotency_keys", acks_late=True, time_limit=120)
+@shared_task(
+    name="orders.purge_idempotency_keys", acks_late=True, soft_time_limit=100, time_limit=120
+)
 def purge_idempotency_keys_task() -> int:
     return idempotency_purge_expired()

@@ -10,7 +10,12 @@ from orders.tests.factories import ADDRESS, stocked_product
 @pytest.fixture(autouse=True)
 def _fast_payment_retries():
     # Backoff is exercised for real, only shorter.
-    with override_settings(PAYMENT_RETRY_BASE_SECONDS=0.001, MOCK_PAYMENT_SLOW_MS=50):
+    with override_settings(
+        PAYMENT_RETRY_BASE_SECONDS=0.001,
+        MOCK_PAYMENT_SLOW_MS=50,
+        # Customers are created per test; the production hasher is deliberately slow.
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+    ):
         yield
 
 

@@ -2,7 +2,9 @@ from decimal import Decimal
 
 import pytest
 
+from inventory.enums import MovementReason
 from inventory.models import StockItem
+from inventory.services import stock_set_on_hand
 from orders.enums import OrderStatus
 from orders.models import IdempotencyKey, Invoice, MockCharge, Order, Payment
 from orders.tests.conftest import add_to_cart, checkout, new_key
@@ -196,7 +198,7 @@ def test_order_place_empty_cart_is_422(customer_client):
 
 def test_order_place_out_of_stock_is_409_with_availability(customer_client, product):
     add_to_cart(customer_client, product, quantity=5)
-    StockItem.objects.filter(product=product).update(on_hand=2)
+    stock_set_on_hand(product=product, on_hand=2, reason=MovementReason.ADJUSTMENT)
 
     response = checkout(customer_client, key=new_key())
 

@@ -1,0 +1,231 @@
+"""Failures between and inside the checkout phases, injected deterministically."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from inventory.enums import MovementReason
+from inventory.models import InventoryReservation, StockItem
+from inventory.services import stock_set_on_hand
+from orders.enums import OrderStatus
+from orders.models import IdempotencyKey, Invoice, MockCharge, MockRefund, Order, Refund
+from orders.services import checkout_settle_abandoned
+from orders.tasks import sweep_abandoned_checkouts_task
+from orders.tests.conftest import add_to_cart, checkout, new_key
+from orders.tests.race import SimulatedCrash, around_step
+
+pytestmark = pytest.mark.django_db
+CHECKOUT = "orders.services.checkout"
+
+
+def stock(product) -> tuple[int, int]:
+    item = StockItem.objects.get(product=product)
+    return item.on_hand, item.reserved
+
+
+def age_execution(seconds: int = 3600) -> None:
+    past = timezone.now() - timedelta(seconds=seconds)
+    IdempotencyKey.objects.update(locked_at=past)
+    Order.objects.update(updated_at=past)
+
+
+def crash(*_args):
+    raise SimulatedCrash()
+
+
+def test_order_place_phase_3_failure_refunds_and_restores_stock(customer_client, product):
+    add_to_cart(customer_client, product, quantity=2)
+    key = new_key()
+
+    with around_step(f"{CHECKOUT}.invoice_issue", before=lambda: 1 / 0):
+        response = checkout(customer_client, key=key)
+
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "checkout_failed_refunded"
+    order = Order.objects.get()
+    assert order.status == OrderStatus.REFUNDED
+    assert MockRefund.objects.get().amount == order.total
+    assert Refund.objects.get(order=order).amount == order.total
+    assert stock(product) == (10, 0)
+    assert not Invoice.objects.exists()
+    replay = checkout(customer_client, key=key)
+    assert replay.content == response.content
+    assert MockCharge.objects.count() == 1
+
+
+def test_order_place_crash_after_charge_is_resumed_by_same_key(customer_client, product):
+    add_to_cart(customer_client, product)
+    key = new_key()
+
+    with (
+        around_step(f"{CHECKOUT}._phase_2_charge", after=crash),
+        pytest.raises(SimulatedCrash),
+    ):
+        checkout(customer_client, key=key)
+
+    assert MockCharge.objects.get().status == "succeeded"
+    assert Order.objects.get().status == OrderStatus.PENDING_PAYMENT
+    in_progress = checkout(customer_client, key=key)
+    assert in_progress.status_code == 409
+    assert in_progress.json()["code"] == "idempotency_request_in_progress"
+
+    age_execution(seconds=61)  # the lock is stale: the crashed execution may be resumed
+    resumed = checkout(customer_client, key=key)
+
+    assert resumed.status_code == 201
+    assert Order.objects.get().status == OrderStatus.PAID
+    assert MockCharge.objects.count() == 1
+    assert Invoice.objects.count() == 1
+    assert stock(product) == (9, 0)
+
+
+def test_order_place_crash_before_charge_is_resumed_with_one_charge(customer_client, product):
+    add_to_cart(customer_client, product)
+    key = new_key()
+    with (
+        around_step(f"{CHECKOUT}._phase_2_charge", before=crash),
+        pytest.raises(SimulatedCrash),
+    ):
+        checkout(customer_client, key=key)
+    assert not MockCharge.objects.exists()
+
+    age_execution(seconds=61)
+    resumed = checkout(customer_client, key=key)
+
+    assert resumed.status_code == 201
+    assert Order.objects.count() == MockCharge.objects.count() == 1
+
+
+def test_sweeper_completes_abandoned_checkout_that_was_charged(customer_client, product):
+    add_to_cart(customer_client, product)
+    key = new_key()
+    with (
+        around_step(f"{CHECKOUT}._phase_2_charge", after=crash),
+        pytest.raises(SimulatedCrash),
+    ):
+        checkout(customer_client, key=key)
+    age_execution()
+
+    assert sweep_abandoned_checkouts_task() == 1
+
+    order = Order.objects.get()
+    assert order.status == OrderStatus.PAID
+    assert Invoice.objects.filter(order=order).exists()
+    assert stock(product) == (9, 0)
+    retry = checkout(customer_client, key=key)
+    assert retry.status_code == 201
+    assert retry.json()["orderId"] == str(order.pk)
+    assert MockCharge.objects.count() == 1
+
+
+def test_sweeper_fails_abandoned_checkout_that_was_never_charged(customer_client, product):
+    add_to_cart(customer_client, product)
+    with (
+        around_step(f"{CHECKOUT}._phase_2_charge", before=crash),
+        pytest.raises(SimulatedCrash),
+    ):
+        checkout(customer_client, key=new_key())
+    age_execution()
+
+    sweep_abandoned_checkouts_task()
+
+    assert Order.objects.get().status == OrderStatus.FAILED
+    assert stock(product) == (10, 0)
+    assert sweep_abandoned_checkouts_task() == 0
+
+
+def test_order_place_charge_landing_after_sweeper_failed_the_order_is_refunded(
+    customer_client, product
+):
+    add_to_cart(customer_client, product)
+
+    def sweeper_runs_first():
+        checkout_settle_abandoned(order_id=Order.objects.get().pk)
+
+    with around_step(f"{CHECKOUT}._phase_2_charge", before=sweeper_runs_first):
+        response = checkout(customer_client, key=new_key())
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "checkout_failed_refunded"
+    assert Order.objects.get().status == OrderStatus.REFUNDED
+    assert MockRefund.objects.count() == 1
+    assert stock(product) == (10, 0)
+
+
+def test_order_place_same_key_while_running_is_409_not_stored(customer_client, product):
+    add_to_cart(customer_client, product)
+    key = new_key()
+    answers = []
+
+    with around_step(
+        f"{CHECKOUT}._phase_2_charge",
+        before=lambda: answers.append(checkout(customer_client, key=key)),
+    ):
+        first = checkout(customer_client, key=key)
+
+    assert first.status_code == 201
+    assert answers[0].status_code == 409
+    assert answers[0].json()["code"] == "idempotency_request_in_progress"
+    assert checkout(customer_client, key=key).content == first.content
+
+
+def test_order_place_other_key_for_same_cart_while_running_is_refused(customer_client, product):
+    add_to_cart(customer_client, product)
+    answers = []
+
+    with around_step(
+        f"{CHECKOUT}._phase_2_charge",
+        before=lambda: answers.append(checkout(customer_client, key=new_key())),
+    ):
+        first = checkout(customer_client, key=new_key())
+
+    assert first.status_code == 201
+    assert answers[0].status_code == 409
+    assert answers[0].json()["code"] == "checkout_in_progress"
+    assert Order.objects.count() == MockCharge.objects.count() == 1
+
+
+def test_order_place_expired_reservation_is_retaken_when_stock_allows(customer_client, product):
+    add_to_cart(customer_client, product)
+    customer_client.post("/api/checkout")
+    InventoryReservation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    response = checkout(customer_client, key=new_key())
+
+    assert response.status_code == 201
+    assert stock(product) == (9, 0)
+
+
+def test_order_place_expired_reservation_is_refused_when_stock_is_gone(customer_client, product):
+    add_to_cart(customer_client, product, quantity=2)
+    customer_client.post("/api/checkout")
+    InventoryReservation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    stock_set_on_hand(product=product, on_hand=1, reason=MovementReason.ADJUSTMENT)
+
+    response = checkout(customer_client, key=new_key())
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "insufficient_stock"
+    assert not MockCharge.objects.exists()
+
+
+def test_order_place_reservation_lost_during_payment_is_compensated(customer_client, product):
+    from inventory.services import reservation_release
+
+    add_to_cart(customer_client, product)
+
+    def stock_sold_elsewhere(charge):
+        order = Order.objects.get()
+        reservation_release(reservation_id=order.reservation_id)
+        stock_set_on_hand(product=product, on_hand=0, reason=MovementReason.ADJUSTMENT)
+
+    with around_step(f"{CHECKOUT}._phase_2_charge", after=stock_sold_elsewhere):
+        response = checkout(customer_client, key=new_key())
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "checkout_failed_refunded"
+    assert response.json()["cause"] == "insufficient_stock"
+    assert MockRefund.objects.count() == 1
+    assert Order.objects.get().status == OrderStatus.REFUNDED
