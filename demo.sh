@@ -20,7 +20,8 @@ fetch() {
   curl --silent --show-error --max-time 10 \
     --header "X-Request-ID: $REQUEST_ID" --header "Accept: application/json" \
     --dump-header "$WORK_DIR/$1.headers" --output "$WORK_DIR/$1.body" \
-    --write-out '%{http_code}' "$BASE_URL$2" || echo "000"
+    --write-out '%{http_code}' "$BASE_URL$2" 2>"$WORK_DIR/$1.error"
+  true  # curl prints 000 when nothing answered; the caller reports it
 }
 
 # json NAME EXPRESSION: evaluates a Python expression over the parsed body `b`; prints the result.
@@ -37,6 +38,11 @@ echo "YourLocalShop smoke checks against $BASE_URL"
 
 echo "GET /api/health"
 status=$(fetch health /api/health)
+if [ "$status" = "000" ]; then
+  fail "no answer from $BASE_URL: $(cat "$WORK_DIR/health.error")"
+  echo "is the server running? (make run)"
+  exit 1
+fi
 expect "status 200" "$status" "200"
 expect "database connected" "$(json health 'b["db"]')" "connected"
 if grep -qi "^x-request-id: $REQUEST_ID" "$WORK_DIR/health.headers"; then

@@ -196,11 +196,13 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Sent by yourlocalshop.middleware.ContentSecurityPolicyMiddleware; empty disables the header.
+# Scripts only from our origin; inline <style> is allowed because the printable invoice, packing
+# slip and 500 page are deliberately self-contained.
 CONTENT_SECURITY_POLICY = env.str(
     "CONTENT_SECURITY_POLICY",
     default=(
-        "default-src 'self'; img-src 'self' data: https:; object-src 'none'; base-uri 'self'; "
-        "form-action 'self'; frame-ancestors 'none'"
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     ),
 )
 # Swagger UI and ReDoc come from drf-spectacular's CDN defaults and use inline styles/workers.

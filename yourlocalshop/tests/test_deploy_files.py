@@ -372,3 +372,36 @@ def test_demo_script_is_executable_valid_bash():
 
     assert os.access(demo, os.X_OK)
     subprocess.run(["bash", "-n", str(demo)], check=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_script_passes_against_a_running_shop(live_server):
+    from catalogue.tests.factories import ProductFactory
+
+    ProductFactory(sku="DEMO-TEA-1", name="Breakfast tea")
+
+    result = subprocess.run(
+        ["bash", str(ROOT / "demo.sh")],
+        env={**os.environ, "BASE_URL": live_server.url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "GET /api/products/DEMO-TEA-1" in result.stdout
+    assert "FAIL" not in result.stdout
+    assert "all checks passed" in result.stdout
+
+
+def test_demo_script_fails_when_the_shop_does_not_answer():
+    result = subprocess.run(
+        ["bash", str(ROOT / "demo.sh")],
+        env={**os.environ, "BASE_URL": "http://127.0.0.1:9"},  # discard port: nothing listens
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 1
+    assert "FAIL  no answer from http://127.0.0.1:9" in result.stdout
