@@ -1,10 +1,201 @@
-"""Checkout and order pages (placeholder until orders.services lands)."""
+"""Checkout and order pages.
 
-from django.http import HttpResponse
+Checkout is `orders.services.order_place` under the same idempotency protocol as
+`POST /api/orders` (`orders.idempotency`): the form carries a one-time key generated when it was
+shown, used as the Idempotency-Key. A double submit, a refresh of the POST or a retry after a
+timeout all find that one attempt, so they create one order and one charge. What a page stores as
+the attempt's response is a redirect to the confirmation, or the domain error to show.
+"""
+
+import json
+import time
+import uuid
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from carts.errors import CartEmpty
+from carts.selectors import cart_for_request, cart_id_from_cookie, cart_view
+from orders.errors import IdempotencyRequestInProgress, OrderNotFound
+from orders.forms import CheckoutForm
+from orders.idempotency import (
+    StoredResponse,
+    idempotency_begin,
+    idempotency_complete,
+    idempotency_key_validate,
+    idempotency_release,
+    request_fingerprint,
+    response_is_stored,
+)
+from orders.selectors import order_get_for_viewer, orders_for_user
+from orders.services import CheckoutRequest, order_place
+from yourlocalshop.errors import DomainError
+
+ORDERS_PER_PAGE = 20
+# A second submit of the same form waits this long for the first to finish, then shows its result.
+IN_PROGRESS_WAIT_SECONDS = 15
+IN_PROGRESS_POLL_SECONDS = 0.2
 
 
+def _caller(request) -> str:
+    """Whose idempotency keys these are, as for the API: the user, else the guest cart (whose
+    cookie outlives the checkout, so a replay after the order still finds the attempt)."""
+    if request.user.is_authenticated:
+        return f"user:{request.user.pk}"
+    cart_id = cart_id_from_cookie(request)
+    if cart_id is None:
+        raise CartEmpty()
+    return f"cart:{cart_id}"
+
+
+def _confirmation_response(order) -> StoredResponse:
+    return StoredResponse(
+        status=303,
+        body=b"",
+        headers={"Location": reverse("orders:confirmation", args=[order.pk])},
+    )
+
+
+def _error_response(error: DomainError) -> StoredResponse:
+    body = json.dumps({"code": error.code, "detail": error.detail, **error.extra}, default=str)
+    return StoredResponse(
+        status=error.status, body=body.encode(), headers={"Content-Type": "application/json"}
+    )
+
+
+def _begin(request, *, key: str, fingerprint: str):
+    """Claim the attempt, or wait (bounded) for a concurrent submit of the same form to finish."""
+    deadline = time.monotonic() + IN_PROGRESS_WAIT_SECONDS
+    while True:
+        try:
+            return idempotency_begin(
+                caller=_caller(request),
+                key=key,
+                method="POST",
+                path=request.path,
+                fingerprint=fingerprint,
+            )
+        except IdempotencyRequestInProgress:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(IN_PROGRESS_POLL_SECONDS)
+
+
+def _place_order(request, form: CheckoutForm, cart) -> StoredResponse:
+    key = idempotency_key_validate(form.cleaned_data["idempotency_key"])
+    outcome = _begin(
+        request,
+        key=key,
+        fingerprint=request_fingerprint(method="POST", path=request.path, body=form.api_body()),
+    )
+    if isinstance(outcome, StoredResponse):
+        return outcome
+    data = form.checkout_data
+    checkout = CheckoutRequest(
+        cart_id=cart.pk if cart else None,
+        user_id=request.user.pk if request.user.is_authenticated else None,
+        email=data["email"],
+        shipping_address=data["shipping_address"],
+        payment_token=data["payment_token"],
+        expected_total=data.get("expected_total"),
+    )
+    try:
+        order = order_place(record=outcome, request=checkout, respond=_confirmation_response)
+    except DomainError as error:
+        response = _error_response(error)
+        if not response_is_stored(status=error.status, code=error.code):
+            idempotency_release(record=outcome)
+            return response
+        return idempotency_complete(record=outcome, response=response)
+    except Exception:
+        idempotency_release(record=outcome)
+        raise
+    return idempotency_complete(record=outcome, response=_confirmation_response(order))
+
+
+@require_http_methods(["GET", "POST"])
 def checkout(request):
-    return HttpResponse("")
+    cart = cart_for_request(request)
+    priced = cart_view(cart=cart)
+    status = 200
+    if request.method == "POST":
+        form = CheckoutForm(request.POST, request=request)
+        if form.is_valid():
+            try:
+                outcome = _place_order(request, form, cart)
+            except DomainError as error:
+                outcome = _error_response(error)
+            if outcome.status == 303:
+                return redirect(outcome.headers["Location"])
+            messages.error(request, json.loads(outcome.body)["detail"])
+            # That attempt is settled (a refresh replays it): another try is a new attempt.
+            status = outcome.status
+            priced = cart_view(cart=cart_for_request(request))
+            form = CheckoutForm(
+                initial={
+                    **form.cleaned_data,
+                    "idempotency_key": uuid.uuid4().hex,
+                    "expected_total": priced.subtotal,
+                },
+                request=request,
+            )
+        else:
+            status = 400
+    if not priced.lines and status != 400:
+        if status == 200:
+            messages.info(request, "Your cart is empty: add something before checking out.")
+        return redirect("carts:cart")
+    if request.method == "GET":
+        form = CheckoutForm(initial={"expected_total": priced.subtotal}, request=request)
+    return render(
+        request,
+        "orders/checkout.html",
+        {
+            "form": form,
+            "cart": priced,
+            "test_mode": settings.PAYMENT_GATEWAY.endswith("MockPaymentGateway"),
+        },
+        status=status,
+    )
 
 
-order_history = order_detail = order_confirmation = checkout
+def _order_for_viewer(request, order_id):
+    try:
+        return order_get_for_viewer(
+            order_id=order_id, user=request.user, guest_cart_id=cart_id_from_cookie(request)
+        )
+    except OrderNotFound as error:
+        raise Http404(error.detail) from error
+
+
+@require_GET
+def order_confirmation(request, order_id):
+    return render(
+        request,
+        "orders/confirmation.html",
+        {"order": _order_for_viewer(request, order_id)},
+    )
+
+
+@require_GET
+@login_required
+def order_history(request):
+    page = Paginator(orders_for_user(user=request.user), ORDERS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "orders/history.html", {"page": page, "orders": page.object_list})
+
+
+@require_GET
+def order_detail(request, order_id):
+    return render(
+        request,
+        "orders/detail.html",
+        {"order": _order_for_viewer(request, order_id)},
+    )
