@@ -405,3 +405,13 @@ def test_demo_script_fails_when_the_shop_does_not_answer():
 
     assert result.returncode == 1
     assert "FAIL  no answer from http://127.0.0.1:9" in result.stdout
+
+
+def test_readme_states_the_demo_admin_defaults_the_settings_use():
+    readme = (ROOT / "README.md").read_text()
+    defaults = env_example_entries()
+
+    assert f"`{defaults['DEMO_ADMIN_EMAIL']}`" in readme
+    assert f"`{defaults['DEMO_ADMIN_PASSWORD']}`" in readme
+    for target in re.findall(r"^\| `make ([a-z0-9-]+)", readme, flags=re.MULTILINE):
+        assert re.search(rf"^{target}:", (ROOT / "Makefile").read_text(), flags=re.MULTILINE)
