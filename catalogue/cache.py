@@ -12,15 +12,25 @@ on stock, so its id lists are keyed by a *stock version* as well and live as sho
 
 This needs a cache shared by every server process (Redis in production); the locmem default is
 per process, which is right only for the single-process development server and the tests.
+
+On top, each server process keeps finished response bodies in its own memory, keyed by both
+version tokens and kept no longer than a stock hint. A cached request then costs one shared-cache
+round trip (reading the two tokens) and no SQL, and an edit is still seen by every process on its
+next request, since every request reads the current tokens from the shared cache.
 """
 
+import hashlib
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
+from rest_framework.renderers import JSONRenderer
 
 from catalogue import selectors
 from catalogue.errors import ProductNotFound, UnknownCategory
@@ -31,6 +41,11 @@ logger = logging.getLogger(__name__)
 VERSION_KEY = "catalogue:version"
 STOCK_VERSION_KEY = "catalogue:stock-version"
 MISSING = "missing"  # cached answer for an unknown SKU / category, under the same version
+
+
+def _digest(text: str) -> str:
+    """A short, safe cache key part for free text (search terms may hold any character)."""
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def _new_token() -> str:
@@ -49,6 +64,28 @@ def _versions() -> tuple[str, str]:
             token = cache.get(key)
         versions.append(token)
     return versions[0], versions[1]
+
+
+# Per process, bounded (LRU culling); entries expire as fast as a stock hint.
+_response_bodies = LocMemCache(
+    "catalogue-response-bodies", {"TIMEOUT": None, "OPTIONS": {"MAX_ENTRIES": 5000}}
+)
+
+
+def response_body_cached(*, key: str, build: Callable[[], Any]) -> bytes:
+    """The JSON body for `key` (a description of a validated request), built once per version.
+
+    `build` returns the response data; errors it raises are not cached.
+    """
+    version, stock_version = _versions()
+    versioned_key = f"{version}:{stock_version}:{_digest(key)}"
+    body = _response_bodies.get(versioned_key)
+    if body is None:
+        body = JSONRenderer().render(build())
+        _response_bodies.set(
+            versioned_key, body, timeout=settings.CATALOGUE_STOCK_HINT_CACHE_SECONDS
+        )
+    return body
 
 
 def catalogue_cache_invalidate() -> None:
@@ -89,12 +126,11 @@ def product_ids_cached(*, filters: selectors.ProductFilters) -> list[int]:
     """
     version, stock_version = _versions()
     parts = [f"{name}={value}" for name, value in asdict(filters).items() if value is not None]
-    key = f"catalogue:{version}:ids:{'&'.join(parts)}"
+    key = f"catalogue:{version}:ids:{_digest('&'.join(parts))}"
     timeout = settings.CATALOGUE_CACHE_SECONDS
     if filters.in_stock is not None:
         key += f":stock={stock_version}"
         timeout = settings.CATALOGUE_STOCK_HINT_CACHE_SECONDS
-    key = key.replace(" ", "%20")  # memcached-safe keys; the query text may contain spaces
     product_ids = cache.get(key)
     if product_ids is None:
         product_ids = _product_ids_uncached(filters=filters)
@@ -149,7 +185,7 @@ def product_detail_document(*, sku: str) -> dict:
     from catalogue.api.serializers import ProductDetailDocumentSerializer
 
     version, _ = _versions()
-    key = f"catalogue:{version}:product:{sku}".replace(" ", "%20")
+    key = f"catalogue:{version}:product:{_digest(sku)}"
     cached = cache.get(key)
     if cached is None:
         try:

@@ -1,8 +1,8 @@
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalogue import cache
@@ -43,9 +43,18 @@ class ProductListView(PublicReadMixin, ListAPIView):
     def list(self, request, *args, **kwargs):
         filter_serializer = ProductFilterSerializer(data=request.query_params.dict())
         filter_serializer.is_valid(raise_exception=True)
-        product_ids = cache.product_ids_cached(filters=filter_serializer.to_filters())
+        filters = filter_serializer.to_filters()
+        params = request.query_params
+        # The host is part of the key: `next`/`previous` are absolute links.
+        key = f"list:{request.get_host()}:{filters}:{params.get('page')}:{params.get('page_size')}"
+        body = cache.response_body_cached(key=key, build=lambda: self._page_data(filters))
+        return HttpResponse(body, content_type="application/json")
+
+    def _page_data(self, filters) -> dict:
+        product_ids = cache.product_ids_cached(filters=filters)
         page_ids = self.paginate_queryset(product_ids)
-        return self.get_paginated_response(cache.product_list_documents(product_ids=page_ids))
+        documents = cache.product_list_documents(product_ids=page_ids)
+        return self.get_paginated_response(documents).data
 
 
 @extend_schema(
@@ -56,7 +65,10 @@ class ProductListView(PublicReadMixin, ListAPIView):
 )
 class ProductDetailView(PublicReadMixin, APIView):
     def get(self, request, sku: str):
-        return Response(cache.product_detail_document(sku=sku))
+        body = cache.response_body_cached(
+            key=f"detail:{sku}", build=lambda: cache.product_detail_document(sku=sku)
+        )
+        return HttpResponse(body, content_type="application/json")
 
 
 @extend_schema(
@@ -66,4 +78,5 @@ class ProductDetailView(PublicReadMixin, APIView):
 )
 class CategoryListView(PublicReadMixin, APIView):
     def get(self, request):
-        return Response(cache.category_documents())
+        body = cache.response_body_cached(key="categories", build=cache.category_documents)
+        return HttpResponse(body, content_type="application/json")
