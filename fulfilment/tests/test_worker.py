@@ -1,0 +1,177 @@
+"""Packing tasks through a real Celery worker and Redis, including a worker killed mid-consumer.
+
+PostgreSQL only: the worker is another process and must see the test database.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import psycopg
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from fulfilment.consumers import PACKING_TASK_CONSUMER
+from fulfilment.models import PackingTask
+from fulfilment.tests.factories import paid_order_with_lines, publish_order_paid
+from yourlocalshop.celery import app as celery_app
+from yourlocalshop.models import OutboxEvent, ProcessedEvent
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+]
+
+BROKER_KEYS = ("celery", "unacked", "unacked_index", "unacked_mutex")
+
+
+class Worker:
+    def __init__(self, *, visibility_timeout: int | None = None) -> None:
+        database = connection.settings_dict
+        env = {
+            **os.environ,
+            "DATABASE_URL": (
+                f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
+                f"{database['NAME']}"
+            ),
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+        }
+        if visibility_timeout is not None:
+            env["TEST_WORKER_VISIBILITY_TIMEOUT"] = str(visibility_timeout)
+        self.output: list[str] = []
+        self.ready = threading.Event()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "fulfilment.tests.worker_process"],
+            env=env,
+            cwd=settings.BASE_DIR,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        threading.Thread(target=self._read_output, daemon=True).start()
+        if not self.ready.wait(timeout=20):
+            self.stop()
+            raise AssertionError("The Celery worker did not start:\n" + self.log())
+
+    def _read_output(self) -> None:
+        for line in self.process.stdout:
+            self.output.append(line)
+            if " ready." in line:
+                self.ready.set()
+
+    def log(self) -> str:
+        return "".join(self.output[-60:])
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def broker():
+    """A real broker for this test only, emptied of anything the rest of the suite queued."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.delete(*BROKER_KEYS)
+    celery_app.conf.task_always_eager = False
+    yield client
+    client.delete(*BROKER_KEYS)
+
+
+@pytest.fixture
+def workers(broker):
+    started: list[Worker] = []
+
+    def start(**options) -> Worker:
+        worker = Worker(**options)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def _wait_for(condition, *, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+def test_order_paid_through_a_real_worker_creates_the_packing_task_within_10_seconds(workers):
+    worker = workers()
+    order = paid_order_with_lines()
+
+    publish_order_paid(order)
+
+    created = _wait_for(lambda: PackingTask.objects.filter(order=order).exists(), timeout=10)
+    assert created, worker.log()
+    packing_task = PackingTask.objects.get(order=order)
+    assert [(line.sku, line.quantity) for line in packing_task.lines.all()] == [
+        ("SKU-A", 1),
+        ("SKU-B", 2),
+    ]
+
+
+def _waiting_for_a_lock() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_worker_killed_inside_the_packing_task_consumer_redelivers_and_creates_one_task(workers):
+    order = paid_order_with_lines()
+    database = connection.settings_dict
+    # Another session holds the order row, so the consumer stops inside its transaction, after it
+    # claimed the event and before it created the task: the moment the worker dies.
+    with psycopg.connect(
+        host=database["HOST"],
+        port=database["PORT"],
+        user=database["USER"],
+        dbname=database["NAME"],
+    ) as blocker:
+        blocker.execute("SELECT 1 FROM orders_order WHERE id = %s FOR UPDATE", [order.pk])
+        first_worker = workers()
+        event = publish_order_paid(order)
+        assert _wait_for(lambda: _waiting_for_a_lock() > 0, timeout=10), first_worker.log()
+
+        first_worker.kill()
+        blocker.rollback()
+
+    assert _wait_for(lambda: _waiting_for_a_lock() == 0, timeout=10)
+    assert not PackingTask.objects.filter(order=order).exists()
+    assert not ProcessedEvent.objects.filter(consumer=PACKING_TASK_CONSUMER).exists()
+
+    second_worker = workers(visibility_timeout=2)
+
+    created = _wait_for(lambda: PackingTask.objects.filter(order=order).exists(), timeout=15)
+    assert created, second_worker.log()
+    assert _wait_for(
+        lambda: OutboxEvent.objects.filter(pk=event.pk, delivered_at__isnull=False).exists(),
+        timeout=10,
+    ), second_worker.log()
+    assert PackingTask.objects.filter(order=order).count() == 1
+    assert (
+        ProcessedEvent.objects.filter(consumer=PACKING_TASK_CONSUMER, event_id=event.pk).count()
+        == 1
+    )
