@@ -1,5 +1,28 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class ReturnsConfig(AppConfig):
     name = "returns"
+
+    def ready(self) -> None:
+        from returns import consumers, services, tasks
+        from yourlocalshop import outbox
+
+        outbox.register_handler(
+            services.RETURN_STATUS_CHANGED,
+            consumers.customer_email_on_return_status,
+            consumer=consumers.CUSTOMER_EMAIL_CONSUMER,
+        )
+        settings.CELERY_BEAT_SCHEDULE["returns-resume-refunds"] = {
+            "task": tasks.returns_resume_refunds_task.name,
+            "schedule": tasks.RESUME_REFUNDS_EVERY_SECONDS,
+        }
+        # Other apps have `status` and `reason` fields too: name ours in the OpenAPI schema.
+        settings.SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+            {
+                "ReturnStatusEnum": "returns.enums.ReturnStatus",
+                "ReturnReasonEnum": "returns.enums.ReturnReason",
+                "ReturnLineConditionEnum": "returns.enums.ReturnLineCondition",
+            }
+        )
