@@ -228,7 +228,7 @@ def test_carts_abandoned_delete_removes_only_old_guest_carts():
         pk__in=[old_guest.pk, old_merged.pk, old_customer.pk, old_checked_out.pk]
     ).update(updated_at=old)
 
-    deleted = delete_abandoned_carts.delay().get()
+    deleted = delete_abandoned_carts()
 
     assert deleted == 2
     assert set(Cart.objects.values_list("pk", flat=True)) == {
