@@ -1,0 +1,128 @@
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from orders.models import IdempotencyKey
+from orders.tasks import purge_idempotency_keys_task
+from yourlocalshop import outbox
+from yourlocalshop.models import OutboxEvent, ProcessedEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def received(monkeypatch):
+    monkeypatch.setattr(outbox, "_handlers", {})
+    events = []
+    outbox.register_handler("thing_happened", events.append, consumer="test")
+    return events
+
+
+def test_outbox_publish_delivers_once_after_commit(received, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        event = outbox.outbox_publish(
+            event_type="thing_happened", payload={"a": 1}, aggregate_id="42"
+        )
+        assert received == []
+
+    assert [e.pk for e in received] == [event.pk]
+    assert OutboxEvent.objects.get().delivered_at is not None
+    assert outbox.outbox_deliver(event_id=str(event.pk)) is True
+    ProcessedEvent.objects.filter(event_id=event.pk).delete()  # even a lost "delivered" mark...
+    OutboxEvent.objects.update(delivered_at=None)
+    outbox.outbox_deliver(event_id=str(event.pk))  # ...only reruns what was not recorded
+    assert len(received) == 2
+
+
+def test_outbox_redelivery_does_not_rerun_a_processed_handler(received):
+    event = outbox.outbox_publish(event_type="thing_happened", payload={}, aggregate_id="1")
+    outbox.outbox_deliver(event_id=str(event.pk))
+    OutboxEvent.objects.update(delivered_at=None)
+
+    outbox.outbox_deliver(event_id=str(event.pk))
+
+    assert len(received) == 1
+
+
+def test_outbox_rolled_back_transaction_publishes_nothing(received):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        outbox.outbox_publish(event_type="thing_happened", payload={}, aggregate_id="1")
+        raise RuntimeError
+
+    assert not OutboxEvent.objects.exists()
+
+
+def test_outbox_failing_handler_leaves_event_for_the_sweep(monkeypatch):
+    monkeypatch.setattr(outbox, "_handlers", {})
+    attempts = []
+
+    def flaky(event):
+        attempts.append(event.pk)
+        if len(attempts) == 1:
+            raise RuntimeError("consumer down")
+
+    outbox.register_handler("thing_happened", flaky, consumer="flaky")
+    event = outbox.outbox_publish(event_type="thing_happened", payload={}, aggregate_id="1")
+
+    assert outbox.outbox_deliver(event_id=str(event.pk)) is False
+    event.refresh_from_db()
+    assert event.delivered_at is None and "consumer down" in event.last_error
+    OutboxEvent.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    monkeypatch.setattr(
+        outbox.outbox_deliver_task,
+        "delay",
+        lambda event_id: outbox.outbox_deliver(event_id=event_id),
+    )
+
+    assert outbox.outbox_sweep() == 1
+
+    event.refresh_from_db()
+    assert event.delivered_at is not None
+    assert len(attempts) == 2
+
+
+def test_order_paid_event_written_with_the_paid_order(customer_client, product):
+    from orders.tests.conftest import add_to_cart, checkout, new_key
+
+    add_to_cart(customer_client, product)
+    order_id = checkout(customer_client, key=new_key()).json()["orderId"]
+
+    event = OutboxEvent.objects.get(event_type="order_paid")
+    assert event.aggregate_id == order_id
+    assert event.payload["orderId"] == order_id
+
+
+def test_purge_idempotency_keys_deletes_only_expired_unlocked_keys():
+    old = timezone.now() - timedelta(hours=25)
+    IdempotencyKey.objects.create(
+        caller="user:1",
+        key="old",
+        request_method="POST",
+        request_path="/api/orders",
+        fingerprint="f",
+        created_at=old,
+        state="completed",
+    )
+    IdempotencyKey.objects.create(
+        caller="user:1",
+        key="locked",
+        request_method="POST",
+        request_path="/api/orders",
+        fingerprint="f",
+        created_at=old,
+        locked_at=timezone.now(),
+    )
+    IdempotencyKey.objects.create(
+        caller="user:1",
+        key="fresh",
+        request_method="POST",
+        request_path="/api/orders",
+        fingerprint="f",
+        state="completed",
+    )
+
+    assert purge_idempotency_keys_task.apply().get() == 1
+
+    assert set(IdempotencyKey.objects.values_list("key", flat=True)) == {"locked", "fresh"}
