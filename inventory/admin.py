@@ -1,0 +1,190 @@
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import Q
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from inventory import selectors, services
+from inventory.forms import StockAdjustmentForm
+from inventory.models import (
+    InventoryReservation,
+    InventoryReservationLine,
+    StockDrift,
+    StockItem,
+    StockMovement,
+)
+from yourlocalshop.errors import DomainError
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Stock changes only through services, so these screens never write rows themselves."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class StockLevelFilter(admin.SimpleListFilter):
+    title = "stock level"
+    parameter_name = "level"
+
+    def lookups(self, request, model_admin):
+        return [("out", "Out of stock"), ("low", "Low stock"), ("in", "In stock")]
+
+    def queryset(self, request, queryset):
+        threshold = settings.CATALOGUE_LOW_STOCK_THRESHOLD
+        if self.value() == "out":
+            return queryset.filter(available__lte=0)
+        if self.value() == "low":
+            return queryset.filter(available__gt=0, available__lte=threshold)
+        if self.value() == "in":
+            return queryset.filter(available__gt=threshold)
+        return queryset
+
+
+@admin.register(StockItem)
+class StockItemAdmin(ReadOnlyAdmin):
+    list_display = ["sku", "product_name", "on_hand", "reserved", "available", "updated_at"]
+    list_filter = [StockLevelFilter]
+    search_fields = ["product__sku", "product__name"]
+    ordering = ["product__sku"]
+    actions = ["adjust_stock"]
+
+    def get_queryset(self, request):
+        return selectors.stock_items_with_availability()
+
+    def has_adjust_permission(self, request) -> bool:
+        return request.user.has_perm("inventory.change_stockitem")
+
+    @admin.display(description="SKU", ordering="product__sku")
+    def sku(self, stock_item: StockItem) -> str:
+        return stock_item.product.sku
+
+    @admin.display(description="Product", ordering="product__name")
+    def product_name(self, stock_item: StockItem) -> str:
+        return stock_item.product.name
+
+    @admin.display(description="Available", ordering="available")
+    def available(self, stock_item: StockItem) -> int:
+        return stock_item.available
+
+    @admin.action(description="Adjust stock of the selected products…", permissions=["adjust"])
+    def adjust_stock(self, request, queryset):
+        if "apply" in request.POST:
+            form = StockAdjustmentForm(request.POST)
+            if form.is_valid():
+                self._apply_adjustment(request, queryset, form)
+                return None
+        else:
+            selected = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
+            form = StockAdjustmentForm(initial={"_selected_action": selected})
+        return TemplateResponse(
+            request,
+            "admin/inventory/stockitem/adjust_stock.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": "Adjust stock",
+                "form": form,
+                "stock_items": queryset,
+            },
+        )
+
+    def _apply_adjustment(self, request, queryset, form) -> None:
+        for stock_item in queryset:
+            try:
+                services.stock_adjust(
+                    product=stock_item.product,
+                    delta=form.cleaned_data["delta"],
+                    reason=form.cleaned_data["reason"],
+                    user=request.user,
+                )
+            except DomainError as error:
+                self.message_user(request, error.detail, messages.ERROR)
+            else:
+                delta = form.cleaned_data["delta"]
+                self.message_user(
+                    request,
+                    f"{stock_item.product.sku}: on hand changed by {delta:+d}.",
+                    messages.SUCCESS,
+                )
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "sku",
+        "reason",
+        "delta",
+        "quantity",
+        "on_hand_after",
+        "reference",
+        "user",
+        "note",
+    ]
+    list_filter = ["reason", "created_at"]
+    search_fields = ["stock_item__product__sku", "reference", "note"]
+    list_select_related = ["stock_item__product", "user"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="SKU", ordering="stock_item__product__sku")
+    def sku(self, movement: StockMovement) -> str:
+        return movement.stock_item.product.sku
+
+
+class ReservationLineInline(admin.TabularInline):
+    model = InventoryReservationLine
+    fields = ["sku", "quantity", "is_held"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReservationLiveFilter(admin.SimpleListFilter):
+    """`active` rows past their expiry hold nothing any more; show which ones still count."""
+
+    title = "counts against stock"
+    parameter_name = "live"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        live = Q(status="active", expires_at__gt=timezone.now())
+        if self.value() == "yes":
+            return queryset.filter(live)
+        if self.value() == "no":
+            return queryset.exclude(live)
+        return queryset
+
+
+@admin.register(InventoryReservation)
+class InventoryReservationAdmin(ReadOnlyAdmin):
+    list_display = ["id", "reference", "status", "expires_at", "created_at", "status_changed_at"]
+    list_filter = ["status", ReservationLiveFilter]
+    search_fields = ["reference", "=id", "lines__sku"]
+    inlines = [ReservationLineInline]
+    ordering = ["-created_at"]
+
+
+@admin.register(StockDrift)
+class StockDriftAdmin(ReadOnlyAdmin):
+    list_display = ["detected_at", "sku", "on_hand", "ledger_on_hand", "reserved", "held_reserved"]
+    list_select_related = ["stock_item__product"]
+    search_fields = ["stock_item__product__sku"]
+
+    @admin.display(description="SKU", ordering="stock_item__product__sku")
+    def sku(self, drift: StockDrift) -> str:
+        return drift.stock_item.product.sku
