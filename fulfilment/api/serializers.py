@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from fulfilment.enums import COURIER_TRACKING_STATUSES, PackingTaskStatus, ShipmentStatus
+from fulfilment.api.schema import PackingTaskStatusField, ShipmentStatusField
+from fulfilment.enums import COURIER_TRACKING_STATUSES
 
 
 class PackingTaskLineSerializer(serializers.Serializer):
@@ -10,7 +11,7 @@ class PackingTaskLineSerializer(serializers.Serializer):
 
 
 class ShipmentEventSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=ShipmentStatus.choices)
+    status = ShipmentStatusField()
     description = serializers.CharField()
     occurredAt = serializers.DateTimeField(source="occurred_at")
 
@@ -18,7 +19,7 @@ class ShipmentEventSerializer(serializers.Serializer):
 class ShipmentSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     carrier = serializers.CharField()
-    status = serializers.ChoiceField(choices=ShipmentStatus.choices)
+    status = ShipmentStatusField()
     trackingNumber = serializers.CharField(source="tracking_number", allow_null=True)
     labelUrl = serializers.CharField(source="label_url", allow_blank=True)
     bookingAttempts = serializers.IntegerField(source="booking_attempts")
@@ -32,7 +33,7 @@ class CustomerShipmentSerializer(serializers.Serializer):
 
     id = serializers.UUIDField()
     carrier = serializers.CharField()
-    status = serializers.ChoiceField(choices=ShipmentStatus.choices)
+    status = ShipmentStatusField()
     trackingNumber = serializers.CharField(source="tracking_number", allow_null=True)
     bookedAt = serializers.DateTimeField(source="booked_at", allow_null=True)
     deliveredAt = serializers.DateTimeField(source="delivered_at", allow_null=True)
@@ -43,7 +44,7 @@ class PackingTaskSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     orderId = serializers.UUIDField(source="order_id")
     orderNumber = serializers.CharField(source="order.number")
-    status = serializers.ChoiceField(choices=PackingTaskStatus.choices)
+    status = PackingTaskStatusField()
     assigneeEmail = serializers.EmailField(source="assignee.email", allow_null=True, default=None)
     batchId = serializers.IntegerField(source="batch_id", allow_null=True)
     createdAt = serializers.DateTimeField(source="created_at")
@@ -64,7 +65,7 @@ class PackedInputSerializer(serializers.Serializer):
 
 class PackedOutputSerializer(serializers.Serializer):
     packingTaskId = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=PackingTaskStatus.choices)
+    status = PackingTaskStatusField()
     shipment = ShipmentSerializer()
 
 
@@ -84,7 +85,7 @@ class PickListLineSerializer(serializers.Serializer):
 class BatchPackingTaskSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     orderNumber = serializers.CharField(source="order.number")
-    status = serializers.ChoiceField(choices=PackingTaskStatus.choices)
+    status = PackingTaskStatusField()
 
 
 class FulfilmentBatchSerializer(serializers.Serializer):
@@ -109,5 +110,5 @@ class CourierEventInputSerializer(serializers.Serializer):
 
 class CourierEventOutputSerializer(serializers.Serializer):
     shipmentId = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=ShipmentStatus.choices)
+    status = ShipmentStatusField()
     duplicate = serializers.BooleanField(help_text="True when this event id was already applied.")
