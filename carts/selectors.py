@@ -73,7 +73,7 @@ def cart_for_request(request: HttpRequest) -> Cart | None:
 
 
 @dataclass(frozen=True)
-class CartLineView:
+class PricedCartLine:
     item: CartItem
     current_price: Decimal
 
@@ -87,11 +87,11 @@ class CartLineView:
 
 
 @dataclass(frozen=True)
-class CartView:
+class PricedCart:
     """A cart revalidated against the catalogue: lines priced at today's price."""
 
     cart: Cart | None
-    lines: list[CartLineView]
+    lines: list[PricedCartLine]
     warnings: list[dict]
 
     @property
@@ -107,13 +107,13 @@ class CartView:
         return settings.SHOP_CURRENCY
 
 
-def cart_view(*, cart: Cart | None) -> CartView:
+def cart_view(*, cart: Cart | None) -> PricedCart:
     """Price every line at the catalogue's current price and say what changed since it was
     added: a changed price is flagged on the line and warned about; a product no longer sold
     stays listed (so the customer can remove it) with a warning, and checkout refuses it."""
     if cart is None:
-        return CartView(cart=None, lines=[], warnings=[])
-    lines: list[CartLineView] = []
+        return PricedCart(cart=None, lines=[], warnings=[])
+    lines: list[PricedCartLine] = []
     warnings: list[dict] = []
     for item in cart.items.all():
         product = item.product
@@ -125,7 +125,7 @@ def cart_view(*, cart: Cart | None) -> CartView:
                     "detail": f"{product.name} is no longer sold; remove it to check out.",
                 }
             )
-        line = CartLineView(item=item, current_price=product.price)
+        line = PricedCartLine(item=item, current_price=product.price)
         if line.price_changed:
             warnings.append(
                 {
@@ -138,4 +138,4 @@ def cart_view(*, cart: Cart | None) -> CartView:
                 }
             )
         lines.append(line)
-    return CartView(cart=cart, lines=lines, warnings=warnings)
+    return PricedCart(cart=cart, lines=lines, warnings=warnings)

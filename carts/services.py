@@ -364,7 +364,14 @@ def _cart_item_get(*, cart: Cart, item_id: int) -> CartItem:
 def _cart_reservation_drop(cart: Cart, *, save: bool = True) -> None:
     if cart.reservation_id is None:
         return
-    reservation_release(reservation_id=cart.reservation_id)
+    try:
+        reservation = reservation_get(reservation_id=cart.reservation_id)
+    except ReservationNotFound:
+        reservation = None
+    # A committed reservation already became an order's sale: it is no longer the cart's to give
+    # back (orders marks the cart checked out in the same step; this covers a crash in between).
+    if reservation is not None and reservation.status != ReservationStatus.COMMITTED:
+        reservation_release(reservation_id=cart.reservation_id)
     cart.reservation_id = None
     if save:
         cart.save(update_fields=["reservation_id"])

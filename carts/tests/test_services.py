@@ -25,6 +25,7 @@ from carts.tests.factories import CartFactory, CartItemFactory, stocked_product
 from inventory.enums import ReservationStatus
 from inventory.errors import InsufficientStock
 from inventory.selectors import available_by_product_id, reservation_get
+from inventory.services import reservation_commit
 from yourlocalshop.errors import IllegalTransition
 
 pytestmark = pytest.mark.django_db
@@ -255,3 +256,18 @@ def test_carts_beat_schedule_registers_abandoned_cart_sweep():
     entry = settings.CELERY_BEAT_SCHEDULE["carts-delete-abandoned"]
 
     assert entry["task"] == delete_abandoned_carts.name
+
+
+def test_cart_change_after_committed_reservation_leaves_the_sale_alone():
+    product = stocked_product(on_hand=5)
+    cart = CartFactory()
+    cart_item_add(cart=cart, sku=product.sku, quantity=2)
+    reservation = cart_reserve(cart=cart)
+    reservation_commit(reservation_id=reservation.id)
+
+    cart_item_add(cart=cart, sku=product.sku, quantity=1)
+
+    assert reservation_get(reservation_id=reservation.id).status == ReservationStatus.COMMITTED
+    cart.refresh_from_db()
+    assert cart.reservation_id is None
+    assert available_by_product_id(product_ids=[product.pk]) == {product.pk: 3}
