@@ -39,5 +39,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "/app/docker/healthcheck.py"]
 
 ENTRYPOINT ["/app/docker/entrypoint.sh"]
-# gunicorn binds 0.0.0.0:$PORT and starts $WEB_CONCURRENCY workers when those are set.
-CMD ["gunicorn", "yourlocalshop.wsgi:application", "--access-logfile", "-", "--timeout", "30", "--graceful-timeout", "30"]
+# gunicorn binds 0.0.0.0:$PORT and starts $WEB_CONCURRENCY workers when those are set. Access
+# lines come from Django (ACCESS_LOG, JSON with the request id), not from gunicorn.
+CMD ["gunicorn", "yourlocalshop.wsgi:application", "--timeout", "30", "--graceful-timeout", "30"]

@@ -1,11 +1,14 @@
 """Request id and security headers, for every response (API, storefront, admin)."""
 
+import logging
+import time
 import uuid
 
 from django.conf import settings
 
 from yourlocalshop.logging import request_id_var
 
+access_logger = logging.getLogger("yourlocalshop.access")
 REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID_MAX_LENGTH = 200
 
@@ -19,7 +22,9 @@ def _acceptable_request_id(value: str) -> bool:
 class RequestIdMiddleware:
     """Takes the caller's `X-Request-ID` when it is acceptable (a proxy or client correlating its
     own logs with ours), otherwise makes a UUID4; exposes it as `request.id`, on every log record
-    written while the request runs, and in the response's `X-Request-ID` header."""
+    written while the request runs, and in the response's `X-Request-ID` header. With
+    `ACCESS_LOG` on, writes one access line per request (method, path, status, duration) through
+    the same formatter, so access lines are JSON with the request id too."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -28,8 +33,24 @@ class RequestIdMiddleware:
         offered = request.headers.get(REQUEST_ID_HEADER, "").strip()
         request.id = offered if _acceptable_request_id(offered) else str(uuid.uuid4())
         token = request_id_var.set(request.id)
+        started = time.perf_counter()
         try:
             response = self.get_response(request)
+            if settings.ACCESS_LOG:
+                duration_ms = round((time.perf_counter() - started) * 1000, 1)
+                access_logger.info(
+                    "%s %s %s %sms",
+                    request.method,
+                    request.path,
+                    response.status_code,
+                    duration_ms,
+                    extra={
+                        "method": request.method,
+                        "path": request.path,
+                        "status": response.status_code,
+                        "duration_ms": duration_ms,
+                    },
+                )
         finally:
             request_id_var.reset(token)
         response[REQUEST_ID_HEADER] = request.id

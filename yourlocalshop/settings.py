@@ -314,3 +314,6 @@ LOGGING = {
 }
 # Workers and beat log through the same handler (and format) as the web processes.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# One line per request from yourlocalshop.middleware.RequestIdMiddleware (gunicorn's own access
+# log is off in the image); runserver already prints one in development.
+ACCESS_LOG = env.bool("ACCESS_LOG", default=not DEBUG)

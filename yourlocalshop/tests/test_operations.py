@@ -28,19 +28,32 @@ def view_that_logs(request):
 urlpatterns = [path("logs", view_that_logs)]
 
 
-@pytest.fixture
-def json_log():
-    """The JSON lines written to this module's logger while the test runs."""
+def capture_json_lines(target: logging.Logger):
+    """Attaches the production handler setup (request-id filter + JSON formatter) to `target`;
+    yields a function returning the parsed lines written so far."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(JsonFormatter())
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    previous_level = target.level
+    target.addHandler(handler)
+    target.setLevel(logging.INFO)
     try:
         yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
     finally:
-        logger.removeHandler(handler)
+        target.removeHandler(handler)
+        target.setLevel(previous_level)
+
+
+@pytest.fixture
+def json_log():
+    """The JSON lines written to this module's logger while the test runs."""
+    yield from capture_json_lines(logger)
+
+
+@pytest.fixture
+def access_log():
+    yield from capture_json_lines(logging.getLogger("yourlocalshop.access"))
 
 
 def run_manage(*arguments: str, environment: dict[str, str]) -> subprocess.CompletedProcess:
@@ -132,6 +145,28 @@ def test_log_lines_written_during_a_request_carry_its_id_and_extra_fields(client
     assert entry["level"] == "INFO"
     assert entry["logger"] == "yourlocalshop.tests.operations"
     assert request_id_var.get() is None  # nothing leaks into the next request on this thread
+
+
+@pytest.mark.urls(__name__)
+def test_access_log_writes_one_json_line_per_request_with_its_id(client, access_log, settings):
+    settings.ACCESS_LOG = True
+
+    client.get("/logs?page=2", headers={"X-Request-ID": "access-1"})
+
+    (entry,) = access_log()
+    assert entry["request_id"] == "access-1"
+    assert (entry["method"], entry["path"], entry["status"]) == ("GET", "/logs", 200)
+    assert entry["duration_ms"] >= 0
+    assert entry["message"].startswith("GET /logs 200 ")
+
+
+@pytest.mark.urls(__name__)
+def test_access_log_is_silent_when_switched_off(client, access_log, settings):
+    settings.ACCESS_LOG = False
+
+    client.get("/logs")
+
+    assert access_log() == []
 
 
 # --- JSON log formatter ---------------------------------------------------------------------------
