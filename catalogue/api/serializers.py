@@ -14,7 +14,10 @@ class ProductFilterSerializer(serializers.Serializer):
         required=False, help_text="Category slug; products of its sub-categories are included."
     )
     q = serializers.CharField(
-        required=False, max_length=100, help_text="Searches name, SKU and description."
+        required=False,
+        allow_blank=True,  # an empty search box lists everything
+        max_length=100,
+        help_text="Searches name, SKU and description.",
     )
     min_price = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=0, required=False
@@ -41,7 +44,9 @@ class ProductFilterSerializer(serializers.Serializer):
         return attrs
 
     def to_filters(self) -> ProductFilters:
-        return ProductFilters(**self.validated_data)
+        values = dict(self.validated_data)
+        values["q"] = values.get("q") or None
+        return ProductFilters(**values)
 
 
 class CategoryRefSerializer(serializers.Serializer):

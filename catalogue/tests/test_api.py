@@ -150,6 +150,7 @@ def test_product_list_q_searches_name_sku_and_description(api_client):
 
     assert skus(api_client.get("/api/products", {"q": "tea"})) == ["A-1", "TEA-9", "B-2"]
     assert skus(api_client.get("/api/products", {"q": "earl grey"})) == ["A-1"]
+    assert len(skus(api_client.get("/api/products", {"q": " "}))) == 4
 
 
 def test_product_list_price_range_is_inclusive(api_client):

@@ -31,10 +31,20 @@ def test_warm_catalogue_cache_task_returns_how_many_it_warmed():
     ProductFactory.create_batch(4)
     ProductFactory(is_active=False)
 
-    assert warm_catalogue_cache.delay(top=10).get() == 4
+    assert warm_catalogue_cache.apply(kwargs={"top": 10}).get() == 4
 
 
-def test_warm_catalogue_cache_at_start_up_skips_a_per_process_cache(capsys):
+def test_warm_catalogue_cache_at_start_up_skips_without_a_broker(settings, capsys):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
     call_command("warm_catalogue_cache", start_up=True)
 
     assert "skipped" in capsys.readouterr().out
+
+
+def test_warm_catalogue_cache_at_start_up_can_be_turned_off(settings, capsys):
+    settings.CATALOGUE_WARMUP_ON_START = False
+
+    call_command("warm_catalogue_cache", start_up=True)
+
+    assert "off" in capsys.readouterr().out
