@@ -340,3 +340,22 @@ def test_shipment_apply_courier_event_for_unknown_tracking_number_is_not_found()
             status=ShipmentStatus.IN_TRANSIT,
             occurred_at=timezone.now(),
         )
+
+
+def test_fulfilment_registers_its_outbox_consumer_and_periodic_sweeps(settings):
+    from fulfilment.consumers import PACKING_TASK_CONSUMER
+    from yourlocalshop.outbox import registered_consumers
+
+    assert PACKING_TASK_CONSUMER in registered_consumers("order_paid")
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"fulfilment.heal_packing_tasks", "fulfilment.retry_bookings"} <= scheduled
+
+
+def test_heal_task_creates_the_packing_task_of_an_order_whose_event_was_lost():
+    from fulfilment.tasks import packing_tasks_heal_task
+
+    order = paid_order_with_lines()
+    publish_order_paid(order)  # committed by the test's transaction only: never delivered
+
+    assert packing_tasks_heal_task.delay().get() == 1
+    assert PackingTask.objects.filter(order=order).count() == 1

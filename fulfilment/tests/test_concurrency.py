@@ -1,0 +1,81 @@
+"""Row locks under real concurrency (PostgreSQL only: SQLite serialises every writer anyway)."""
+
+import threading
+import time
+
+import pytest
+from django.db import connection
+
+from fulfilment import services
+from fulfilment.gateways import MockCourierGateway
+from fulfilment.models import PackingTask, Shipment
+from fulfilment.tests.factories import paid_order_with_lines
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+class SlowCourierGateway(MockCourierGateway):
+    """Answers after a pause, so a second booking would overlap the first if nothing stopped it."""
+
+    bookings: list[str] = []
+
+    def book(self, shipment):
+        SlowCourierGateway.bookings.append(str(shipment.pk))
+        time.sleep(0.3)
+        return super().book(shipment)
+
+
+def _run_concurrently(function, *, threads: int) -> list:
+    barrier = threading.Barrier(threads)
+    results: list = [None] * threads
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = function()
+        except Exception as error:
+            results[index] = error
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=run, args=(index,)) for index in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=30)
+    return results
+
+
+def test_packing_task_mark_packed_concurrently_books_the_courier_once(settings, staff_user):
+    settings.COURIER_GATEWAY = "fulfilment.tests.test_concurrency.SlowCourierGateway"
+    SlowCourierGateway.bookings = []
+    order = paid_order_with_lines()
+    packing_task = services.packing_task_create_for_order(order_id=order.pk)
+    services.packing_task_start(packing_task_id=packing_task.pk, user=staff_user)
+
+    results = _run_concurrently(
+        lambda: services.packing_task_mark_packed(
+            packing_task_id=packing_task.pk, parcel_weights_grams=[1000], user=staff_user
+        ),
+        threads=4,
+    )
+
+    assert all(isinstance(result, Shipment) for result in results), results
+    assert {result.pk for result in results} == {Shipment.objects.get().pk}
+    assert {result.tracking_number for result in results} == {
+        Shipment.objects.get().tracking_number
+    }
+    assert len(SlowCourierGateway.bookings) == 1
+    assert Shipment.objects.get().booking_attempts == 1
+
+
+def test_packing_task_create_for_order_concurrently_creates_one_task():
+    order = paid_order_with_lines()
+
+    results = _run_concurrently(
+        lambda: services.packing_task_create_for_order(order_id=order.pk), threads=4
+    )
+
+    assert all(isinstance(result, PackingTask) for result in results), results
+    assert PackingTask.objects.filter(order=order).count() == 1
+    assert {result.pk for result in results} == {PackingTask.objects.get(order=order).pk}
