@@ -109,7 +109,8 @@ def cart_item_update(*, cart: Cart, item_id: int, quantity: int) -> CartItem | N
     """Set a line's quantity; 0 removes the line (returns None).
 
     Atomic; locks the cart. Raises `CartItemNotFound` for an item of any other cart. Raising a
-    quantity is checked like an add; lowering it always works, even below a stock shortage.
+    quantity is checked like an add (`ProductNotFound`, `InsufficientStock`); lowering it always
+    works, even for a product no longer sold or short of stock.
     The price snapshot is kept: the customer did not look at the product again.
     """
     _validate_quantity(quantity, minimum=0)
@@ -121,7 +122,9 @@ def cart_item_update(*, cart: Cart, item_id: int, quantity: int) -> CartItem | N
         _cart_touch(cart)
         return None
     if quantity > item.quantity:
-        _check_sellable(product=item.product, quantity=quantity)
+        # More of a product that was taken off sale is refused like adding it would be.
+        product = product_get_active(sku=item.product.sku)
+        _check_sellable(product=product, quantity=quantity)
     item.quantity = quantity
     item.save(update_fields=["quantity"])
     _cart_touch(cart)

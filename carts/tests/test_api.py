@@ -380,3 +380,41 @@ def test_cart_cookie_not_secure_in_debug(api_client):
     response = _add(api_client, product.sku)
 
     assert response.cookies["cart_id"]["secure"] == ""
+
+
+def test_cart_item_update_of_retired_product_can_only_go_down(api_client):
+    product = stocked_product()
+    item_id = _add(api_client, product.sku, 3).json()["items"][0]["id"]
+    product.is_active = False
+    product.save()
+
+    raised = api_client.patch(f"/api/cart/items/{item_id}", {"quantity": 4}, format="json")
+    lowered = api_client.patch(f"/api/cart/items/{item_id}", {"quantity": 1}, format="json")
+
+    assert raised.status_code == 404
+    assert raised.json()["code"] == "product_not_found"
+    assert lowered.status_code == 200
+    assert lowered.json()["items"][0]["quantity"] == 1
+
+
+def test_cart_admin_is_read_only_and_searchable_by_email(client):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    shopper = UserFactory(email="shopper@example.com")
+    cart = CartFactory(owner=shopper)
+    CartItemFactory(cart=cart, product=stocked_product(name="Blue teapot"))
+    CartFactory(owner=UserFactory(email="someone-else@example.com"))
+    client.force_login(staff)
+
+    found = client.get("/admin/carts/cart/", {"q": "SHOPPER@example"})
+    detail = client.get(f"/admin/carts/cart/{cart.pk}/change/")
+    add = client.get("/admin/carts/cart/add/")
+    edit = client.post(f"/admin/carts/cart/{cart.pk}/change/", {"status": "merged"})
+
+    assert found.status_code == 200
+    assert str(cart.pk) in found.content.decode()
+    assert "someone-else@example.com" not in found.content.decode()
+    assert "Blue teapot" in detail.content.decode()
+    assert add.status_code == 403
+    assert edit.status_code == 403
+    cart.refresh_from_db()
+    assert cart.status == CartStatus.OPEN
