@@ -421,8 +421,13 @@ def _refund_through_gateway(*, return_request: ReturnRequest):
                 extra={"return_id": str(return_request.pk), "order_id": str(order.pk)},
             )
             failure = f"unexpected error: {exc!r}"
-        ReturnRequest.objects.filter(pk=return_request.pk).update(refund_failure=failure[:2000])
+        ReturnRequest.objects.filter(pk=return_request.pk, status=ReturnStatus.RECEIVED).update(
+            refund_failure=failure[:2000]
+        )
         return_request.refresh_from_db()
+        if return_request.status == ReturnStatus.REFUNDED:
+            # A concurrent attempt with the same key won the race and finished the return.
+            return return_request.refund
         raise ReturnRefundFailed(
             f"The goods of {return_request.rma_number} are received but the refund failed "
             f"({failure}). Retry the refund.",
