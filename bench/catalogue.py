@@ -159,10 +159,11 @@ def count(paths):
         for path in paths:
             assert client.get(path).status_code == 200, path
     return len(queries) / len(paths)
-warm = {name: count(paths) for name, paths in groups.items()}
 cache.clear()
 cold = {name: count(paths[:1]) for name, paths in groups.items()}
-print(json.dumps({"warm": warm, "cold": cold}))
+refill = {name: count(paths) for name, paths in groups.items()}
+cached = {name: count(paths) for name, paths in groups.items()}
+print(json.dumps({"cold": cold, "refill": refill, "cached": cached}))
 """
     groups = {"list": list_paths, "detail": detail_paths}
     output = subprocess.run(
@@ -172,9 +173,9 @@ print(json.dumps({"warm": warm, "cold": cold}))
     counts = json.loads(output)
     for name in groups:
         print(
-            f"SQL queries per request, {name}: {counts['warm'][name]:.2f} when cached "
-            f"(stock hints expire every CATALOGUE_STOCK_HINT_CACHE_SECONDS), "
-            f"{counts['cold'][name]:.0f} on a cold cache"
+            f"SQL queries per {name} request: {counts['cached'][name]:.2f} cached, "
+            f"{counts['refill'][name]:.2f} on first sight (pages share product documents), "
+            f"{counts['cold'][name]:.0f} on an empty cache"
         )
 
 
