@@ -330,9 +330,15 @@ def stock_reserve(
             )
     except IntegrityError:
         # A concurrent call with the same reference committed first: that one is ours too.
-        concurrent = InventoryReservation.objects.select_for_update().get(
-            reference=reference, status=ReservationStatus.ACTIVE
+        concurrent = (
+            InventoryReservation.objects.select_for_update()
+            .filter(reference=reference, status=ReservationStatus.ACTIVE)
+            .first()
         )
+        if concurrent is None:  # and it was already released again
+            raise ReservationReferenceConflict(
+                f"Reference {reference!r} changed while reserving; try again."
+            ) from None
         return _refresh_existing(concurrent, quantities=quantities, expires_at=expires_at)
 
     # Lines first, not yet held: the stock rows are then locked only for the holds and the

@@ -194,3 +194,17 @@ def test_reservation_commit_and_release_racing_on_one_reservation_settle_once():
     with pytest.raises(InsufficientStock):
         stock_reserve(lines=[ReservationLineRequest(product.sku, 6 - committed)], reference="x")
     assert_stock_consistent()
+
+
+def test_stock_reserve_same_reference_from_many_connections_reserves_once():
+    product = StockItemFactory(on_hand=10).product
+
+    def reserve(_):
+        stock_reserve(lines=[ReservationLineRequest(product.sku, 3)], reference="cart:double-click")
+
+    outcomes = run_together(reserve, range(12), workers=12)
+
+    assert outcomes == ["ok"] * 12
+    assert InventoryReservation.objects.filter(reference="cart:double-click").count() == 1
+    assert available(product) == 7
+    assert_stock_consistent()

@@ -36,8 +36,8 @@ def test_expire_reservations_task_marks_lapsed_reservations_expired_once(stocked
     )
 
     with clock_moved_by(2):
-        assert tasks.expire_reservations.delay().get() == 1
-        assert tasks.expire_reservations.delay().get() == 0
+        assert tasks.expire_reservations.apply().get() == 1
+        assert tasks.expire_reservations.apply().get() == 0
 
     lapsed.refresh_from_db()
     live.refresh_from_db()
