@@ -117,6 +117,15 @@ SLOW = {"tok_slow"}
 KNOWN_TOKENS = {"tok_success"} | set(DECLINES) | set(TRANSIENT_FAILURES) | ALWAYS_DOWN | SLOW
 
 
+def _final_outcome(token: str) -> str:
+    return MockChargeStatus.DECLINED if token in DECLINES else MockChargeStatus.SUCCEEDED
+
+
+def _first_outcome(token: str) -> str:
+    """A token without scripted transient failures is decided by its first attempt."""
+    return MockChargeStatus.PENDING if token in TRANSIENT_FAILURES else _final_outcome(token)
+
+
 class MockPaymentGateway:
     """A provider simulated in the shop's database (`MockCharge`, `MockRefund`).
 
@@ -145,11 +154,7 @@ class MockPaymentGateway:
                     record.save(update_fields=["transient_failures"])
                     transient = True
                 else:
-                    record.status = (
-                        MockChargeStatus.DECLINED
-                        if token in DECLINES
-                        else MockChargeStatus.SUCCEEDED
-                    )
+                    record.status = _final_outcome(token)
                     record.save(update_fields=["status"])
         if transient:
             raise GatewayTransientError("Temporary provider error.")
@@ -171,6 +176,7 @@ class MockPaymentGateway:
                     token=token,
                     amount=amount,
                     currency=currency,
+                    status=_first_outcome(token),
                 )
         except IntegrityError:
             return MockCharge.objects.select_for_update().get(idempotency_key=idempotency_key)

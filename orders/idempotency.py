@@ -9,6 +9,7 @@ unlocked and a retry resumes from the recovery point.
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orders.enums import IdempotencyState
+from orders.enums import IdempotencyState, RecoveryPoint
 from orders.errors import (
     IdempotencyKeyRequired,
     IdempotencyKeyReused,
@@ -104,13 +105,18 @@ def stored_response(record: IdempotencyKey) -> StoredResponse:
     )
 
 
-def idempotency_complete(*, record: IdempotencyKey, response: StoredResponse) -> StoredResponse:
+def idempotency_complete(
+    *, record: IdempotencyKey, response: StoredResponse | Callable[[], StoredResponse]
+) -> StoredResponse:
     """Store the final response and unlock. Atomic; if the execution already stored one (inside its
-    own completing transaction), that one wins and is returned."""
+    own completing transaction), that one wins and is returned (a callable `response` is then
+    never built)."""
     with transaction.atomic():
         locked = IdempotencyKey.objects.select_for_update().get(pk=record.pk)
         if locked.state == IdempotencyState.COMPLETED:
             return stored_response(locked)
+        if callable(response):
+            response = response()
         locked.state = IdempotencyState.COMPLETED
         locked.locked_at = None
         locked.response_status = response.status
@@ -118,6 +124,23 @@ def idempotency_complete(*, record: IdempotencyKey, response: StoredResponse) ->
         locked.response_headers = response.headers
         locked.save()
     return response
+
+
+def idempotency_store(*, record: IdempotencyKey, response: StoredResponse) -> None:
+    """Store the final response inside the caller's completing transaction, in one statement.
+
+    The caller guarantees it is the only execution that can complete this record (the checkout
+    holds the order's row lock), so no lock on the record itself is taken.
+    """
+    IdempotencyKey.objects.filter(pk=record.pk).update(
+        state=IdempotencyState.COMPLETED,
+        recovery_point=RecoveryPoint.FINISHED,
+        locked_at=None,
+        response_status=response.status,
+        response_body=response.body,
+        response_headers=response.headers,
+        updated_at=timezone.now(),
+    )
 
 
 def idempotency_release(*, record: IdempotencyKey) -> None:

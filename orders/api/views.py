@@ -252,7 +252,7 @@ def _execute(request, *, record, data) -> StoredResponse:
     except Exception:
         idempotency_release(record=record)
         raise
-    return idempotency_complete(record=record, response=_created(order))
+    return idempotency_complete(record=record, response=lambda: _created(order))
 
 
 class OrderDetailView(APIView):

@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from carts.errors import CartEmpty
@@ -48,7 +49,7 @@ from orders.gateways import (
     validated_refund,
     with_retries,
 )
-from orders.idempotency import StoredResponse, idempotency_complete
+from orders.idempotency import StoredResponse, idempotency_store
 from orders.models import IdempotencyKey, Order, OrderLine, Payment, Refund
 from orders.services.invoices import invoice_issue
 from orders.taxes import money, tax_split
@@ -260,6 +261,7 @@ def _phase_3_complete(
     if order.status == OrderStatus.PAID:
         return order
     reservation_commit(reservation_id=order.reservation_id)
+    prefetch_related_objects([order], "lines")  # read by the invoice and the response
     Payment.objects.create(
         order=order,
         provider_charge_id=charge.charge_id,
@@ -278,15 +280,10 @@ def _phase_3_complete(
         payload={"orderId": str(order.pk), "orderNumber": order.number, "total": str(order.total)},
     )
     # Last, because the invoice counter row stays locked until this transaction commits.
-    invoice_issue(order=order)
+    order.sales_invoices = [invoice_issue(order=order)]
     if record is not None and respond is not None:
-        _store_response(record=record, response=respond(order))
+        idempotency_store(record=record, response=respond(order))
     return order
-
-
-def _store_response(*, record: IdempotencyKey, response: StoredResponse) -> None:
-    IdempotencyKey.objects.filter(pk=record.pk).update(recovery_point=RecoveryPoint.FINISHED)
-    idempotency_complete(record=record, response=response)
 
 
 # --- Compensation and the sweeper ---------------------------------------------------------------

@@ -1,0 +1,249 @@
+"""Checkout benchmark: add to cart + pay, through gunicorn on PostgreSQL + Redis.
+
+    .venv/bin/python bench/checkout.py [--duration 10] [--concurrency 8 32] [--workers 4]
+
+It drops and migrates the database `yls_orders` (BENCH_DATABASE_URL), creates products with
+ample stock and one customer (with an API token) per order to be placed, starts gunicorn (sync
+workers, persistent connections, mock payment gateway at zero delay, checkout throttle lifted),
+then at each concurrency runs client threads that each repeat: `POST /api/cart/items` then
+`POST /api/orders` with a fresh Idempotency-Key. It prints paid orders/s, p50/p95/p99 of the
+whole order (both requests) and of the checkout request alone, every non-201 answer, and the SQL
+queries per add-to-cart and per checkout (measured in-process with the same database). Outbox
+deliveries are queued to Redis (BENCH_REDIS_URL, db 4) as in production; no worker runs.
+A benchmark prints figures; it is not a pass/fail test.
+"""
+
+import argparse
+import itertools
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/yls_orders")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/4")
+PORT = int(os.environ.get("BENCH_PORT", "8766"))
+BASE = f"http://127.0.0.1:{PORT}"
+PRODUCTS = 50
+ADDRESS = {"name": "Bench Buyer", "line1": "1 Load Lane", "city": "Hometown",
+           "postcode": "HT1 1AA", "country": "GB"}  # fmt: skip
+
+ENV = {
+    **os.environ,
+    "DATABASE_URL": DATABASE_URL,
+    "REDIS_URL": REDIS_URL,
+    "CACHE_KEY_PREFIX": "yls-orders-bench",
+    "CONN_MAX_AGE": "600",
+    "DEBUG": "0",
+    "SECRET_KEY": "benchmark-only-secret-key-not-for-production-use-0123456789",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+    "LOG_LEVEL": "WARNING",
+    "PAYMENT_GATEWAY": "orders.gateways.MockPaymentGateway",
+    "THROTTLE_CHECKOUT": "1000000/min",
+    "DJANGO_SETTINGS_MODULE": "yourlocalshop.settings",
+}
+
+
+def create_database() -> None:
+    import psycopg
+
+    server_url, name = DATABASE_URL.rsplit("/", 1)
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def prepare(*, customers: int) -> tuple[list[str], list[str]]:
+    """Fresh schema, products with stock, `customers` users with tokens. Returns (skus, tokens)."""
+    create_database()
+    subprocess.run(
+        [PYTHON, "manage.py", "prepare_database", "--reset", "--verbosity", "0"],
+        cwd=ROOT, env=ENV, check=True,
+    )  # fmt: skip
+    os.environ.update(ENV)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from decimal import Decimal
+
+    from django.core.cache import cache
+    from rest_framework.authtoken.models import Token
+
+    from accounts.models import User
+    from catalogue.models import Category, Product
+    from inventory.enums import MovementReason
+    from inventory.services import stock_set_on_hand
+
+    cache.clear()
+    category = Category.objects.create(slug="bench", name="Bench")
+    skus = []
+    for index in range(PRODUCTS):
+        product = Product.objects.create(
+            sku=f"BENCH-{index:03d}", slug=f"bench-{index:03d}", name=f"Bench product {index}",
+            category=category, price=Decimal("4.50") + index, currency="EUR",
+        )  # fmt: skip
+        stock_set_on_hand(product=product, on_hand=1_000_000, reason=MovementReason.SEED)
+        skus.append(product.sku)
+    users = User.objects.bulk_create(
+        User(email=f"bench{index}@example.com", full_name=f"Bench {index}", password="!")
+        for index in range(customers)
+    )
+    tokens = Token.objects.bulk_create(Token(user=user, key=Token.generate_key()) for user in users)
+    return skus, [token.key for token in tokens]
+
+
+def queries_per_request(*, sku: str, token: str) -> tuple[int, int]:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    with CaptureQueriesContext(connection) as add:
+        response = client.post("/api/cart/items", {"sku": sku, "quantity": 1},
+                               content_type="application/json")  # fmt: skip
+        assert response.status_code == 201, response.content
+    with CaptureQueriesContext(connection) as pay:
+        response = client.post(
+            "/api/orders", {"shippingAddress": ADDRESS, "paymentToken": "tok_success"},
+            content_type="application/json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+        )  # fmt: skip
+        assert response.status_code == 201, response.content
+    return len(add.captured_queries), len(pay.captured_queries)
+
+
+def start_gunicorn(workers: int) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [str(Path(PYTHON).parent / "gunicorn"), "yourlocalshop.wsgi:application",
+         "--workers", str(workers), "--bind", f"127.0.0.1:{PORT}", "--backlog", "256",
+         "--log-level", "warning"],
+        cwd=ROOT, env=ENV, start_new_session=True,
+    )  # fmt: skip
+    for _ in range(150):
+        try:
+            with urllib.request.urlopen(f"{BASE}/api/health", timeout=1) as response:
+                if response.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit("gunicorn did not start")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def run(*, concurrency: int, duration: float, skus: list[str], tokens) -> dict:
+    import httpx
+
+    order_latencies: list[float] = []
+    checkout_latencies: list[float] = []
+    failures: Counter = Counter()
+    paid = 0
+    lock = threading.Lock()
+    deadline = time.perf_counter() + duration
+    sku_cycle = itertools.cycle(skus)
+
+    def client_loop():
+        nonlocal paid
+        with httpx.Client(base_url=BASE, timeout=30) as client:
+            while time.perf_counter() < deadline:
+                with lock:
+                    token = next(tokens, None)
+                    sku = next(sku_cycle)
+                if token is None:
+                    return
+                headers = {"Authorization": f"Token {token}"}
+                started = time.perf_counter()
+                added = client.post("/api/cart/items", json={"sku": sku, "quantity": 1},
+                                    headers=headers)  # fmt: skip
+                paying = time.perf_counter()
+                answer = client.post(
+                    "/api/orders",
+                    json={"shippingAddress": ADDRESS, "paymentToken": "tok_success"},
+                    headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
+                )
+                finished = time.perf_counter()
+                with lock:
+                    if added.status_code != 201:
+                        failures[f"add {added.status_code}"] += 1
+                    elif answer.status_code == 201:
+                        paid += 1
+                        order_latencies.append(finished - started)
+                        checkout_latencies.append(finished - paying)
+                    else:
+                        code = answer.json().get("code", "") if answer.content else ""
+                        failures[f"checkout {answer.status_code} {code}"] += 1
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client_loop) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return {
+        "concurrency": concurrency,
+        "paid": paid,
+        "seconds": elapsed,
+        "order": order_latencies,
+        "checkout": checkout_latencies,
+        "failures": failures,
+    }
+
+
+def report(result: dict) -> None:
+    def ms(values, fraction):
+        return percentile(values, fraction) * 1000 if values else float("nan")
+
+    print(f"\nconcurrency {result['concurrency']}: {result['paid']} paid orders in "
+          f"{result['seconds']:.1f} s = {result['paid'] / result['seconds']:.1f} paid orders/s")  # fmt: skip
+    for label in ("order", "checkout"):
+        values = result[label]
+        print(f"  {label:8} p50 {ms(values, 0.50):6.1f} ms  p95 {ms(values, 0.95):6.1f} ms  "
+              f"p99 {ms(values, 0.99):6.1f} ms  mean {statistics.fmean(values) * 1000:6.1f} ms")  # fmt: skip
+    errors = sum(result["failures"].values())
+    print(f"  errors: {errors}" + (f" {dict(result['failures'])}" if errors else ""))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    arguments = parser.parse_args()
+
+    # Enough customers for every order at well above the target rate.
+    budget = int(150 * (arguments.duration + arguments.warmup)) * len(arguments.concurrency) + 10
+    skus, token_list = prepare(customers=budget)
+    add_queries, checkout_queries = queries_per_request(sku=skus[0], token=token_list[0])
+    print(f"SQL queries: {add_queries} per add-to-cart, {checkout_queries} per checkout")
+    tokens = iter(token_list[1:])
+    server = start_gunicorn(arguments.workers)
+    try:
+        for concurrency in arguments.concurrency:
+            run(concurrency=concurrency, duration=arguments.warmup, skus=skus, tokens=tokens)
+            report(run(concurrency=concurrency, duration=arguments.duration, skus=skus,
+                       tokens=tokens))  # fmt: skip
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
