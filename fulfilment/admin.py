@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from fulfilment import selectors, services
+from fulfilment.errors import CourierError
 from fulfilment.models import FulfilmentBatch, PackingTask, PackingTaskLine, Shipment, ShipmentEvent
 from yourlocalshop.errors import DomainError
 
@@ -256,10 +257,23 @@ class ShipmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["tracking_number", "order__number"]
     ordering = ["-created_at"]
     inlines = [ShipmentEventInline]
-    actions = ["retry_booking"]
+    actions = ["retry_booking", "refresh_tracking"]
 
     @admin.action(description="Retry courier booking", permissions=["change"])
     def retry_booking(self, request, queryset):
         results = [services.shipment_book(shipment_id=shipment.pk) for shipment in queryset]
         booked = sum(1 for shipment in results if shipment.tracking_number)
         self.message_user(request, f"{booked} of {len(results)} shipment(s) are booked.")
+
+    @admin.action(description="Refresh tracking from the courier", permissions=["change"])
+    def refresh_tracking(self, request, queryset):
+        failures = []
+        for shipment in queryset:
+            try:
+                services.shipment_refresh_tracking(shipment_id=shipment.pk)
+            except CourierError as error:
+                failures.append(f"{shipment}: {error}")
+        if failures:
+            self.message_user(request, " ".join(failures), messages.WARNING)
+        else:
+            self.message_user(request, "Tracking refreshed.", messages.SUCCESS)

@@ -29,10 +29,12 @@ class PackingTasksNotBatchable(DomainError):
     title = "These packing tasks cannot be put in a batch."
 
 
-class OrderNotPaid(DomainError):
-    code = "order_not_paid"
+class OrderNotPackable(DomainError):
+    """The order left the paid path (cancelled, refunded) after its packing task was created."""
+
+    code = "order_not_packable"
     status = 409
-    title = "The order is not paid, so it cannot be packed."
+    title = "This order is no longer to be packed."
 
 
 class InvalidWebhookSignature(DomainError):

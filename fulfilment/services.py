@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from fulfilment.enums import (
+    COURIER_TRACKING_STATUSES,
     PACKING_TASK_TRANSITIONS,
     SHIPMENT_TRANSITIONS,
     PackingTaskStatus,
@@ -24,6 +25,7 @@ from fulfilment.enums import (
 from fulfilment.errors import (
     CourierError,
     InvalidParcels,
+    OrderNotPackable,
     PackingTaskNotFound,
     PackingTasksNotBatchable,
     ShipmentNotFound,
@@ -105,6 +107,17 @@ def packing_tasks_heal_missing(*, limit: int = HEAL_BATCH_SIZE) -> int:
     return created
 
 
+PACKABLE_ORDER_STATUSES = (OrderStatus.PAID, OrderStatus.PACKING)
+
+
+def _ensure_order_packable(packing_task: PackingTask) -> None:
+    if packing_task.order.status not in PACKABLE_ORDER_STATUSES:
+        raise OrderNotPackable(
+            f"Order {packing_task.order.number} is {packing_task.order.status}; do not pack it.",
+            orderStatus=packing_task.order.status,
+        )
+
+
 def _lock_packing_task(packing_task_id: int) -> PackingTask:
     packing_task = (
         PackingTask.objects.select_for_update(of=("self",))
@@ -122,11 +135,13 @@ def packing_task_start(*, packing_task_id: int, user) -> PackingTask:
     """Staff start picking: the task moves to `picking`, the order to `packing`.
 
     Atomic, locks the task. Idempotent for the same step: starting a task already being picked
-    changes nothing. Raises IllegalTransition for a task that is further along.
+    changes nothing. Raises IllegalTransition for a task that is further along and
+    OrderNotPackable when the order was cancelled or refunded meanwhile.
     """
     packing_task = _lock_packing_task(packing_task_id)
     if packing_task.status == PackingTaskStatus.PICKING:
         return packing_task
+    _ensure_order_packable(packing_task)
     transition(packing_task, to=PackingTaskStatus.PICKING, allowed=PACKING_TASK_TRANSITIONS)
     packing_task.assignee = user
     packing_task.started_at = packing_task.status_changed_at
@@ -144,6 +159,7 @@ def _packing_task_pack(
     shipment = Shipment.objects.filter(packing_task=packing_task).first()
     if shipment is not None:
         return shipment
+    _ensure_order_packable(packing_task)
     transition(packing_task, to=PackingTaskStatus.PACKED, allowed=PACKING_TASK_TRANSITIONS)
     packing_task.packed_at = packing_task.status_changed_at
     if packing_task.assignee_id is None:
@@ -360,6 +376,31 @@ def shipment_apply_courier_event(
         shipment.save(update_fields=["status", "status_changed_at", "delivered_at"])
         _order_follow_shipment(order=shipment.order, shipment_status=status)
     return shipment, True
+
+
+def shipment_refresh_tracking(*, shipment_id) -> Shipment:
+    """Ask the courier where a booked parcel is and apply a newer status (a missed webhook).
+
+    The courier is called outside any transaction. Idempotent: a polled status is recorded once
+    per shipment and status, through `shipment_apply_courier_event`. Raises CourierError when the
+    courier cannot answer.
+    """
+    shipment = Shipment.objects.filter(pk=shipment_id).first()
+    if shipment is None:
+        raise ShipmentNotFound(f"Shipment {shipment_id} does not exist.")
+    if not shipment.tracking_number or shipment.status == ShipmentStatus.DELIVERED:
+        return shipment
+    result = get_courier_gateway().track(shipment.tracking_number)
+    if result.status not in COURIER_TRACKING_STATUSES:
+        return shipment
+    shipment, _ = shipment_apply_courier_event(
+        courier_event_id=f"tracking-poll:{shipment.tracking_number}:{result.status}",
+        tracking_number=shipment.tracking_number,
+        status=result.status,
+        occurred_at=timezone.now(),
+        description="Reported by the courier's tracking service.",
+    )
+    return shipment
 
 
 @transaction.atomic

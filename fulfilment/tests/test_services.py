@@ -3,15 +3,28 @@ from django.core import mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from catalogue.models import Product
 from fulfilment import selectors, services
+from fulfilment.consumers import PACKING_TASK_CONSUMER
 from fulfilment.enums import PackingTaskStatus, ShipmentStatus
-from fulfilment.errors import PackingTaskNotFound, PackingTasksNotBatchable, ShipmentNotFound
+from fulfilment.errors import (
+    OrderNotPackable,
+    PackingTaskNotFound,
+    PackingTasksNotBatchable,
+    ShipmentNotFound,
+)
+from fulfilment.gateways import MockCourierGateway, TrackingResult
 from fulfilment.models import PackingTask, Shipment, ShipmentEvent
-from fulfilment.tasks import shipments_retry_bookings_task
-from fulfilment.tests.factories import paid_order_with_lines, publish_order_paid
+from fulfilment.tasks import packing_tasks_heal_task, shipments_retry_bookings_task
+from fulfilment.tests.factories import (
+    OrderLineFactory,
+    paid_order_with_lines,
+    publish_order_paid,
+)
 from orders.enums import OrderStatus
+from orders.models import Order
 from yourlocalshop.errors import IllegalTransition
-from yourlocalshop.outbox import outbox_deliver
+from yourlocalshop.outbox import outbox_deliver, registered_consumers
 
 pytestmark = pytest.mark.django_db
 
@@ -200,7 +213,7 @@ def test_courier_failure_is_visible_and_the_sweep_books_it_later(
     # The request's own attempt and the booking task's.
     assert shipment.booking_attempts == 2
     assert PackingTask.objects.get().status == PackingTaskStatus.PACKED
-    assert packing_task.order.__class__.objects.get().status == OrderStatus.PACKING
+    assert Order.objects.get().status == OrderStatus.PACKING
     assert mail.outbox == []
 
     courier_outage(0)
@@ -217,17 +230,13 @@ def test_courier_failure_is_visible_and_the_sweep_books_it_later(
 def test_fulfilment_batch_pick_list_sums_skus_sorted_by_sku(staff_user):
     first = paid_order_with_lines(skus_and_quantities=[("SKU-B", 2), ("SKU-A", 1)])
     second = paid_order_with_lines(skus_and_quantities=[("SKU-C", 3)])
-    tasks = [services.packing_task_create_for_order(order_id=order.pk) for order in (first, second)]
     # The same product in two orders is one line of the pick list.
-    services.packing_task_create_for_order(
-        order_id=paid_order_with_lines(skus_and_quantities=[]).pk
-    )
-    third_order = paid_order_with_lines(skus_and_quantities=[])
-    from catalogue.models import Product
-    from fulfilment.tests.factories import OrderLineFactory
-
-    OrderLineFactory(order=third_order, product=Product.objects.get(sku="SKU-B"), quantity=4)
-    tasks.append(services.packing_task_create_for_order(order_id=third_order.pk))
+    third = paid_order_with_lines(skus_and_quantities=[])
+    OrderLineFactory(order=third, product=Product.objects.get(sku="SKU-B"), quantity=4)
+    tasks = [
+        services.packing_task_create_for_order(order_id=order.pk)
+        for order in (first, second, third)
+    ]
 
     batch = services.fulfilment_batch_create(
         packing_task_ids=[task.pk for task in tasks], user=staff_user
@@ -239,7 +248,7 @@ def test_fulfilment_batch_pick_list_sums_skus_sorted_by_sku(staff_user):
         ("SKU-B", 6),
         ("SKU-C", 3),
     ]
-    assert pick_list[1].order_numbers == (first.number, third_order.number)
+    assert pick_list[1].order_numbers == (first.number, third.number)
     assert PackingTask.objects.filter(batch=batch).count() == 3
 
 
@@ -288,7 +297,7 @@ def test_shipment_apply_courier_event_delivers_the_shipment_and_the_order(
     assert applied is True
     assert shipment.status == ShipmentStatus.DELIVERED
     assert shipment.delivered_at is not None
-    assert shipment.order.__class__.objects.get().status == OrderStatus.DELIVERED
+    assert Order.objects.get().status == OrderStatus.DELIVERED
 
 
 def test_shipment_apply_courier_event_replay_changes_nothing(
@@ -343,19 +352,57 @@ def test_shipment_apply_courier_event_for_unknown_tracking_number_is_not_found()
 
 
 def test_fulfilment_registers_its_outbox_consumer_and_periodic_sweeps(settings):
-    from fulfilment.consumers import PACKING_TASK_CONSUMER
-    from yourlocalshop.outbox import registered_consumers
-
     assert PACKING_TASK_CONSUMER in registered_consumers("order_paid")
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert {"fulfilment.heal_packing_tasks", "fulfilment.retry_bookings"} <= scheduled
 
 
 def test_heal_task_creates_the_packing_task_of_an_order_whose_event_was_lost():
-    from fulfilment.tasks import packing_tasks_heal_task
-
     order = paid_order_with_lines()
     publish_order_paid(order)  # committed by the test's transaction only: never delivered
 
     assert packing_tasks_heal_task.delay().get() == 1
     assert PackingTask.objects.filter(order=order).count() == 1
+
+
+class DeliveringCourierGateway(MockCourierGateway):
+    """A courier whose tracking service already reports every parcel delivered."""
+
+    def track(self, tracking_number):
+        return TrackingResult(tracking_number=tracking_number, status=ShipmentStatus.DELIVERED)
+
+
+def test_shipment_refresh_tracking_applies_a_missed_delivery_once(
+    settings, staff_user, django_capture_on_commit_callbacks
+):
+    shipment = _booked_shipment(staff_user, django_capture_on_commit_callbacks)
+    settings.COURIER_GATEWAY = "fulfilment.tests.test_services.DeliveringCourierGateway"
+
+    services.shipment_refresh_tracking(shipment_id=shipment.pk)
+    services.shipment_refresh_tracking(shipment_id=shipment.pk)
+
+    shipment.refresh_from_db()
+    assert shipment.status == ShipmentStatus.DELIVERED
+    assert [event.status for event in shipment.events.all()] == ["booked", "delivered"]
+    assert Order.objects.get().status == OrderStatus.DELIVERED
+
+
+def test_shipment_refresh_tracking_with_the_mock_courier_changes_nothing(
+    staff_user, django_capture_on_commit_callbacks
+):
+    shipment = _booked_shipment(staff_user, django_capture_on_commit_callbacks)
+
+    services.shipment_refresh_tracking(shipment_id=shipment.pk)
+
+    shipment.refresh_from_db()
+    assert shipment.status == ShipmentStatus.BOOKED
+
+
+def test_packing_a_task_whose_order_was_refunded_is_refused(staff_user):
+    order = paid_order_with_lines()
+    packing_task = services.packing_task_create_for_order(order_id=order.pk)
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.REFUNDED)
+
+    with pytest.raises(OrderNotPackable):
+        services.packing_task_start(packing_task_id=packing_task.pk, user=staff_user)
+    assert PackingTask.objects.get().status == PackingTaskStatus.PENDING
