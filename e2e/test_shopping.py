@@ -6,7 +6,10 @@ import pytest
 from playwright.sync_api import expect
 
 from catalogue.tests.factories import CategoryFactory, ProductFactory
+from inventory.selectors import available_by_product_id
 from inventory.services import stock_set_on_hand
+from orders.enums import OrderStatus
+from orders.models import MockCharge, Order
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -31,6 +34,30 @@ def shelves():
     for product in products.values():
         stock_set_on_hand(product=product, on_hand=25, reason="seed")
     return products
+
+
+@pytest.fixture(autouse=True)
+def _quick_payment_provider(settings):
+    settings.PAYMENT_RETRY_BASE_SECONDS = 0.001
+    settings.MOCK_PAYMENT_SLOW_MS = 800
+
+
+def _add_to_cart(page, product, quantity: int = 1):
+    page.goto(f"/products/{product.sku}/")
+    page.get_by_label("Quantity").fill(str(quantity))
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page.get_by_text(f"Added {product.name} to your cart.")).to_be_visible()
+
+
+def _fill_checkout(page, *, token: str, email: str | None = "guest@example.com"):
+    if email is not None:
+        page.get_by_label("Email for the receipt").fill(email)
+    page.get_by_label("Full name").fill("Sam Shopper")
+    page.get_by_label("Address", exact=True).fill("3 Market Square")
+    page.get_by_label("Town or city").fill("Hometown")
+    page.get_by_label("Postcode").fill("HT1 1AA")
+    page.get_by_label("Country").select_option("GB")
+    page.locator(f"input[name=payment_token][value={token}]").check()
 
 
 def test_browse_search_add_two_products_sign_up_and_keep_the_cart(page, shelves, snap):
@@ -71,8 +98,107 @@ def test_browse_search_add_two_products_sign_up_and_keep_the_cart(page, shelves,
     expect(page.get_by_text("Welcome! Your account is ready.")).to_be_visible()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
-    page.get_by_role("link", name="Cart").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Cart").click()
     expect(page.get_by_role("link", name="Wildflower honey")).to_be_visible()
     expect(page.get_by_role("link", name="Strawberry jam")).to_be_visible()
     expect(page.get_by_test_id("cart-subtotal")).to_have_text("€19.25")
     snap(page, "merged-cart")
+
+    page.get_by_role("link", name="Go to checkout").click()
+    expect(page.get_by_text("This shop runs in test mode")).to_be_visible()
+    _fill_checkout(page, token="tok_success", email=None)
+    snap(page, "checkout")
+    page.get_by_role("button", name="Place order").click()
+
+    expect(page.get_by_role("heading", name="Thank you for your order")).to_be_visible()
+    order = Order.objects.get()
+    expect(page.get_by_test_id("order-number")).to_have_text(order.number)
+    assert order.status == OrderStatus.PAID
+    assert order.user.email == "shopper@example.com"
+    assert order.total == Decimal("19.25")
+    snap(page, "confirmation")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My orders").click()
+    expect(page.get_by_role("link", name=order.number)).to_be_visible()
+    snap(page, "order-history")
+    page.get_by_role("link", name=order.number).click()
+    expect(page.get_by_test_id("order-status")).to_have_text("Paid")
+    invoice_number = order.invoices.get().number
+    expect(
+        page.get_by_role("link", name=f"Download invoice {invoice_number} (PDF)")
+    ).to_be_visible()
+    snap(page, "order-detail")
+
+
+def test_double_click_on_place_order_creates_one_order(page, shelves, snap):
+    _add_to_cart(page, shelves["trowel"])
+    page.goto("/checkout/")
+    _fill_checkout(page, token="tok_slow")
+
+    page.get_by_role("button", name="Place order").dblclick()
+
+    expect(page.get_by_role("heading", name="Thank you for your order")).to_be_visible()
+    snap(page, "confirmation-after-double-click")
+    assert Order.objects.count() == 1
+    assert MockCharge.objects.count() == 1
+    page.reload()
+    expect(page.get_by_test_id("order-number")).to_have_text(Order.objects.get().number)
+    assert Order.objects.count() == 1
+
+
+@pytest.mark.postgres
+def test_two_submits_of_the_same_checkout_form_create_one_order(page, shelves):
+    """Without the submit-once script (JavaScript off, or a slow page) a second submit reaches
+    the server while the first is still paying: the form's idempotency key alone makes it wait
+    for that attempt and show its result. (PostgreSQL: the live server's concurrent requests
+    need database connections of their own.)"""
+    _add_to_cart(page, shelves["honey"])
+    page.goto("/checkout/")
+    _fill_checkout(page, token="tok_slow")
+    checkout_posts = []
+    page.on(
+        "request",
+        lambda request: (
+            checkout_posts.append(request)
+            if request.method == "POST" and request.url.endswith("/checkout/")
+            else None
+        ),
+    )
+
+    page.evaluate(
+        """() => {
+            const form = document.querySelector("form[data-submit-once]");
+            form.removeAttribute("data-submit-once");
+            form.requestSubmit();
+            setTimeout(() => form.requestSubmit(), 200);
+        }"""
+    )
+
+    expect(page.get_by_role("heading", name="Thank you for your order")).to_be_visible()
+    assert len(checkout_posts) == 2
+    assert Order.objects.count() == 1
+    assert MockCharge.objects.count() == 1
+
+
+def test_declined_payment_shows_a_clear_error_and_keeps_the_cart(page, shelves, snap):
+    _add_to_cart(page, shelves["jam"], quantity=3)
+    page.goto("/checkout/")
+    _fill_checkout(page, token="tok_decline")
+
+    page.get_by_role("button", name="Place order").click()
+
+    expect(page.get_by_role("alert").filter(has_text="Your card was declined")).to_be_visible()
+    expect(page.get_by_label("Address", exact=True)).to_have_value("3 Market Square")
+    snap(page, "declined")
+    assert Order.objects.get().status == OrderStatus.FAILED
+    assert available_by_product_id(product_ids=[shelves["jam"].pk])[shelves["jam"].pk] == 25
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Cart").click()
+    expect(page.get_by_role("link", name="Strawberry jam")).to_be_visible()
+    expect(page.get_by_test_id("cart-subtotal")).to_have_text("€12.75")
+
+    page.goto("/checkout/")
+    _fill_checkout(page, token="tok_success")
+    page.get_by_role("button", name="Place order").click()
+    expect(page.get_by_role("heading", name="Thank you for your order")).to_be_visible()
+    assert Order.objects.filter(status=OrderStatus.PAID).count() == 1
