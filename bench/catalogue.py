@@ -38,6 +38,7 @@ ENV = {
     "SECRET_KEY": "benchmark-only-secret-key-not-for-production-use-0123456789",
     "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
     "LOG_LEVEL": "WARNING",
+    "ACCESS_LOG": "0",  # a JSON log line per request would be measured too; the proxy logs
     "DJANGO_SETTINGS_MODULE": "yourlocalshop.settings",
 }
 

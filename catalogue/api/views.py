@@ -41,17 +41,16 @@ class ProductListView(PublicReadMixin, ListAPIView):
     serializer_class = ProductListItemSerializer
 
     def list(self, request, *args, **kwargs):
-        filter_serializer = ProductFilterSerializer(data=request.query_params.dict())
-        filter_serializer.is_valid(raise_exception=True)
-        filters = filter_serializer.to_filters()
-        params = request.query_params
-        # The host is part of the key: `next`/`previous` are absolute links.
-        key = f"list:{request.get_host()}:{filters}:{params.get('page')}:{params.get('page_size')}"
-        body = cache.response_body_cached(key=key, build=lambda: self._page_data(filters))
+        # Keyed on the raw query (validated on a miss only; errors are never cached), so a hit
+        # skips validation. Scheme and host are in the key: `next`/`previous` are absolute links.
+        key = f"list:{request.build_absolute_uri('/')}:{sorted(request.query_params.lists())}"
+        body = cache.response_body_cached(key=key, build=lambda: self._page_data(request))
         return HttpResponse(body, content_type="application/json")
 
-    def _page_data(self, filters) -> dict:
-        product_ids = cache.product_ids_cached(filters=filters)
+    def _page_data(self, request) -> dict:
+        filter_serializer = ProductFilterSerializer(data=request.query_params.dict())
+        filter_serializer.is_valid(raise_exception=True)
+        product_ids = cache.product_ids_cached(filters=filter_serializer.to_filters())
         page_ids = self.paginate_queryset(product_ids)
         documents = cache.product_list_documents(product_ids=page_ids)
         return self.get_paginated_response(documents).data
