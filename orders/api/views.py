@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from accounts.api.serializers import ProblemDetailsSerializer
 from carts.errors import CartEmpty
-from carts.selectors import cart_for_request, cart_guest_for_cookie, cart_id_from_cookie, cart_view
+from carts.selectors import cart_for_request, cart_id_from_cookie, cart_view
 from carts.services import cart_reserve
 from orders.api.serializers import (
     CheckoutSerializer,
@@ -33,6 +33,7 @@ from orders.idempotency import (
     response_is_stored,
 )
 from orders.selectors import (
+    checkout_cart_id,
     invoice_get_for_viewer,
     order_get_for_viewer,
     order_lookup,
@@ -221,10 +222,8 @@ class OrderListCreateView(ListAPIView):
 
 
 def _execute(request, *, record, data) -> StoredResponse:
-    guest_cart = None if request.user.is_authenticated else cart_guest_for_cookie(request=request)
-    cart = cart_for_request(request) if request.user.is_authenticated else guest_cart
     checkout = CheckoutRequest(
-        cart_id=cart.pk if cart else None,
+        cart_id=checkout_cart_id(user=request.user, cookie_cart_id=cart_id_from_cookie(request)),
         user_id=request.user.pk if request.user.is_authenticated else None,
         email=data["email"],
         shipping_address=data["shipping_address"],
