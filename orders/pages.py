@@ -1,4 +1,5 @@
-"""Checkout and order pages.
+"""Checkout and order pages. The order page also shows what later apps know about the order:
+its shipments' tracking numbers (fulfilment) and its returns.
 
 Checkout is `orders.services.order_place` under the same idempotency protocol as
 `POST /api/orders` (`orders.idempotency`): the form carries a one-time key generated when it was
@@ -22,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from carts.errors import CartEmpty
 from carts.selectors import cart_for_request, cart_id_from_cookie, cart_view
+from fulfilment.selectors import shipments_for_order
 from orders.errors import IdempotencyRequestInProgress, OrderNotFound
 from orders.forms import CheckoutForm
 from orders.idempotency import (
@@ -35,6 +37,8 @@ from orders.idempotency import (
 )
 from orders.selectors import order_get_for_viewer, orders_for_user
 from orders.services import CheckoutRequest, order_place
+from returns.selectors import returns_for_order
+from returns.services import RETURNABLE_ORDER_STATUSES
 from yourlocalshop.errors import DomainError
 
 ORDERS_PER_PAGE = 20
@@ -194,8 +198,18 @@ def order_history(request):
 
 @require_GET
 def order_detail(request, order_id):
+    order = _order_for_viewer(request, order_id)
     return render(
         request,
         "orders/detail.html",
-        {"order": _order_for_viewer(request, order_id)},
+        {
+            "order": order,
+            "shipments": shipments_for_order(order_id=order.pk),
+            "returns": returns_for_order(order=order),
+            "can_request_return": (
+                order.user_id is not None
+                and order.user_id == request.user.pk
+                and order.status in RETURNABLE_ORDER_STATUSES
+            ),
+        },
     )

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("carts.urls")),
     path("", include("orders.page_urls")),
+    path("", include("returns.page_urls")),
 ]

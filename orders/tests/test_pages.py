@@ -254,3 +254,33 @@ def test_order_history_of_a_customer_without_orders(client):
     body = client.get(reverse("orders:history")).content.decode()
 
     assert "You have not ordered anything yet." in body
+
+
+def ship_order(order, staff_user):
+    from fulfilment.services import (
+        packing_task_create_for_order,
+        packing_task_mark_packed,
+        packing_task_start,
+    )
+
+    task = packing_task_create_for_order(order_id=order.pk)
+    packing_task_start(packing_task_id=task.pk, user=staff_user)
+    return packing_task_mark_packed(
+        packing_task_id=task.pk, parcel_weights_grams=[800], user=staff_user
+    )
+
+
+def test_order_detail_shows_the_tracking_number_once_shipped(client, product, staff_user):
+    customer = UserFactory()
+    client.force_login(customer)
+    _add(client, product)
+    _place(client, email=None)
+    order = Order.objects.get()
+
+    shipment = ship_order(order, staff_user)
+
+    body = client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    assert shipment.tracking_number
+    assert shipment.tracking_number in body
+    assert "Shipped" in body
+    assert reverse("returns:request", args=[order.pk]) in body
