@@ -43,7 +43,7 @@ from inventory.models import (
     StockItem,
     StockMovement,
 )
-from inventory.selectors import available_by_product_id, stock_ledger_mismatches
+from inventory.selectors import stock_ledger_mismatches
 from yourlocalshop.state_machine import transition
 
 logger = logging.getLogger(__name__)
@@ -107,9 +107,16 @@ def _notify_stock_changed(product_ids: Iterable[int]) -> None:
 
 
 def _insufficient(shortages: dict[str, tuple[int | None, int]]) -> InsufficientStock:
-    """`shortages` maps SKU to (product id or None for an unknown SKU, requested quantity)."""
-    available = available_by_product_id(
-        product_ids=[product_id for product_id, _ in shortages.values() if product_id is not None]
+    """`shortages` maps SKU to (product id or None for an unknown SKU, requested quantity).
+
+    Reports the units free right now (`on_hand - reserved` after reclaiming lapsed holds): a
+    lapsed reservation that another connection is settling still holds its units until it is
+    done, so the error never claims more than a retry could get.
+    """
+    available = dict(
+        StockItem.objects.filter(
+            product_id__in=[product_id for product_id, _ in shortages.values()]
+        ).values_list("product_id", F("on_hand") - F("reserved"))
     )
     availability = [
         {

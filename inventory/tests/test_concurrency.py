@@ -208,3 +208,44 @@ def test_stock_reserve_same_reference_from_many_connections_reserves_once():
     assert InventoryReservation.objects.filter(reference="cart:double-click").count() == 1
     assert available(product) == 7
     assert_stock_consistent()
+
+
+def test_stock_reserve_skips_a_lapsed_reservation_another_connection_is_settling():
+    """Reclaiming never waits for a reservation row while holding a stock row (that wait is
+    how deadlocks start): a lapsed reservation locked elsewhere is skipped, not waited for."""
+    product = StockItemFactory(on_hand=2).product
+    lapsed = stock_reserve(lines=[ReservationLineRequest(product.sku, 2)], reference="order:1")
+    InventoryReservation.objects.filter(pk=lapsed.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    locked, finish = threading.Event(), threading.Event()
+
+    def hold_the_reservation_row():
+        from django.db import transaction
+
+        try:
+            with transaction.atomic():
+                InventoryReservation.objects.select_for_update().get(pk=lapsed.pk)
+                locked.set()
+                finish.wait(timeout=10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_reservation_row)
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+        started = time.monotonic()
+        with pytest.raises(InsufficientStock) as raised:
+            stock_reserve(lines=[ReservationLineRequest(product.sku, 1)], reference="cart:2")
+        assert time.monotonic() - started < 2
+        assert raised.value.extra["availability"][0]["available"] == 0
+    finally:
+        finish.set()
+        holder.join()
+
+    # Once the other connection is done, the lapsed units are reclaimed.
+    stock_reserve(lines=[ReservationLineRequest(product.sku, 2)], reference="cart:2")
+    lapsed.refresh_from_db()
+    assert lapsed.status == "expired"
+    assert_stock_consistent()
