@@ -81,6 +81,12 @@ def order_place(*, record: IdempotencyKey, request: CheckoutRequest, respond: Re
     `PaymentDeclined`, `PaymentUnavailable`, `CheckoutFailed`, ...).
     """
     order = _phase_1_reserve(record=record, request=request)
+    if order.status == OrderStatus.REFUNDED and not order.paid_at:
+        raise CheckoutFailed(  # compensated by an earlier execution that died before answering
+            "The order could not be completed and the payment was refunded.",
+            orderId=str(order.pk),
+            cause=order.failure_code,
+        )
     if order.status != OrderStatus.PENDING_PAYMENT:
         return order  # completed earlier (by a previous execution or the sweeper)
     charge = _phase_2_charge(order=order, payment_token=request.payment_token)

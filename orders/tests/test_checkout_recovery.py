@@ -237,3 +237,23 @@ def test_order_place_reservation_lost_during_payment_is_compensated(customer_cli
     assert response.json()["cause"] == "insufficient_stock"
     assert MockRefund.objects.count() == 1
     assert Order.objects.get().status == OrderStatus.REFUNDED
+
+
+def test_order_place_crash_after_compensation_answers_refunded_on_retry(customer_client, product):
+    add_to_cart(customer_client, product)
+    key = new_key()
+
+    with (
+        around_step(f"{CHECKOUT}.invoice_issue", before=lambda: 1 / 0),
+        around_step(f"{CHECKOUT}._compensate", after=crash),
+        pytest.raises(SimulatedCrash),
+    ):
+        checkout(customer_client, key=key)
+    age_execution(seconds=61)
+
+    retry = checkout(customer_client, key=key)
+
+    assert retry.status_code == 409
+    assert retry.json()["code"] == "checkout_failed_refunded"
+    assert MockCharge.objects.count() == MockRefund.objects.count() == 1
+    assert stock(product) == (10, 0)
