@@ -34,7 +34,6 @@ from rest_framework.renderers import JSONRenderer
 
 from catalogue import selectors
 from catalogue.errors import ProductNotFound, UnknownCategory
-from catalogue.models import Product
 
 logger = logging.getLogger(__name__)
 
@@ -163,8 +162,10 @@ def product_list_documents(*, product_ids: list[int]) -> list[dict]:
     documents = {product_id: found[key] for product_id, key in keys.items() if key in found}
     missing = [product_id for product_id in product_ids if product_id not in documents]
     if missing:
-        products = Product.objects.select_related("category").filter(id__in=missing)
-        fresh = {product.id: ProductListDocumentSerializer(product).data for product in products}
+        fresh = {
+            product.id: ProductListDocumentSerializer(product).data
+            for product in selectors.products_by_id(product_ids=missing)
+        }
         cache.set_many(
             {keys[product_id]: document for product_id, document in fresh.items()},
             timeout=settings.CATALOGUE_CACHE_SECONDS,
@@ -219,11 +220,7 @@ def catalogue_cache_warm(*, top: int) -> int:
     Idempotent and safe to run at any time (it only reads); returns how many products it warmed.
     """
     category_documents()
-    skus = list(
-        Product.objects.filter(is_active=True)
-        .order_by(*selectors.ORDERINGS["-popularity"])
-        .values_list("sku", flat=True)[:top]
-    )
+    skus = selectors.product_skus_most_popular(top=top)
     for sku in skus:
         product_detail_document(sku=sku)
     for ordering in selectors.ORDERINGS:

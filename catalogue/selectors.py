@@ -44,6 +44,16 @@ def products_active_by_sku(*, skus: Iterable[str]) -> dict[str, Product]:
     return {product.sku: product for product in products}
 
 
+def products_by_id(*, product_ids: Iterable[int]) -> QuerySet[Product]:
+    return Product.objects.select_related("category").filter(id__in=list(product_ids))
+
+
+def product_skus_most_popular(*, top: int) -> list[str]:
+    """SKUs of the `top` most popular active products, most popular first."""
+    products = Product.objects.filter(is_active=True).order_by(*ORDERINGS["-popularity"])
+    return list(products.values_list("sku", flat=True)[:top])
+
+
 def category_list() -> QuerySet[Category]:
     return Category.objects.select_related("parent").order_by("name", "id")
 
