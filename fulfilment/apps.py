@@ -1,5 +1,12 @@
 from django.apps import AppConfig
 from django.conf import settings
+from django.db.models.signals import post_migrate
+
+
+def _ensure_packing_staff_group(sender, **kwargs) -> None:
+    from fulfilment.services import packing_staff_group_ensure
+
+    packing_staff_group_ensure()
 
 
 class FulfilmentConfig(AppConfig):
@@ -8,6 +15,10 @@ class FulfilmentConfig(AppConfig):
     def ready(self) -> None:
         from fulfilment import consumers, tasks
         from yourlocalshop import outbox
+
+        # The data migration creates the group once; this keeps it after a database flush (the
+        # transactional tests) and gives it permissions of models added later.
+        post_migrate.connect(_ensure_packing_staff_group, sender=self)
 
         outbox.register_handler(
             "order_paid",

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -48,6 +49,34 @@ from yourlocalshop.state_machine import transition
 logger = logging.getLogger(__name__)
 
 HEAL_BATCH_SIZE = 200
+
+
+# --- Staff ----------------------------------------------------------------------------------------
+
+PACKING_STAFF_GROUP = "Packing staff"
+PACKING_STAFF_PERMISSIONS = (
+    "view_packingtask",
+    "change_packingtask",
+    "view_packingtaskline",
+    "view_fulfilmentbatch",
+    "add_fulfilmentbatch",
+    "change_fulfilmentbatch",
+    "view_shipment",
+    "change_shipment",
+    "view_shipmentevent",
+)
+
+
+@transaction.atomic
+def packing_staff_group_ensure() -> Group:
+    """The `Packing staff` group with its permissions; idempotent (run after every migrate)."""
+    group, _ = Group.objects.get_or_create(name=PACKING_STAFF_GROUP)
+    group.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="fulfilment", codename__in=PACKING_STAFF_PERMISSIONS
+        )
+    )
+    return group
 
 
 # --- Packing tasks --------------------------------------------------------------------------------
