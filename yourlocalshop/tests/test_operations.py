@@ -56,20 +56,20 @@ def access_log():
     yield from capture_json_lines(logging.getLogger("yourlocalshop.access"))
 
 
-def run_manage(*arguments: str, environment: dict[str, str]) -> subprocess.CompletedProcess:
+def start_manage(*arguments: str, environment: dict[str, str]) -> subprocess.Popen:
     inherited = {
         key: value
         for key, value in os.environ.items()
         # The production shape must come from `environment` alone, not the developer's shell.
         if not key.startswith(("SECURE_", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "LOG_"))
     }
-    return subprocess.run(
+    return subprocess.Popen(
         [sys.executable, "manage.py", *arguments],
         env={**inherited, **environment},
         cwd=settings.BASE_DIR,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=120,
     )
 
 
@@ -194,65 +194,93 @@ def test_json_formatter_includes_the_traceback_of_an_exception(json_log):
     assert "ValueError: payment gateway answered nonsense" in entry["exception"]
 
 
-def test_log_format_defaults_to_json_in_production_and_plain_in_development():
+def test_log_format_is_json_by_default_in_production():
     probe = (
         "import django, logging; django.setup(); "
         "logging.getLogger('yourlocalshop.probe').warning('probe', extra={'order_id': 'O-1'})"
     )
+    environment = {key: value for key, value in os.environ.items() if key != "LOG_FORMAT"}
 
-    def log_line(debug: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "-c", probe],
-            env={
-                **{k: v for k, v in os.environ.items() if k not in {"LOG_FORMAT", "DEBUG"}},
-                "DEBUG": debug,
-            },
-            cwd=settings.BASE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        return result.stderr.strip().splitlines()[-1]
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**environment, "DEBUG": "0"},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
 
-    production = json.loads(log_line("0"))
-    development = log_line("1")
+    entry = json.loads(result.stderr.strip().splitlines()[-1])
+    assert entry["message"] == "probe"
+    assert entry["order_id"] == "O-1"
+    assert entry["request_id"] == "-"
 
-    assert production["message"] == "probe"
-    assert production["order_id"] == "O-1"
-    assert production["request_id"] == "-"
-    assert development.endswith("WARNING yourlocalshop.probe [-] probe")
+
+def test_plain_log_format_shows_the_request_id():
+    plain = logging.Formatter(settings.LOGGING["formatters"]["plain"]["format"])
+    record = logging.LogRecord(
+        "yourlocalshop.probe", logging.WARNING, __file__, 1, "hi", None, None
+    )
+    token = request_id_var.set("r-1")
+    try:
+        RequestIdFilter().filter(record)
+    finally:
+        request_id_var.reset(token)
+
+    assert plain.format(record).endswith("WARNING yourlocalshop.probe [r-1] hi")
 
 
 # --- Production safety ---------------------------------------------------------------------------
 
 
-def test_check_deploy_is_clean_with_production_settings():
-    result = run_manage(
-        "check", "--deploy", "--fail-level", "WARNING", environment=PRODUCTION_ENVIRONMENT
-    )
+@pytest.fixture(scope="module")
+def deploy_checks() -> dict[str, tuple[int, str]]:
+    """Each scenario's (exit code, output), started together: a Django start-up costs seconds."""
+    check_deploy = ("check", "--deploy", "--fail-level", "WARNING")
+    scenarios = {
+        "production": (check_deploy, PRODUCTION_ENVIRONMENT),
+        "no_hsts_weak_key": (
+            check_deploy,
+            {
+                **PRODUCTION_ENVIRONMENT,
+                "SECURE_HSTS_SECONDS": "0",
+                "SECRET_KEY": "",
+                "ALLOW_INSECURE_SECRET_KEY": "1",
+            },
+        ),
+        "no_secret_key": (("check",), {**PRODUCTION_ENVIRONMENT, "SECRET_KEY": ""}),
+    }
+    processes = {
+        name: start_manage(*arguments, environment=environment)
+        for name, (arguments, environment) in scenarios.items()
+    }
+    results = {}
+    for name, process in processes.items():
+        output, _ = process.communicate(timeout=180)
+        results[name] = (process.returncode, output)
+    return results
 
-    assert result.returncode == 0, result.stdout + result.stderr
+
+def test_check_deploy_is_clean_with_production_settings(deploy_checks):
+    returncode, output = deploy_checks["production"]
+
+    assert returncode == 0, output
 
 
-def test_check_deploy_fails_without_hsts_and_a_real_secret_key():
-    environment = {**PRODUCTION_ENVIRONMENT, "SECURE_HSTS_SECONDS": "0", "SECRET_KEY": ""}
-    environment["ALLOW_INSECURE_SECRET_KEY"] = "1"
+def test_check_deploy_fails_without_hsts_and_a_real_secret_key(deploy_checks):
+    returncode, output = deploy_checks["no_hsts_weak_key"]
 
-    result = run_manage("check", "--deploy", "--fail-level", "WARNING", environment=environment)
-
-    assert result.returncode != 0
-    assert "security.W004" in result.stderr + result.stdout  # HSTS
-    assert "security.W009" in result.stderr + result.stdout  # weak SECRET_KEY
+    assert returncode != 0
+    assert "security.W004" in output  # HSTS
+    assert "security.W009" in output  # weak SECRET_KEY
 
 
-def test_production_refuses_to_start_without_a_secret_key_when_told_to():
-    environment = {**PRODUCTION_ENVIRONMENT, "SECRET_KEY": ""}
+def test_production_refuses_to_start_without_a_secret_key_when_told_to(deploy_checks):
+    returncode, output = deploy_checks["no_secret_key"]
 
-    result = run_manage("check", environment=environment)
-
-    assert result.returncode != 0
-    assert "SECRET_KEY must be set in production" in result.stderr
+    assert returncode != 0
+    assert "SECRET_KEY must be set in production" in output
 
 
 # --- Security headers ---------------------------------------------------------------------------
