@@ -1,0 +1,262 @@
+"""Reservations: reserve, release, commit, extend, expire."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from catalogue.selectors import products_active_by_sku
+from inventory import locking
+from inventory.enums import RESERVATION_TRANSITIONS, MovementReason, ReservationStatus
+from inventory.errors import (
+    InvalidStockRequest,
+    ReservationReferenceConflict,
+)
+from inventory.models import (
+    InventoryReservation,
+    InventoryReservationLine,
+    StockItem,
+)
+from inventory.services.steps import (
+    expiry,
+    hold,
+    insufficient,
+    is_positive_int,
+    move_stock,
+    notify_stock_changed,
+    release_holds,
+    require_reference,
+    reservation_locked,
+    retake_lost_holds,
+    save_status,
+)
+from yourlocalshop.state_machine import transition
+
+
+@dataclass(frozen=True)
+class ReservationLineRequest:
+    sku: str
+    quantity: int
+
+
+def _requested_quantities(lines: Sequence[ReservationLineRequest]) -> dict[str, int]:
+    """Validated `{sku: quantity}`; the same SKU on several lines is added up."""
+    if not lines:
+        raise InvalidStockRequest("A reservation needs at least one line.")
+    quantities: dict[str, int] = {}
+    for line in lines:
+        if not line.sku or not is_positive_int(line.quantity):
+            raise InvalidStockRequest(
+                f"Each line needs a SKU and a positive whole quantity (got {line!r})."
+            )
+        quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
+    return quantities
+
+
+def _refresh_existing(
+    reservation: InventoryReservation, *, quantities: dict[str, int], expires_at: datetime
+) -> InventoryReservation:
+    existing = {line.sku: line.quantity for line in reservation.lines.all()}
+    if existing != quantities:
+        raise ReservationReferenceConflict(
+            f"Reference {reservation.reference!r} already reserves other lines; release it first.",
+            reservation_id=str(reservation.pk),
+        )
+    reservation.expires_at = expires_at
+    reservation.save(update_fields=["expires_at", "updated_at"])
+    return reservation
+
+
+@locking.retry_on_deadlock
+@transaction.atomic
+def stock_reserve(
+    *, lines: Sequence[ReservationLineRequest], reference: str, ttl_seconds: int | None = None
+) -> InventoryReservation:
+    """Hold stock for every line, or for none.
+
+    Atomic. Idempotent on `reference`: while a reservation for it is active (and not past its
+    expiry) the same reservation comes back with its expiry moved to now + TTL; asking for
+    different lines under that reference raises `ReservationReferenceConflict`. A lapsed one is
+    expired and a new reservation made. Raises `InsufficientStock` naming every short SKU
+    (unknown and inactive SKUs count as 0 available). Locks: see the module docstring.
+    """
+    quantities = _requested_quantities(lines)
+    reference = require_reference(reference)
+    expires_at = expiry(ttl_seconds)
+    now = timezone.now()
+    products = products_active_by_sku(skus=quantities)
+    items = StockItem.objects.filter(
+        product_id__in=[product.pk for product in products.values()]
+    ).in_bulk(field_name="product_id")
+
+    existing = (
+        InventoryReservation.objects.select_for_update()
+        .filter(reference=reference, status=ReservationStatus.ACTIVE)
+        .first()
+    )
+    changed_product_ids: list[int] = []
+    if existing is not None:
+        if existing.expires_at > now:
+            return _refresh_existing(existing, quantities=quantities, expires_at=expires_at)
+        save_status(existing, to=ReservationStatus.EXPIRED)
+        changed_product_ids += release_holds(reservation=existing)
+
+    try:
+        with transaction.atomic():
+            reservation = InventoryReservation.objects.create(
+                reference=reference, expires_at=expires_at
+            )
+    except IntegrityError:
+        # A concurrent call with the same reference committed first: that one is ours too.
+        concurrent = (
+            InventoryReservation.objects.select_for_update()
+            .filter(reference=reference, status=ReservationStatus.ACTIVE)
+            .first()
+        )
+        if concurrent is None:  # and it was already released again
+            raise ReservationReferenceConflict(
+                f"Reference {reference!r} changed while reserving; try again."
+            ) from None
+        return _refresh_existing(concurrent, quantities=quantities, expires_at=expires_at)
+
+    # Lines first, not yet held: the stock rows are then locked only for the holds and the
+    # commit, and a refusal reports availability without this reservation's own lines.
+    InventoryReservationLine.objects.bulk_create(
+        InventoryReservationLine(
+            reservation=reservation,
+            product=product,
+            sku=sku,
+            quantity=quantities[sku],
+            is_held=False,
+        )
+        for sku, product in products.items()
+    )
+    shortages: dict[str, tuple[int | None, int]] = {
+        sku: (None, quantity) for sku, quantity in quantities.items() if sku not in products
+    }
+    for sku, product in sorted(
+        products.items(), key=lambda pair: getattr(items.get(pair[1].pk), "pk", 0)
+    ):
+        item = items.get(product.pk)
+        if item is None or not hold(stock_item=item, quantity=quantities[sku], now=now):
+            shortages[sku] = (product.pk, quantities[sku])
+    if shortages:
+        raise insufficient(shortages)
+    reservation.lines.update(is_held=True)
+    notify_stock_changed(changed_product_ids + [product.pk for product in products.values()])
+    return reservation
+
+
+@locking.retry_on_deadlock
+@transaction.atomic
+def reservation_release(*, reservation_id) -> InventoryReservation:
+    """Give the reservation's units back. Atomic, idempotent: releasing a released or expired
+    reservation only frees what it may still hold. A committed one cannot be released
+    (`IllegalTransition`). Locks the reservation, then its stock rows by primary key."""
+    reservation = reservation_locked(reservation_id)
+    if reservation.status in (ReservationStatus.ACTIVE, ReservationStatus.COMMITTED):
+        save_status(reservation, to=ReservationStatus.RELEASED)
+    notify_stock_changed(release_holds(reservation=reservation))
+    return reservation
+
+
+@locking.retry_on_deadlock
+@transaction.atomic
+def reservation_commit(*, reservation_id) -> InventoryReservation:
+    """Turn the reservation into sales: one `sale` movement per line, on_hand lowered.
+
+    Atomic, idempotent (a committed reservation is returned unchanged). An expired or released
+    reservation first re-takes its units, all or none, else `InsufficientStock`. Locks the
+    reservation, then all its stock rows by primary key.
+    """
+    reservation = reservation_locked(reservation_id)
+    if reservation.status == ReservationStatus.COMMITTED:
+        return reservation
+    lines = list(reservation.lines.all())
+    items = locking.stock_items_locked(product_ids=[line.product_id for line in lines])
+    retake_lost_holds(lines=lines, items=items, now=timezone.now())
+    for line in sorted(lines, key=lambda line: items[line.product_id].pk):
+        move_stock(
+            stock_item=items[line.product_id],
+            reason=MovementReason.SALE,
+            delta=-line.quantity,
+            quantity=line.quantity,
+            reserved_delta=-line.quantity,
+            reference=reservation.reference,
+            reservation=reservation,
+        )
+    InventoryReservationLine.objects.filter(reservation=reservation).update(is_held=False)
+    save_status(reservation, to=ReservationStatus.COMMITTED)
+    notify_stock_changed(items)
+    return reservation
+
+
+@locking.retry_on_deadlock
+@transaction.atomic
+def reservation_extend(*, reservation_id, ttl_seconds: int) -> InventoryReservation:
+    """Move the expiry to now + `ttl_seconds`.
+
+    Atomic, idempotent. An expired reservation comes back to `active` when its units are still
+    free (all or none, else `InsufficientStock`); a released or committed one cannot be extended
+    (`IllegalTransition`). Locks the reservation, then its stock rows by primary key.
+    """
+    expires_at = expiry(ttl_seconds)
+    reservation = reservation_locked(reservation_id)
+    lines = list(reservation.lines.all())
+    if reservation.status != ReservationStatus.ACTIVE:
+        transition(reservation, to=ReservationStatus.ACTIVE, allowed=RESERVATION_TRANSITIONS)
+        items = locking.stock_items_locked(product_ids=[line.product_id for line in lines])
+        retake_lost_holds(lines=lines, items=items, now=timezone.now())
+        notify_stock_changed(items)
+    reservation.expires_at = expires_at
+    try:
+        with transaction.atomic():
+            reservation.save(
+                update_fields=["status", "status_changed_at", "expires_at", "updated_at"]
+            )
+    except IntegrityError:
+        raise ReservationReferenceConflict(
+            f"Reference {reservation.reference!r} has a newer active reservation.",
+            reservation_id=str(reservation.pk),
+        ) from None
+    return reservation
+
+
+@locking.retry_on_deadlock
+@transaction.atomic
+def reservation_expire(*, reservation_id) -> bool:
+    """Mark a reservation past its expiry `expired` and free what it (or an earlier expired
+    one) still holds. Atomic, idempotent; skips a reservation someone else has locked (the next
+    sweep gets it). True when it expired the reservation now."""
+    reservation = (
+        InventoryReservation.objects.select_for_update(skip_locked=True)
+        .filter(pk=reservation_id)
+        .first()
+    )
+    if reservation is None:
+        return False
+    expired_now = False
+    if reservation.status == ReservationStatus.ACTIVE:
+        if reservation.expires_at > timezone.now():
+            return False
+        save_status(reservation, to=ReservationStatus.EXPIRED)
+        expired_now = True
+    notify_stock_changed(release_holds(reservation=reservation))
+    return expired_now
+
+
+def reservations_expire_due(*, limit: int = 1000) -> int:
+    """Expire every reservation past its expiry, each in its own short transaction (so stock
+    rows are locked in order per reservation). Idempotent. Returns how many it expired."""
+    due = (
+        InventoryReservation.objects.filter(
+            Q(status=ReservationStatus.ACTIVE, expires_at__lte=timezone.now())
+            | Q(status=ReservationStatus.EXPIRED, lines__is_held=True)
+        )
+        .values_list("pk", flat=True)
+        .distinct()[:limit]
+    )
+    return sum(reservation_expire(reservation_id=reservation_id) for reservation_id in list(due))

@@ -1,0 +1,234 @@
+"""Steps the reservation and stock services share: validation, holds, ledger writes."""
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from catalogue.signals import stock_changed
+from inventory import locking
+from inventory.enums import RESERVATION_TRANSITIONS, ReservationStatus
+from inventory.errors import (
+    InsufficientStock,
+    InvalidStockRequest,
+    ReservationNotFound,
+)
+from inventory.models import (
+    InventoryReservation,
+    InventoryReservationLine,
+    StockItem,
+    StockMovement,
+)
+from yourlocalshop.state_machine import transition
+
+
+def is_positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def expiry(ttl_seconds: int | None) -> datetime:
+    ttl = settings.RESERVATION_TTL_SECONDS if ttl_seconds is None else ttl_seconds
+    if not is_positive_int(ttl):
+        raise InvalidStockRequest("The reservation time-to-live must be a positive number.")
+    return timezone.now() + timedelta(seconds=ttl)
+
+
+def require_reference(reference: str) -> str:
+    reference = (reference or "").strip()
+    if not reference or len(reference) > 100:
+        raise InvalidStockRequest("A reference of 1 to 100 characters is required.")
+    return reference
+
+
+def kind_and_note(reason: str, *, kinds: frozenset[str], default: str) -> tuple[str, str]:
+    """`reason` names the movement kind when it is one of `kinds`; otherwise it is the note."""
+    reason = (reason or "").strip()
+    if reason in kinds:
+        return reason, ""
+    return default, reason
+
+
+def notify_stock_changed(product_ids: Iterable[int]) -> None:
+    product_ids = sorted(set(product_ids))
+    if product_ids:
+        transaction.on_commit(
+            partial(stock_changed.send, sender=StockItem, product_ids=product_ids)
+        )
+
+
+def insufficient(shortages: dict[str, tuple[int | None, int]]) -> InsufficientStock:
+    """`shortages` maps SKU to (product id or None for an unknown SKU, requested quantity).
+
+    Reports the units free right now (`on_hand - reserved` after reclaiming lapsed holds): a
+    lapsed reservation that another connection is settling still holds its units until it is
+    done, so the error never claims more than a retry could get.
+    """
+    available = dict(
+        StockItem.objects.filter(
+            product_id__in=[product_id for product_id, _ in shortages.values()]
+        ).values_list("product_id", F("on_hand") - F("reserved"))
+    )
+    availability = [
+        {
+            "sku": sku,
+            "requested": requested,
+            "available": max(available.get(product_id, 0), 0),
+        }
+        for sku, (product_id, requested) in sorted(shortages.items())
+    ]
+    listed = ", ".join(
+        f"{entry['sku']} ({entry['available']} of {entry['requested']} available)"
+        for entry in availability
+    )
+    return InsufficientStock(f"Not enough stock for {listed}.", availability=availability)
+
+
+def save_status(reservation: InventoryReservation, *, to: str) -> None:
+    transition(reservation, to=to, allowed=RESERVATION_TRANSITIONS)
+    reservation.save(update_fields=["status", "status_changed_at", "updated_at"])
+
+
+def reclaim_lapsed_holds(*, stock_item: StockItem, now: datetime) -> int:
+    """Release this product's units still held by reservations past expiry (marking those
+    `expired`) or no longer active. The caller holds the stock row lock. Reservations locked by
+    someone else are skipped, not waited for. Returns the units freed."""
+    reservation_ids = list(
+        InventoryReservationLine.objects.filter(product_id=stock_item.product_id, is_held=True)
+        .filter(
+            ~Q(reservation__status=ReservationStatus.ACTIVE) | Q(reservation__expires_at__lte=now)
+        )
+        .values_list("reservation_id", flat=True)
+        .distinct()
+    )
+    if not reservation_ids:
+        return 0
+    freed = 0
+    for reservation in locking.reservations_free_locked(reservation_ids=reservation_ids):
+        if reservation.status == ReservationStatus.ACTIVE:
+            if reservation.expires_at > now:  # extended since we looked
+                continue
+            save_status(reservation, to=ReservationStatus.EXPIRED)
+        lines = list(reservation.lines.filter(product_id=stock_item.product_id, is_held=True))
+        InventoryReservationLine.objects.filter(pk__in=[line.pk for line in lines]).update(
+            is_held=False
+        )
+        freed += sum(line.quantity for line in lines)
+    if freed:
+        StockItem.objects.filter(pk=stock_item.pk).update(reserved=F("reserved") - freed)
+        stock_item.reserved -= freed
+    return freed
+
+
+def _guarded_hold(*, stock_item_id: int, quantity: int) -> bool:
+    return bool(
+        StockItem.objects.filter(pk=stock_item_id, on_hand__gte=F("reserved") + quantity).update(
+            reserved=F("reserved") + quantity, updated_at=timezone.now()
+        )
+    )
+
+
+def hold(*, stock_item: StockItem, quantity: int, now: datetime) -> bool:
+    """Add `quantity` to the item's reserved units if they are free; True when it did.
+
+    `stock_item` may be a stale read: it only chooses the locking path.
+    """
+    if stock_item.on_hand - stock_item.reserved <= settings.INVENTORY_PESSIMISTIC_THRESHOLD:
+        locked = locking.stock_item_locked(stock_item_id=stock_item.pk)
+        if locked.on_hand - locked.reserved < quantity:
+            reclaim_lapsed_holds(stock_item=locked, now=now)
+        if locked.on_hand - locked.reserved < quantity:
+            return False
+        return _guarded_hold(stock_item_id=locked.pk, quantity=quantity)
+    if _guarded_hold(stock_item_id=stock_item.pk, quantity=quantity):
+        return True
+    # Short on the fast path: lock the row and free what lapsed reservations still hold.
+    locked = locking.stock_item_locked(stock_item_id=stock_item.pk)
+    if not reclaim_lapsed_holds(stock_item=locked, now=now):
+        return False
+    return _guarded_hold(stock_item_id=locked.pk, quantity=quantity)
+
+
+def release_holds(*, reservation: InventoryReservation) -> list[int]:
+    """Give back every unit the (locked) reservation still holds; returns the product ids."""
+    held = list(reservation.lines.filter(is_held=True))
+    if not held:
+        return []
+    items = locking.stock_items_locked(product_ids=[line.product_id for line in held])
+    for line in held:
+        StockItem.objects.filter(pk=items[line.product_id].pk).update(
+            reserved=F("reserved") - line.quantity, updated_at=timezone.now()
+        )
+    InventoryReservationLine.objects.filter(pk__in=[line.pk for line in held]).update(is_held=False)
+    return [line.product_id for line in held]
+
+
+def retake_lost_holds(
+    *, lines: list[InventoryReservationLine], items: dict[int, StockItem], now: datetime
+) -> None:
+    """Hold again the lines that lost their hold (expiry, release), all or none.
+
+    The caller has locked every stock row of `lines` (`items`), so this keeps the lock order.
+    """
+    lost = [line for line in lines if not line.is_held]
+    shortages = {}
+    for line in lost:
+        item = items.get(line.product_id)
+        if item is None or not hold(stock_item=item, quantity=line.quantity, now=now):
+            shortages[line.sku] = (line.product_id, line.quantity)
+    if shortages:
+        raise insufficient(shortages)
+    InventoryReservationLine.objects.filter(pk__in=[line.pk for line in lost]).update(is_held=True)
+    for line in lost:
+        line.is_held = True
+
+
+def move_stock(
+    *,
+    stock_item: StockItem,
+    reason: str,
+    delta: int,
+    quantity: int,
+    reserved_delta: int = 0,
+    reference: str = "",
+    reservation: InventoryReservation | None = None,
+    user=None,
+    note: str = "",
+) -> StockMovement:
+    """Change on_hand (and reserved) of a locked stock row and write its ledger row."""
+    StockItem.objects.filter(pk=stock_item.pk).update(
+        on_hand=F("on_hand") + delta,
+        reserved=F("reserved") + reserved_delta,
+        updated_at=timezone.now(),
+    )
+    stock_item.refresh_from_db(fields=["on_hand", "reserved"])
+    return StockMovement.objects.create(
+        stock_item=stock_item,
+        reason=reason,
+        delta=delta,
+        quantity=quantity,
+        on_hand_after=stock_item.on_hand,
+        reference=reference,
+        reservation=reservation,
+        user=user if user is not None and user.is_authenticated else None,
+        note=note[:500],
+    )
+
+
+def stock_item_locked_for(*, product) -> StockItem:
+    stock_item, _ = StockItem.objects.get_or_create(product=product)
+    return locking.stock_item_locked(stock_item_id=stock_item.pk)
+
+
+def reservation_locked(reservation_id) -> InventoryReservation:
+    try:
+        reservation = locking.reservation_locked(reservation_id=reservation_id)
+    except (ValueError, TypeError, ValidationError):
+        reservation = None
+    if reservation is None:
+        raise ReservationNotFound(reservation_id=str(reservation_id))
+    return reservation

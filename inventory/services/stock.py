@@ -1,0 +1,190 @@
+"""Stock on hand: set, receive, adjust, return, reconcile."""
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from inventory import locking
+from inventory.enums import MovementReason
+from inventory.errors import (
+    InvalidStockRequest,
+    StockBelowReserved,
+    StockReturnConflict,
+)
+from inventory.models import (
+    StockDrift,
+    StockItem,
+    StockMovement,
+)
+from inventory.selectors import stock_ledger_mismatches
+from inventory.services.steps import (
+    is_positive_int,
+    kind_and_note,
+    move_stock,
+    notify_stock_changed,
+    reclaim_lapsed_holds,
+    require_reference,
+    stock_item_locked_for,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _ensure_room_for_reserved(*, stock_item: StockItem, on_hand: int, now: datetime) -> None:
+    if on_hand < stock_item.reserved:
+        reclaim_lapsed_holds(stock_item=stock_item, now=now)
+    if on_hand < stock_item.reserved:
+        raise StockBelowReserved(
+            f"{stock_item.product.sku}: {stock_item.reserved} units are reserved, so on hand "
+            f"cannot go to {on_hand}.",
+            sku=stock_item.product.sku,
+            reserved=stock_item.reserved,
+            requested_on_hand=on_hand,
+        )
+
+
+@locking.retry_on_deadlock
+@transaction.atomic
+def stock_set_on_hand(*, product, on_hand: int, reason: str, user=None) -> StockMovement | None:
+    """Make on_hand equal `on_hand` with one movement for the difference (none when equal).
+
+    `reason` `seed` records a `seed` movement; any other text is the note of an `adjustment`.
+    Atomic, idempotent (the second call finds nothing to change); locks the stock row. Refuses
+    to go below the reserved units (`StockBelowReserved`).
+    """
+    if not isinstance(on_hand, int) or isinstance(on_hand, bool) or on_hand < 0:
+        raise InvalidStockRequest("On hand must be a whole number of at least 0.")
+    kind, note = kind_and_note(
+        reason,
+        kinds=frozenset({MovementReason.SEED, MovementReason.ADJUSTMENT}),
+        default=MovementReason.ADJUSTMENT,
+    )
+    stock_item = stock_item_locked_for(product=product)
+    delta = on_hand - stock_item.on_hand
+    if delta == 0:
+        return None
+    _ensure_room_for_reserved(stock_item=stock_item, on_hand=on_hand, now=timezone.now())
+    movement = move_stock(
+        stock_item=stock_item, reason=kind, delta=delta, quantity=abs(delta), user=user, note=note
+    )
+    notify_stock_changed([product.pk])
+    return movement
+
+
+@locking.retry_on_deadlock
+@transaction.atomic
+def stock_receive(*, product, quantity: int, reason: str, user=None) -> StockMovement:
+    """Add received units: one `receipt` movement (`reason` is its note). Atomic; locks the
+    stock row. Not idempotent: every call is a delivery."""
+    if not is_positive_int(quantity):
+        raise InvalidStockRequest("A receipt needs a positive whole quantity.")
+    _, note = kind_and_note(
+        reason, kinds=frozenset({MovementReason.RECEIPT}), default=MovementReason.RECEIPT
+    )
+    stock_item = stock_item_locked_for(product=product)
+    movement = move_stock(
+        stock_item=stock_item,
+        reason=MovementReason.RECEIPT,
+        delta=quantity,
+        quantity=quantity,
+        user=user,
+        note=note,
+    )
+    notify_stock_changed([product.pk])
+    return movement
+
+
+@locking.retry_on_deadlock
+@transaction.atomic
+def stock_adjust(*, product, delta: int, reason: str, user) -> StockMovement:
+    """Correct on_hand by `delta` (a count, breakage, theft) with a required reason: one
+    `adjustment` movement recording the staff user. Atomic; locks the stock row. Refuses to go
+    below the reserved units or zero (`StockBelowReserved`)."""
+    if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
+        raise InvalidStockRequest("An adjustment needs a non-zero whole number of units.")
+    if not (reason or "").strip():
+        raise InvalidStockRequest("An adjustment needs a reason.")
+    stock_item = stock_item_locked_for(product=product)
+    new_on_hand = stock_item.on_hand + delta
+    if new_on_hand < 0:
+        raise StockBelowReserved(
+            f"{product.sku}: only {stock_item.on_hand} on hand, cannot remove {-delta}.",
+            sku=product.sku,
+            reserved=stock_item.reserved,
+            requested_on_hand=new_on_hand,
+        )
+    _ensure_room_for_reserved(stock_item=stock_item, on_hand=new_on_hand, now=timezone.now())
+    movement = move_stock(
+        stock_item=stock_item,
+        reason=MovementReason.ADJUSTMENT,
+        delta=delta,
+        quantity=abs(delta),
+        user=user,
+        note=reason.strip(),
+    )
+    notify_stock_changed([product.pk])
+    return movement
+
+
+@locking.retry_on_deadlock
+@transaction.atomic
+def stock_return(*, product, quantity: int, resellable: bool, reference: str) -> StockMovement:
+    """Record returned units: resellable ones go back on the shelf (`return_restock`, on_hand
+    raised); damaged ones are written off (`return_write_off`, on_hand unchanged).
+
+    Atomic; locks the stock row. Idempotent on (product, disposition, `reference`): a repeat
+    returns the first movement; a repeat with another quantity raises `StockReturnConflict`.
+    """
+    if not is_positive_int(quantity):
+        raise InvalidStockRequest("A return needs a positive whole quantity.")
+    reference = require_reference(reference)
+    reason = MovementReason.RETURN_RESTOCK if resellable else MovementReason.RETURN_WRITE_OFF
+    stock_item = stock_item_locked_for(product=product)
+    recorded = StockMovement.objects.filter(
+        stock_item=stock_item, reason=reason, reference=reference
+    ).first()
+    if recorded is not None:
+        if recorded.quantity != quantity:
+            raise StockReturnConflict(
+                f"Return {reference!r} of {product.sku} was recorded with {recorded.quantity} "
+                f"units, not {quantity}.",
+                reference=reference,
+            )
+        return recorded
+    movement = move_stock(
+        stock_item=stock_item,
+        reason=reason,
+        delta=quantity if resellable else 0,
+        quantity=quantity,
+        reference=reference,
+    )
+    if resellable:
+        notify_stock_changed([product.pk])
+    return movement
+
+
+def stock_reconcile() -> list[StockDrift]:
+    """Compare every stock row with its ledger and its held reservation lines; log and record
+    each disagreement for the admin. Never changes stock: a person decides what is true."""
+    drifts = []
+    for stock_item in stock_ledger_mismatches():
+        logger.error(
+            "inventory drift: %s on_hand=%d ledger=%d reserved=%d held=%d",
+            stock_item.product.sku,
+            stock_item.on_hand,
+            stock_item.ledger_on_hand,
+            stock_item.reserved,
+            stock_item.held_reserved,
+        )
+        drifts.append(
+            StockDrift.objects.create(
+                stock_item=stock_item,
+                on_hand=stock_item.on_hand,
+                ledger_on_hand=stock_item.ledger_on_hand,
+                reserved=stock_item.reserved,
+                held_reserved=stock_item.held_reserved,
+            )
+        )
+    return drifts
