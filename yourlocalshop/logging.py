@@ -22,13 +22,20 @@ _STANDARD_ATTRIBUTES = frozenset(
 ) | {"message", "asctime", "request_id", "taskName"}
 
 
+def _record_request_id(record: logging.LogRecord) -> str:
+    # Django logs 4xx/5xx responses ("Not Found: …") after the middleware chain has returned, so
+    # the context variable is already reset; those records carry the request itself.
+    request_id = request_id_var.get() or getattr(getattr(record, "request", None), "id", None)
+    return request_id if isinstance(request_id, str) else NO_REQUEST_ID
+
+
 class RequestIdFilter(logging.Filter):
     """Puts the current request id on the record (`-` outside a request), so formatters can use
     `%(request_id)s` without every caller passing it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
-            record.request_id = request_id_var.get() or NO_REQUEST_ID
+            record.request_id = _record_request_id(record)
         return True
 
 
@@ -44,12 +51,12 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", None)
-            or request_id_var.get()
-            or NO_REQUEST_ID,
+            "request_id": getattr(record, "request_id", None) or _record_request_id(record),
         }
         for key, value in vars(record).items():
-            if key not in _STANDARD_ATTRIBUTES and not key.startswith("_"):
+            # `request` (Django's request loggers) is an object, not a field: method and path are
+            # in the message and the access line.
+            if key not in _STANDARD_ATTRIBUTES and key != "request" and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)

@@ -169,6 +169,21 @@ def test_access_log_is_silent_when_switched_off(client, access_log, settings):
     assert access_log() == []
 
 
+@pytest.mark.django_db
+def test_django_request_warnings_logged_after_the_middleware_carry_the_request_id(client):
+    django_request_log = capture_json_lines(logging.getLogger("django.request"))
+    lines = next(django_request_log)
+    try:
+        client.get("/api/products/NO-SUCH-SKU", headers={"X-Request-ID": "lost-404"})
+        warnings = lines()
+    finally:
+        django_request_log.close()
+
+    assert [entry["request_id"] for entry in warnings] == ["lost-404"]
+    assert warnings[0]["status_code"] == 404
+    assert "request" not in warnings[0]
+
+
 # --- JSON log formatter ---------------------------------------------------------------------------
 
 
