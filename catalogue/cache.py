@@ -4,7 +4,8 @@ Prices may be cached for long, yet no stale price may ever be served after an ed
 product data embeds a *catalogue version* token; saving or deleting any product or category
 replaces the token (at once, and again after the commit, so a reader that re-filled the cache
 between the two from the not-yet-committed state is orphaned too). Old entries are never read
-again and simply expire.
+again and simply expire. `QuerySet.update()` sends no signal: code that bulk-updates products
+must call `catalogue_cache_invalidate()` itself.
 
 Stock hints are cached apart, per product, for `CATALOGUE_STOCK_HINT_CACHE_SECONDS` only, and are
 dropped when inventory sends `catalogue.signals.stock_changed`. The `in_stock` list filter depends

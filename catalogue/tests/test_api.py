@@ -370,3 +370,23 @@ def test_uncached_requests_use_a_bounded_number_of_queries(api_client, set_stock
     assert len(list_queries) <= 5, [query["sql"] for query in list_queries]
     # product, stock (a page's worth of hints were cached by the list)
     assert len(detail_queries) <= 3, [query["sql"] for query in detail_queries]
+
+
+def test_price_changed_by_another_process_is_served_at_once(api_client):
+    """Another server process saving a product only changes the shared version token; this
+    process's in-memory response bodies must not outlive it."""
+    from django.core.cache import cache as shared_cache
+
+    from catalogue.cache import VERSION_KEY
+    from catalogue.models import Product
+
+    ProductFactory(sku="BREAD", price=Decimal("2.00"))
+    assert api_client.get("/api/products/BREAD").json()["price"] == "2.00"
+    assert api_client.get("/api/products").json()["results"][0]["price"] == "2.00"
+
+    # What the other process does: write the row (no signal here) and replace the token.
+    Product.objects.filter(sku="BREAD").update(price=Decimal("2.40"))
+    shared_cache.set(VERSION_KEY, "set-by-another-process", timeout=None)
+
+    assert api_client.get("/api/products/BREAD").json()["price"] == "2.40"
+    assert api_client.get("/api/products").json()["results"][0]["price"] == "2.40"
