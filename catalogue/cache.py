@@ -52,7 +52,10 @@ def _new_token() -> str:
     return uuid.uuid4().hex
 
 
-def _versions() -> tuple[str, str]:
+Versions = tuple[str, str]  # (catalogue version, stock version)
+
+
+def _versions() -> Versions:
     """The current catalogue and stock version tokens, in one cache round trip."""
     found = cache.get_many([VERSION_KEY, STOCK_VERSION_KEY])
     versions = []
@@ -72,16 +75,17 @@ _response_bodies = LocMemCache(
 )
 
 
-def response_body_cached(*, key: str, build: Callable[[], Any]) -> bytes:
-    """The JSON body for `key` (a description of a validated request), built once per version.
+def response_body_cached(*, key: str, build: Callable[[Versions], Any]) -> bytes:
+    """The JSON body for `key` (a description of the request), built once per version.
 
-    `build` returns the response data; errors it raises are not cached.
+    `build(versions)` returns the response data, reading the shared cache under the same
+    version tokens (one snapshot, no second round trip); errors it raises are not cached.
     """
-    version, stock_version = _versions()
-    versioned_key = f"{version}:{stock_version}:{_digest(key)}"
+    versions = _versions()
+    versioned_key = f"{versions[0]}:{versions[1]}:{_digest(key)}"
     body = _response_bodies.get(versioned_key)
     if body is None:
-        body = JSONRenderer().render(build())
+        body = JSONRenderer().render(build(versions))
         _response_bodies.set(
             versioned_key, body, timeout=settings.CATALOGUE_STOCK_HINT_CACHE_SECONDS
         )
@@ -119,12 +123,14 @@ def stock_hints_cached(*, product_ids: list[int]) -> dict[int, str]:
     return hints
 
 
-def product_ids_cached(*, filters: selectors.ProductFilters) -> list[int]:
+def product_ids_cached(
+    *, filters: selectors.ProductFilters, versions: Versions | None = None
+) -> list[int]:
     """Ids of the active products matching the filters, in order (one cache read when warm).
 
     Raises `UnknownCategory` for a category slug that does not exist.
     """
-    version, stock_version = _versions()
+    version, stock_version = versions or _versions()
     parts = [f"{name}={value}" for name, value in asdict(filters).items() if value is not None]
     key = f"catalogue:{version}:ids:{_digest('&'.join(parts))}"
     timeout = settings.CATALOGUE_CACHE_SECONDS
@@ -153,11 +159,13 @@ def _product_ids_uncached(*, filters: selectors.ProductFilters) -> list[int] | s
     return list(products.values_list("id", flat=True))
 
 
-def product_list_documents(*, product_ids: list[int]) -> list[dict]:
+def product_list_documents(
+    *, product_ids: list[int], versions: Versions | None = None
+) -> list[dict]:
     """List items (with `stockHint`) for these ids, in this order."""
     from catalogue.api.serializers import ProductListDocumentSerializer
 
-    version, _ = _versions()
+    version, _ = versions or _versions()
     keys = {product_id: f"catalogue:{version}:list-item:{product_id}" for product_id in product_ids}
     found = cache.get_many(list(keys.values()))
     documents = {product_id: found[key] for product_id, key in keys.items() if key in found}
@@ -182,11 +190,11 @@ def product_list_documents(*, product_ids: list[int]) -> list[dict]:
     ]
 
 
-def product_detail_document(*, sku: str) -> dict:
+def product_detail_document(*, sku: str, versions: Versions | None = None) -> dict:
     """The product page document (with `stockHint`); `ProductNotFound` for unknown/inactive."""
     from catalogue.api.serializers import ProductDetailDocumentSerializer
 
-    version, _ = _versions()
+    version, _ = versions or _versions()
     key = f"catalogue:{version}:product:{_digest(sku)}"
     cached = cache.get(key)
     if cached is None:
@@ -203,10 +211,10 @@ def product_detail_document(*, sku: str) -> dict:
     return {**cached["document"], "stockHint": hints[cached["id"]]}
 
 
-def category_documents() -> list[dict]:
+def category_documents(*, versions: Versions | None = None) -> list[dict]:
     from catalogue.api.serializers import CategorySerializer
 
-    version, _ = _versions()
+    version, _ = versions or _versions()
     key = f"catalogue:{version}:categories"
     documents = cache.get(key)
     if documents is None:

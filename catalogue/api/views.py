@@ -44,15 +44,19 @@ class ProductListView(PublicReadMixin, ListAPIView):
         # Keyed on the raw query (validated on a miss only; errors are never cached), so a hit
         # skips validation. Scheme and host are in the key: `next`/`previous` are absolute links.
         key = f"list:{request.build_absolute_uri('/')}:{sorted(request.query_params.lists())}"
-        body = cache.response_body_cached(key=key, build=lambda: self._page_data(request))
+        body = cache.response_body_cached(
+            key=key, build=lambda versions: self._page_data(request, versions)
+        )
         return HttpResponse(body, content_type="application/json")
 
-    def _page_data(self, request) -> dict:
+    def _page_data(self, request, versions: cache.Versions) -> dict:
         filter_serializer = ProductFilterSerializer(data=request.query_params.dict())
         filter_serializer.is_valid(raise_exception=True)
-        product_ids = cache.product_ids_cached(filters=filter_serializer.to_filters())
+        product_ids = cache.product_ids_cached(
+            filters=filter_serializer.to_filters(), versions=versions
+        )
         page_ids = self.paginate_queryset(product_ids)
-        documents = cache.product_list_documents(product_ids=page_ids)
+        documents = cache.product_list_documents(product_ids=page_ids, versions=versions)
         return self.get_paginated_response(documents).data
 
 
@@ -65,7 +69,8 @@ class ProductListView(PublicReadMixin, ListAPIView):
 class ProductDetailView(PublicReadMixin, APIView):
     def get(self, request, sku: str):
         body = cache.response_body_cached(
-            key=f"detail:{sku}", build=lambda: cache.product_detail_document(sku=sku)
+            key=f"detail:{sku}",
+            build=lambda versions: cache.product_detail_document(sku=sku, versions=versions),
         )
         return HttpResponse(body, content_type="application/json")
 
@@ -77,5 +82,7 @@ class ProductDetailView(PublicReadMixin, APIView):
 )
 class CategoryListView(PublicReadMixin, APIView):
     def get(self, request):
-        body = cache.response_body_cached(key="categories", build=cache.category_documents)
+        body = cache.response_body_cached(
+            key="categories", build=lambda versions: cache.category_documents(versions=versions)
+        )
         return HttpResponse(body, content_type="application/json")
