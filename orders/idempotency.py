@@ -57,7 +57,6 @@ def response_is_stored(*, status: int, code: str | None) -> bool:
     return status < 500 and code not in UNSTORED_CODES
 
 
-@transaction.atomic
 def idempotency_begin(
     *, caller: str, key: str, method: str, path: str, fingerprint: str
 ) -> IdempotencyKey | StoredResponse:
@@ -70,21 +69,27 @@ def idempotency_begin(
     held only for this short transaction, never during the execution itself.
     """
     now = timezone.now()
-    records = IdempotencyKey.objects.select_for_update()
-    record = records.filter(caller=caller, key=key).first()
-    if record is None:
-        try:
-            with transaction.atomic():
-                return IdempotencyKey.objects.create(
-                    caller=caller,
-                    key=key,
-                    request_method=method,
-                    request_path=path,
-                    fingerprint=fingerprint,
-                    locked_at=now,
-                )
-        except IntegrityError:
-            record = records.get(caller=caller, key=key)
+    try:
+        # The common case, a new key, is one insert; the unique constraint arbitrates races.
+        with transaction.atomic():
+            return IdempotencyKey.objects.create(
+                caller=caller,
+                key=key,
+                request_method=method,
+                request_path=path,
+                fingerprint=fingerprint,
+                locked_at=now,
+            )
+    except IntegrityError:
+        pass
+    with transaction.atomic():
+        record = IdempotencyKey.objects.select_for_update().get(caller=caller, key=key)
+        return _claim_existing(record=record, fingerprint=fingerprint, now=now)
+
+
+def _claim_existing(
+    *, record: IdempotencyKey, fingerprint: str, now
+) -> IdempotencyKey | StoredResponse:
     if record.fingerprint != fingerprint:
         raise IdempotencyKeyReused()
     if record.state == IdempotencyState.COMPLETED:
@@ -111,6 +116,8 @@ def idempotency_complete(
     """Store the final response and unlock. Atomic; if the execution already stored one (inside its
     own completing transaction), that one wins and is returned (a callable `response` is then
     never built)."""
+    if record.state == IdempotencyState.COMPLETED:
+        return stored_response(record)  # completed by this very execution: nothing to re-read
     with transaction.atomic():
         locked = IdempotencyKey.objects.select_for_update().get(pk=record.pk)
         if locked.state == IdempotencyState.COMPLETED:
@@ -132,15 +139,18 @@ def idempotency_store(*, record: IdempotencyKey, response: StoredResponse) -> No
     The caller guarantees it is the only execution that can complete this record (the checkout
     holds the order's row lock), so no lock on the record itself is taken.
     """
-    IdempotencyKey.objects.filter(pk=record.pk).update(
-        state=IdempotencyState.COMPLETED,
-        recovery_point=RecoveryPoint.FINISHED,
-        locked_at=None,
-        response_status=response.status,
-        response_body=response.body,
-        response_headers=response.headers,
-        updated_at=timezone.now(),
-    )
+    completed = {
+        "state": IdempotencyState.COMPLETED,
+        "recovery_point": RecoveryPoint.FINISHED,
+        "locked_at": None,
+        "response_status": response.status,
+        "response_body": response.body,
+        "response_headers": response.headers,
+        "updated_at": timezone.now(),
+    }
+    IdempotencyKey.objects.filter(pk=record.pk).update(**completed)
+    for field, value in completed.items():
+        setattr(record, field, value)
 
 
 def idempotency_release(*, record: IdempotencyKey) -> None:
