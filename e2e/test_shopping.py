@@ -202,3 +202,21 @@ def test_declined_payment_shows_a_clear_error_and_keeps_the_cart(page, shelves, 
     page.get_by_role("button", name="Place order").click()
     expect(page.get_by_role("heading", name="Thank you for your order")).to_be_visible()
     assert Order.objects.filter(status=OrderStatus.PAID).count() == 1
+
+
+def test_a_guest_can_shop_with_javascript_disabled(chromium, live_server, shelves):
+    context = chromium.new_context(base_url=live_server.url, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto("/products/?q=trowel")
+        page.get_by_role("link", name="Garden trowel").click()
+        page.get_by_role("button", name="Add to cart").click()
+        expect(page.get_by_test_id("cart-subtotal")).to_have_text("€12.00")
+        page.get_by_role("link", name="Go to checkout").click()
+        _fill_checkout(page, token="tok_success")
+        page.get_by_role("button", name="Place order").click()
+
+        expect(page.get_by_role("heading", name="Thank you for your order")).to_be_visible()
+        expect(page.get_by_test_id("order-number")).to_have_text(Order.objects.get().number)
+    finally:
+        context.close()

@@ -120,3 +120,14 @@ class CheckoutForm(forms.Form):
         if "email" in self.fields:
             body["email"] = data["email"]
         return body
+
+
+class OrderLookupForm(forms.Form):
+    number = forms.CharField(
+        label="Order number",
+        max_length=20,
+        help_text="It starts with YLS- and is in your confirmation email.",
+    )
+    email = forms.EmailField(
+        label="Email used for the order", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )

@@ -25,7 +25,7 @@ from carts.errors import CartEmpty
 from carts.selectors import cart_for_request, cart_id_from_cookie, cart_view
 from fulfilment.selectors import shipments_for_order
 from orders.errors import IdempotencyRequestInProgress, OrderNotFound
-from orders.forms import CheckoutForm
+from orders.forms import CheckoutForm, OrderLookupForm
 from orders.idempotency import (
     StoredResponse,
     idempotency_begin,
@@ -35,7 +35,7 @@ from orders.idempotency import (
     request_fingerprint,
     response_is_stored,
 )
-from orders.selectors import order_get_for_viewer, orders_for_user
+from orders.selectors import order_get_for_viewer, order_lookup, orders_for_user
 from orders.services import CheckoutRequest, order_place
 from returns.selectors import returns_for_order
 from returns.services import RETURNABLE_ORDER_STATUSES
@@ -196,9 +196,7 @@ def order_history(request):
     return render(request, "orders/history.html", {"page": page, "orders": page.object_list})
 
 
-@require_GET
-def order_detail(request, order_id):
-    order = _order_for_viewer(request, order_id)
+def _order_page(request, order, *, status: int = 200):
     return render(
         request,
         "orders/detail.html",
@@ -212,4 +210,28 @@ def order_detail(request, order_id):
                 and order.status in RETURNABLE_ORDER_STATUSES
             ),
         },
+        status=status,
     )
+
+
+@require_GET
+def order_detail(request, order_id):
+    return _order_page(request, _order_for_viewer(request, order_id))
+
+
+@require_http_methods(["GET", "POST"])
+def order_find(request):
+    """A guest's order by its number and the email it was placed with."""
+    form = OrderLookupForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                order = order_lookup(**form.cleaned_data)
+            except OrderNotFound:
+                form.add_error(None, "No order with this number was placed with this email.")
+                status = 404
+            else:
+                return _order_page(request, order)
+    return render(request, "orders/find.html", {"form": form}, status=status)

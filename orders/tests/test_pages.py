@@ -284,3 +284,23 @@ def test_order_detail_shows_the_tracking_number_once_shipped(client, product, st
     assert shipment.tracking_number in body
     assert "Shipped" in body
     assert reverse("returns:request", args=[order.pk]) in body
+
+
+def test_a_guest_finds_an_order_by_number_and_email(client, product):
+    _add(client, product)
+    _place(client, email="Guest@Example.com")
+    order = Order.objects.get()
+    other_device = client.__class__()
+
+    found = other_device.post(
+        reverse("orders:find"), {"number": order.number.lower(), "email": "guest@example.com"}
+    )
+    wrong_email = other_device.post(
+        reverse("orders:find"), {"number": order.number, "email": "someone@example.com"}
+    )
+
+    assert found.status_code == 200
+    assert f'Order <span class="order-number">{order.number}</span>' in found.content.decode()
+    assert wrong_email.status_code == 404
+    assert "No order with this number was placed with this email." in (wrong_email.content.decode())
+    assert other_device.get(reverse("orders:find")).status_code == 200
