@@ -236,6 +236,12 @@ def test_dockerfile_health_check_probes_the_health_endpoint():
     assert "curl" not in healthcheck
 
 
+def test_docker_build_context_leaves_out_secrets_and_local_state():
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+
+    assert {".env", ".venv", ".git", "db.sqlite3", "staticfiles"} <= ignored
+
+
 def test_entrypoint_prepares_the_database_then_runs_the_command():
     entrypoint = ROOT / "docker" / "entrypoint.sh"
     text = entrypoint.read_text()
