@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -25,7 +26,16 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/yls_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/1")
-PORT = int(os.environ.get("BENCH_PORT", "8765"))
+
+
+def free_port() -> int:
+    # Another benchmark may be serving on a fixed port; measuring it instead would be silent.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+PORT = int(os.environ.get("BENCH_PORT") or free_port())
 BASE = f"http://127.0.0.1:{PORT}"
 
 ENV = {
@@ -113,6 +123,8 @@ def start_gunicorn() -> subprocess.Popen:
         cwd=ROOT, env=ENV, start_new_session=True,
     )  # fmt: skip
     for _ in range(100):
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {server.returncode} (port {PORT} taken?)")
         try:
             with urllib.request.urlopen(f"{BASE}/api/health", timeout=1) as response:
                 if response.status == 200:
