@@ -317,3 +317,15 @@ def test_checkout_start_empty_cart_is_422(customer_client):
 
     assert response.status_code == 422
     assert response.json()["code"] == "cart_empty"
+
+
+def test_order_place_is_throttled_per_customer(customer_client, product, monkeypatch):
+    from rest_framework.throttling import ScopedRateThrottle
+
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"checkout": "2/min"})
+    add_to_cart(customer_client, product)
+
+    answers = [checkout(customer_client, key=new_key(), token="tok_decline") for _ in range(3)]
+
+    assert [answer.status_code for answer in answers] == [402, 402, 429]
+    assert answers[2].json()["code"] == "rate_limited"
