@@ -248,7 +248,10 @@ def main() -> None:
                        tokens=tokens))  # fmt: skip
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=30)  # gunicorn finishes the requests in flight first
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
 
 
 if __name__ == "__main__":
