@@ -1,5 +1,7 @@
 """Sign up, sign in and sign out pages. Signing in merges the guest cart into the customer's."""
 
+import math
+
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.core.exceptions import ValidationError
@@ -10,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import services
 from accounts.errors import InvalidCredentials
 from accounts.forms import SignInForm, SignUpForm
+from accounts.throttles import LoginRateThrottle
 from carts.api.cookies import cart_cookie_delete
 from carts.selectors import cart_id_from_cookie
 from carts.services import cart_merge_on_login
@@ -23,6 +26,23 @@ def _next_url(request) -> str:
     ):
         return candidate
     return "/"
+
+
+def _throttled(request, form_class):
+    """The 429 page when this address used up the API's credential-check throttle (same rate,
+    same bucket as the API's register and login, so the pages are no way around it)."""
+    throttle = LoginRateThrottle()
+    if throttle.allow_request(request, None):
+        return None
+    template = "accounts/sign_in.html" if form_class is SignInForm else "accounts/sign_up.html"
+    response = render(
+        request,
+        template,
+        {"form": form_class(), "next": _next_url(request), "throttled": True},
+        status=429,
+    )
+    response["Retry-After"] = str(math.ceil(throttle.wait() or 60))
+    return response
 
 
 def _sign_in(request, user):
@@ -45,6 +65,8 @@ def _sign_in(request, user):
 
 @require_http_methods(["GET", "POST"])
 def sign_up(request):
+    if request.method == "POST" and (throttled := _throttled(request, SignUpForm)):
+        return throttled
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -64,6 +86,8 @@ def sign_up(request):
 
 @require_http_methods(["GET", "POST"])
 def sign_in(request):
+    if request.method == "POST" and (throttled := _throttled(request, SignInForm)):
+        return throttled
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -158,3 +158,26 @@ def test_pages_refuse_posts_without_a_csrf_token(customer):
 
     assert response.status_code == 403
     assert "Your form expired" in response.content.decode()
+
+
+def test_sign_in_shares_the_api_login_throttle(client, customer):
+    from rest_framework.settings import api_settings
+
+    allowed = int(api_settings.DEFAULT_THROTTLE_RATES["login"].split("/")[0])
+    for _ in range(allowed):
+        client.post(reverse("accounts:login"), {"email": customer.email, "password": "wrong!"})
+
+    blocked = client.post(
+        reverse("accounts:login"), {"email": customer.email, "password": PASSWORD}
+    )
+    api = client.post(
+        "/api/auth/login",
+        {"email": customer.email, "password": PASSWORD},
+        content_type="application/json",
+    )
+
+    assert blocked.status_code == 429
+    assert int(blocked["Retry-After"]) > 0
+    assert "Too many attempts from here." in blocked.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert api.status_code == 429
