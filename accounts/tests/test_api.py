@@ -169,3 +169,21 @@ def test_user_token_refuses_wrong_password(api_client):
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_credentials"
+
+
+def test_user_login_unknown_email_still_pays_for_a_password_hash(api_client, monkeypatch):
+    # Same work for a known and an unknown address, so response time reveals nothing either.
+    hashed = []
+    real_set_password = User.set_password
+
+    def counting_set_password(user, raw_password):
+        hashed.append(raw_password)
+        return real_set_password(user, raw_password)
+
+    monkeypatch.setattr(User, "set_password", counting_set_password)
+
+    api_client.post(
+        "/api/auth/login", {"email": "nobody@example.com", "password": "guess"}, format="json"
+    )
+
+    assert hashed == ["guess"]
