@@ -10,6 +10,8 @@ must call `catalogue_cache_invalidate()` itself.
 Stock hints are cached apart, per product, for `CATALOGUE_STOCK_HINT_CACHE_SECONDS` only, and are
 dropped when inventory sends `catalogue.signals.stock_changed`. The `in_stock` list filter depends
 on stock, so its id lists are keyed by a *stock version* as well and live as short as a hint.
+A hint is advice, not a promise (reservations decide): one read just before a change and stored
+just after the drop is at most `CATALOGUE_STOCK_HINT_CACHE_SECONDS` old.
 
 This needs a cache shared by every server process (Redis in production); the locmem default is
 per process, which is right only for the single-process development server and the tests.
