@@ -188,7 +188,7 @@ def test_inventory_invariants_hold_for_any_sequence_of_operations():
     run_state_machine_as_test(
         InventoryMachine,
         settings=settings(
-            max_examples=20,
+            max_examples=15,
             stateful_step_count=20,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
