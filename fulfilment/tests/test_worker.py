@@ -119,11 +119,12 @@ def test_order_paid_through_a_real_worker_creates_the_packing_task_within_10_sec
     worker = workers()
     order = paid_order_with_lines()
 
-    publish_order_paid(order)
+    event = publish_order_paid(order)
 
     created = _wait_for(lambda: PackingTask.objects.filter(order=order).exists(), timeout=10)
     assert created, worker.log()
     packing_task = PackingTask.objects.get(order=order)
+    assert (packing_task.created_at - event.created_at).total_seconds() < 10
     assert [(line.sku, line.quantity) for line in packing_task.lines.all()] == [
         ("SKU-A", 1),
         ("SKU-B", 2),
