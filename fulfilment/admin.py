@@ -5,7 +5,7 @@ Everything is read-only here: statuses move only through the actions, which call
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -197,11 +197,16 @@ class FulfilmentBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = ["packing_task_list", "pick_list"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("created_by")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("created_by")
+            .annotate(task_count=Count("packing_tasks"))
+        )
 
-    @admin.display(description="Packing tasks")
+    @admin.display(description="Packing tasks", ordering="task_count")
     def task_count(self, batch: FulfilmentBatch) -> int:
-        return batch.packing_tasks.count()
+        return batch.task_count
 
     @admin.display(description="Packing tasks")
     def packing_task_list(self, batch: FulfilmentBatch) -> str:

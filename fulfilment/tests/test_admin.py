@@ -130,3 +130,13 @@ def test_staff_without_the_group_cannot_open_the_packing_queue(client):
     client.force_login(UserFactory(is_staff=True))
 
     assert client.get(CHANGELIST).status_code == 403
+
+
+def test_batch_list_shows_how_many_tasks_each_batch_has(client, packer):
+    tasks = [_pending_task(skus_and_quantities=[(f"SKU-{n}", 1)]) for n in range(2)]
+    services.fulfilment_batch_create(packing_task_ids=[task.pk for task in tasks], user=packer)
+
+    response = client.get("/admin/fulfilment/fulfilmentbatch/")
+
+    assert response.status_code == 200
+    assert [batch.task_count for batch in response.context["cl"].result_list] == [2]
