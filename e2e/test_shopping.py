@@ -64,6 +64,11 @@ def test_browse_search_add_two_products_sign_up_and_keep_the_cart(page, shelves,
     page.goto("/")
     expect(page.get_by_role("heading", name="Popular right now")).to_be_visible()
     snap(page, "home")
+    page.set_viewport_size({"width": 390, "height": 844})
+    # Responsive: nothing wider than a phone's screen, so no sideways scrolling.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    snap(page, "home-phone")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     page.get_by_role("navigation", name="Categories").get_by_role("link", name="Pantry").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Pantry")
