@@ -1,6 +1,7 @@
 """Every write to stock and reservations.
 
-Invariants every function here keeps (the database enforces the first three):
+Invariants every function here keeps (the database enforces the first with CHECKs;
+the reconciliation task and the tests check the other two):
 - `0 <= StockItem.reserved <= StockItem.on_hand`;
 - `StockItem.on_hand` == the sum of its `StockMovement.delta` (each change writes one movement);
 - `StockItem.reserved` == the units of its `InventoryReservationLine`s with `is_held`.
