@@ -388,3 +388,17 @@ def test_order_shipments_is_empty_before_packing(customer_client, customer):
 
     assert response.status_code == 200
     assert response.json() == []
+
+
+def test_packing_tasks_list_query_count_does_not_grow_with_tasks(
+    staff_client, staff_user, django_assert_max_num_queries
+):
+    for n in range(3):
+        _picking_task(staff_user, skus_and_quantities=[(f"SKU-{n}", 1)])
+    _booked_shipment(staff_user)
+
+    # Session/auth, count, page of tasks with order/assignee/shipment, their lines.
+    with django_assert_max_num_queries(4):
+        response = staff_client.get(PACKING_TASKS)
+
+    assert response.json()["count"] == 4

@@ -406,3 +406,13 @@ def test_packing_a_task_whose_order_was_refunded_is_refused(staff_user):
     with pytest.raises(OrderNotPackable):
         services.packing_task_start(packing_task_id=packing_task.pk, user=staff_user)
     assert PackingTask.objects.get().status == PackingTaskStatus.PENDING
+
+
+def test_shipment_notify_customer_sends_the_email_once(
+    staff_user, django_capture_on_commit_callbacks
+):
+    shipment = _booked_shipment(staff_user, django_capture_on_commit_callbacks)
+    assert len(mail.outbox) == 1
+
+    assert services.shipment_notify_customer(shipment_id=shipment.pk) is False
+    assert len(mail.outbox) == 1
