@@ -56,6 +56,15 @@ def access_log():
     yield from capture_json_lines(logging.getLogger("yourlocalshop.access"))
 
 
+# Subprocesses see only the environment a test gives them, never a developer's `.env` file.
+WITHOUT_DOTENV = "import environ; environ.Env.read_env = lambda *args, **kwargs: None; "
+MANAGE = (
+    "import os, sys; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'yourlocalshop.settings'); "
+    "from django.core.management import execute_from_command_line; "
+    "execute_from_command_line(['manage.py', *sys.argv[1:]])"
+)
+
+
 def start_manage(*arguments: str, environment: dict[str, str]) -> subprocess.Popen:
     inherited = {
         key: value
@@ -64,7 +73,7 @@ def start_manage(*arguments: str, environment: dict[str, str]) -> subprocess.Pop
         if not key.startswith(("SECURE_", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "LOG_"))
     }
     return subprocess.Popen(
-        [sys.executable, "manage.py", *arguments],
+        [sys.executable, "-c", WITHOUT_DOTENV + MANAGE, *arguments],
         env={**inherited, **environment},
         cwd=settings.BASE_DIR,
         stdout=subprocess.PIPE,
@@ -211,7 +220,7 @@ def test_json_formatter_includes_the_traceback_of_an_exception(json_log):
 
 def test_log_format_is_json_by_default_in_production():
     probe = (
-        "import django, logging; django.setup(); "
+        WITHOUT_DOTENV + "import django, logging; django.setup(); "
         "logging.getLogger('yourlocalshop.probe').warning('probe', extra={'order_id': 'O-1'})"
     )
     environment = {key: value for key, value in os.environ.items() if key != "LOG_FORMAT"}
