@@ -225,3 +225,36 @@ def test_a_guest_can_shop_with_javascript_disabled(chromium, live_server, shelve
         expect(page.get_by_test_id("order-number")).to_have_text(Order.objects.get().number)
     finally:
         context.close()
+
+
+def test_order_page_shows_tracking_and_takes_a_return(page, shelves, staff_user, snap):
+    from accounts.tests.factories import UserFactory
+    from orders.tests.test_pages import ship_order
+
+    customer = UserFactory(email="regular@example.com")
+    page.goto("/account/login/")
+    page.get_by_label("Email").fill(customer.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    _add_to_cart(page, shelves["trowel"], quantity=2)
+    page.goto("/checkout/")
+    _fill_checkout(page, token="tok_success", email=None)
+    page.get_by_role("button", name="Place order").click()
+    expect(page.get_by_role("heading", name="Thank you for your order")).to_be_visible()
+    order = Order.objects.get()
+
+    shipment = ship_order(order, staff_user)
+    page.get_by_role("link", name="View order").click()
+
+    expect(page.get_by_test_id("order-status")).to_have_text("Shipped")
+    expect(page.get_by_test_id("tracking-number")).to_have_text(shipment.tracking_number)
+    snap(page, "shipped-order")
+    page.get_by_role("link", name="Return items").click()
+    page.get_by_label("How many Garden trowel to return").fill("1")
+    page.get_by_label("Why are you returning Garden trowel?").select_option("defective")
+    snap(page, "return-request")
+    page.get_by_role("button", name="Request the return").click()
+
+    expect(page.get_by_text("is requested. We will email you the next steps.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Returns")).to_be_visible()
+    snap(page, "return-requested")
