@@ -32,6 +32,7 @@ from returns.enums import (
     RETURN_STATUSES_HOLDING_UNITS,
     RETURN_STATUSES_RECEIVED,
     ReturnLineCondition,
+    ReturnReason,
     ReturnStatus,
 )
 from returns.errors import (
@@ -144,6 +145,13 @@ def _order_lines_for_request(*, order: Order, lines: Sequence[ReturnLineRequest]
         raise ReturnLinesInvalid("A return needs at least one line.")
     if len(set(skus)) != len(skus):
         raise ReturnLinesInvalid("Each SKU may appear once; add the quantities up instead.")
+    if any(
+        not isinstance(line.quantity, int)
+        or line.quantity < 1
+        or line.reason not in ReturnReason.values
+        for line in lines
+    ):
+        raise ReturnLinesInvalid("Each line needs a positive quantity and a known reason.")
     order_lines = {line.sku: line for line in order.lines.filter(sku__in=skus)}
     unknown = [sku for sku in skus if sku not in order_lines]
     if unknown:
@@ -292,9 +300,9 @@ def _receive_goods(
         return_request = _lock_return(return_id=return_request.pk)
         if return_request.status in RETURN_STATUSES_RECEIVED:
             return return_request
+        transition(return_request, to=ReturnStatus.RECEIVED, allowed=RETURN_ALLOWED_TRANSITIONS)
         lines = list(return_request.lines.select_related("order_line__product"))
         _check_conditions(lines=lines, conditions=conditions)
-        transition(return_request, to=ReturnStatus.RECEIVED, allowed=RETURN_ALLOWED_TRANSITIONS)
         return_request.received_at = return_request.status_changed_at
         return_request.received_by = user
         _price_return(order=order, return_request=return_request, lines=lines)
@@ -322,7 +330,7 @@ def _check_conditions(*, lines: Sequence[ReturnLine], conditions: Mapping[int, s
             unknownLineIds=sorted(given - expected),
         )
     invalid = sorted(
-        line_id for line_id, value in conditions.items() if value not in ReturnLineCondition
+        line_id for line_id, value in conditions.items() if value not in ReturnLineCondition.values
     )
     if invalid:
         raise ReturnLinesInvalid(

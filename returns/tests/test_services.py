@@ -199,6 +199,17 @@ def test_return_request_create_refuses_the_same_sku_twice():
         )
 
 
+@pytest.mark.parametrize(("quantity", "reason"), [(0, ReturnReason.OTHER), (1, "bored")])
+def test_return_request_create_refuses_a_line_without_units_or_a_known_reason(quantity, reason):
+    order = customer_order()
+
+    with pytest.raises(ReturnLinesInvalid):
+        services.return_request_create(
+            order=order,
+            lines=[services.ReturnLineRequest(order.lines.first().sku, quantity, reason)],
+        )
+
+
 # --- Staff decisions ---------------------------------------------------------------------------
 
 
