@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import prefetch_related_objects
+from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
 from carts.errors import CartEmpty
@@ -59,6 +59,10 @@ from yourlocalshop.state_machine import transition
 logger = logging.getLogger(__name__)
 
 Respond = Callable[[Order], StoredResponse]
+# failure_code of an order failed for `payment_unavailable` while the sweeper asks the provider
+# whether the charge landed after all, and once it has found none.
+SETTLING = "payment_unavailable_settling"
+CHECKED = "payment_unavailable_checked"
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,10 @@ def _phase_1_reserve(*, record: IdempotencyKey, request: CheckoutRequest) -> Ord
         return existing  # crashed after phase 1: resume with the same order and provider key
     if existing is not None and existing.status != OrderStatus.FAILED:
         return existing  # already paid (or further)
+    if existing is not None and existing.failure_code == SETTLING:
+        raise PaymentUnavailable(
+            "This payment is being reconciled with the provider; retry shortly."
+        )
 
     cart = Cart.objects.select_for_update().filter(pk=request.cart_id).first()
     if existing is None and cart is None:
@@ -346,9 +354,16 @@ def _compensate(*, order: Order, charge: GatewayCharge, cause: BaseException) ->
 
 
 def checkout_settle_abandoned(*, order_id: uuid.UUID) -> str:
-    """Settle a checkout whose process died after phase 1: complete it if the provider holds a
-    charge for it, else fail it and release its stock. Idempotent; returns the order's status."""
+    """Settle a checkout nobody is finishing. Idempotent; returns the order's status.
+
+    - `pending_payment` (the process died after phase 1): complete it if the provider holds a
+      charge for it, else fail it and release its stock;
+    - `failed` for `payment_unavailable`: the gateway's silence may have hidden a capture, so a
+      charge found under the order's provider key is refunded.
+    """
     order = Order.objects.filter(pk=order_id).first()
+    if order is not None and order.status == OrderStatus.FAILED:
+        return _settle_unavailable(order=order)
     if order is None or order.status != OrderStatus.PENDING_PAYMENT:
         return order.status if order else ""
     charge = payment_gateway().find_charge(idempotency_key=order.payment_idempotency_key)
@@ -363,12 +378,43 @@ def checkout_settle_abandoned(*, order_id: uuid.UUID) -> str:
         return OrderStatus.REFUNDED
 
 
+def _settle_unavailable(*, order: Order) -> str:
+    # Claimed by a conditional update (it takes the row lock phase 1 also takes), so a same-key
+    # retry cannot resume the order while the provider is asked, nor the other way round.
+    claimed = Order.objects.filter(
+        pk=order.pk,
+        status=OrderStatus.FAILED,
+        failure_code__in=[PaymentUnavailable.code, SETTLING],
+    ).update(failure_code=SETTLING, updated_at=timezone.now())
+    if not claimed:
+        return order.status
+    try:
+        charge = payment_gateway().find_charge(idempotency_key=order.payment_idempotency_key)
+    except GatewayError:
+        Order.objects.filter(pk=order.pk).update(failure_code=PaymentUnavailable.code)
+        return OrderStatus.FAILED
+    if charge is None:
+        Order.objects.filter(pk=order.pk).update(failure_code=CHECKED)
+        return OrderStatus.FAILED
+    _compensate(order=order, charge=charge, cause=PaymentUnavailable())
+    return OrderStatus.REFUNDED
+
+
 def checkouts_abandoned(*, older_than_seconds: int | None = None) -> list[uuid.UUID]:
-    """Orders still `pending_payment` well after any live execution would have finished."""
+    """Orders nobody is finishing: `pending_payment` well after any live execution would have
+    ended, or failed for `payment_unavailable` and not yet checked with the provider (within the
+    idempotency keys' lifetime, after which no retry can resume them)."""
     age = older_than_seconds or 2 * settings.IDEMPOTENCY_LOCK_SECONDS
-    cutoff = timezone.now() - timedelta(seconds=age)
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=age)
+    pending = Q(status=OrderStatus.PENDING_PAYMENT)
+    unavailable = Q(
+        status=OrderStatus.FAILED,
+        failure_code__in=[PaymentUnavailable.code, SETTLING],
+        created_at__gt=now - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS),
+    )
     return list(
-        Order.objects.filter(status=OrderStatus.PENDING_PAYMENT, updated_at__lt=cutoff)
+        Order.objects.filter(pending | unavailable, updated_at__lt=cutoff)
         .exclude(idempotency_keys__locked_at__gt=cutoff)
         .values_list("pk", flat=True)[:200]
     )

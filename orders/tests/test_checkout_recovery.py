@@ -257,3 +257,47 @@ def test_order_place_crash_after_compensation_answers_refunded_on_retry(customer
     assert retry.json()["code"] == "checkout_failed_refunded"
     assert MockCharge.objects.count() == MockRefund.objects.count() == 1
     assert stock(product) == (10, 0)
+
+
+def test_sweeper_refunds_a_charge_hidden_behind_an_unavailable_gateway(customer_client, product):
+    add_to_cart(customer_client, product)
+    key = new_key()
+    assert checkout(customer_client, key=key, token="tok_down").status_code == 503
+    order = Order.objects.get()
+    # The provider captured although it answered with a timeout.
+    MockCharge.objects.create(
+        id="ch_hidden",
+        idempotency_key=order.payment_idempotency_key,
+        token="tok_down",
+        amount=order.total,
+        currency=order.currency,
+        status="succeeded",
+    )
+    age_execution()
+
+    assert sweep() == 1
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+    assert MockRefund.objects.get().charge_id == "ch_hidden"
+    assert stock(product) == (10, 0)
+    retry = checkout(customer_client, key=key, token="tok_down")
+    assert retry.status_code == 409
+    assert retry.json()["code"] == "checkout_failed_refunded"
+    assert sweep() == 0
+
+
+def test_sweeper_checks_an_unavailable_payment_once_and_retry_still_works(
+    customer_client, product, monkeypatch
+):
+    add_to_cart(customer_client, product)
+    key = new_key()
+    checkout(customer_client, key=key, token="tok_down")
+    age_execution()
+
+    assert sweep() == 1
+    assert sweep() == 0
+
+    assert Order.objects.get().status == OrderStatus.FAILED
+    monkeypatch.setattr("orders.gateways.ALWAYS_DOWN", set())
+    assert checkout(customer_client, key=key, token="tok_down").status_code == 201
