@@ -63,6 +63,9 @@ def _fill_checkout(page, *, token: str, email: str | None = "guest@example.com")
 def test_browse_search_add_two_products_sign_up_and_keep_the_cart(page, shelves, snap):
     page.goto("/")
     expect(page.get_by_role("heading", name="Popular right now")).to_be_visible()
+    # The stylesheet is served under the live server with DEBUG off.
+    header_colour = "getComputedStyle(document.querySelector('.site-header')).backgroundColor"
+    assert page.evaluate(header_colour) == "rgb(31, 95, 74)"
     snap(page, "home")
     page.set_viewport_size({"width": 390, "height": 844})
     # Responsive: nothing wider than a phone's screen, so no sideways scrolling.

@@ -71,6 +71,8 @@ def test_sign_up_shows_the_services_field_errors(client, customer):
     assert response.status_code == 200
     assert "An account with this email address already exists." in body
     assert "This password is entirely numeric." in body
+    assert 'aria-describedby="id_email_error"' in body
+    assert '<ul class="field-errors" id="id_email_error">' in body
     assert User.objects.count() == 1
 
 
