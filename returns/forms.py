@@ -1,7 +1,8 @@
 """The return request form: a quantity and a reason per order line, and a note.
 
-Which quantities may still be returned, the window and the order's status are rules of
-`returns.services.return_request_create`; the form only collects a request it can judge."""
+Which quantities may still be returned, that each line needs a reason, the window and the order's
+status are rules of `returns.services.return_request_create`; the form only collects the request
+and shows the service's verdict."""
 
 from django import forms
 
@@ -39,15 +40,6 @@ class ReturnRequestForm(forms.Form):
             (line, self[f"quantity_{line.pk}"], self[f"reason_{line.pk}"])
             for line in self.order_lines
         ]
-
-    def clean(self):
-        cleaned_data = super().clean()
-        for line in self.order_lines:
-            if cleaned_data.get(f"quantity_{line.pk}") and not cleaned_data.get(
-                f"reason_{line.pk}"
-            ):
-                self.add_error(f"reason_{line.pk}", "Tell us why you are returning this item.")
-        return cleaned_data
 
     def return_lines(self) -> list[ReturnLineRequest]:
         return [

@@ -71,7 +71,7 @@ def test_return_needs_a_reason_and_at_least_one_item(client, shipped_order):
     no_reason = client.post(url, {f"quantity_{line.pk}": "1"})
     nothing = client.post(url, {f"quantity_{line.pk}": "0"})
 
-    assert "Tell us why you are returning this item." in no_reason.content.decode()
+    assert "Each line needs a positive quantity and a known reason." in no_reason.content.decode()
     assert "A return needs at least one line." in nothing.content.decode()
     assert not ReturnRequest.objects.exists()
 
