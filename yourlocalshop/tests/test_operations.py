@@ -69,8 +69,11 @@ def start_manage(*arguments: str, environment: dict[str, str]) -> subprocess.Pop
     inherited = {
         key: value
         for key, value in os.environ.items()
-        # The production shape must come from `environment` alone, not the developer's shell.
-        if not key.startswith(("SECURE_", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "LOG_"))
+        # The production shape must come from `environment` alone, not the developer's shell;
+        # nor may the browser tests' async-safety escape hatch silence a deploy check.
+        if not key.startswith(
+            ("SECURE_", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "LOG_", "DJANGO_ALLOW_ASYNC")
+        )
     }
     return subprocess.Popen(
         [sys.executable, "-c", WITHOUT_DOTENV + MANAGE, *arguments],
