@@ -164,21 +164,21 @@ def test_two_submits_of_the_same_checkout_form_create_one_order(page, shelves):
     page.goto("/checkout/")
     _fill_checkout(page, token="tok_slow")
     checkout_posts = []
+
+    def is_checkout_post(request) -> bool:
+        return request.method == "POST" and request.url.endswith("/checkout/")
+
     page.on(
         "request",
-        lambda request: (
-            checkout_posts.append(request)
-            if request.method == "POST" and request.url.endswith("/checkout/")
-            else None
-        ),
+        lambda request: checkout_posts.append(request) if is_checkout_post(request) else None,
     )
-
+    # The slow payment keeps the first attempt running well past the second submit.
     page.evaluate(
         """() => {
             const form = document.querySelector("form[data-submit-once]");
             form.removeAttribute("data-submit-once");
             form.requestSubmit();
-            setTimeout(() => form.requestSubmit(), 200);
+            setTimeout(() => form.requestSubmit(), 250);
         }"""
     )
 
