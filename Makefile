@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint fmt migrations-check schema-check e2e-deps e2e screenshots lint-config
+.PHONY: install run test lint fmt migrations-check schema-check e2e-deps e2e screenshots lint-config bench
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed (set PYTHON=python3.12)")'
@@ -65,3 +65,10 @@ e2e: e2e-deps
 ## The end-to-end scenarios, saving a PNG of every step under docs/screenshots/ (never committed).
 screenshots: e2e-deps
 	E2E_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest e2e -m browser $(PYTEST_ARGS)
+
+## The shop under load (bench/README.md): gunicorn + a Celery worker on a throw-away PostgreSQL
+## database (yls_load) and Redis db 11; browsing, carts, checkout, packing, then a 10x burst and the
+## invariants. Writes bench/results/latest.json. Shorter: BENCH_ARGS="--duration 5 --burst-duration 10".
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python bench/load.py $(BENCH_ARGS)

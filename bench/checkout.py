@@ -16,70 +16,34 @@ A benchmark prints figures; it is not a pass/fail test.
 import argparse
 import itertools
 import os
-import signal
 import statistics
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 import uuid
 from collections import Counter
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
+from _server import Services
+
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/yls_orders")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/4")
-PORT = int(os.environ.get("BENCH_PORT", "8766"))
-BASE = f"http://127.0.0.1:{PORT}"
 PRODUCTS = 50
 ADDRESS = {"name": "Bench Buyer", "line1": "1 Load Lane", "city": "Hometown",
            "postcode": "HT1 1AA", "country": "GB"}  # fmt: skip
-
-ENV = {
-    **os.environ,
-    "DATABASE_URL": DATABASE_URL,
-    "REDIS_URL": REDIS_URL,
-    "CACHE_KEY_PREFIX": "yls-orders-bench",
-    "CONN_MAX_AGE": "600",
-    "DEBUG": "0",
-    "SECRET_KEY": "benchmark-only-secret-key-not-for-production-use-0123456789",
-    "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-    "LOG_LEVEL": "WARNING",
-    "PAYMENT_GATEWAY": "orders.gateways.MockPaymentGateway",
-    "THROTTLE_CHECKOUT": "1000000/min",
-    "DJANGO_SETTINGS_MODULE": "yourlocalshop.settings",
-}
-
-
-def create_database() -> None:
-    import psycopg
-
-    server_url, name = DATABASE_URL.rsplit("/", 1)
-    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as connection:
-        exists = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
-        ).fetchone()
-        if not exists:
-            connection.execute(f'CREATE DATABASE "{name}"')
+SERVICES = Services(
+    database_url=DATABASE_URL,
+    redis_url=REDIS_URL,
+    cache_prefix="yls-orders-bench",
+    PAYMENT_GATEWAY="orders.gateways.MockPaymentGateway",
+    THROTTLE_CHECKOUT="1000000/min",
+)
 
 
 def prepare(*, customers: int) -> tuple[list[str], list[str]]:
     """Fresh schema, products with stock, `customers` users with tokens. Returns (skus, tokens)."""
-    create_database()
-    subprocess.run(
-        [PYTHON, "manage.py", "prepare_database", "--reset", "--verbosity", "0"],
-        cwd=ROOT, env=ENV, check=True,
-    )  # fmt: skip
-    os.environ.update(ENV)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    SERVICES.reset_database()
+    SERVICES.setup_django()
     from decimal import Decimal
 
-    from django.core.cache import cache
     from rest_framework.authtoken.models import Token
 
     from accounts.models import User
@@ -87,7 +51,6 @@ def prepare(*, customers: int) -> tuple[list[str], list[str]]:
     from inventory.enums import MovementReason
     from inventory.services import stock_set_on_hand
 
-    cache.clear()
     category = Category.objects.create(slug="bench", name="Bench")
     skus = []
     for index in range(PRODUCTS):
@@ -124,30 +87,12 @@ def queries_per_request(*, sku: str, token: str) -> tuple[int, int]:
     return len(add.captured_queries), len(pay.captured_queries)
 
 
-def start_gunicorn(workers: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [str(Path(PYTHON).parent / "gunicorn"), "yourlocalshop.wsgi:application",
-         "--workers", str(workers), "--bind", f"127.0.0.1:{PORT}", "--backlog", "256",
-         "--log-level", "warning"],
-        cwd=ROOT, env=ENV, start_new_session=True,
-    )  # fmt: skip
-    for _ in range(150):
-        try:
-            with urllib.request.urlopen(f"{BASE}/api/health", timeout=1) as response:
-                if response.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    raise SystemExit("gunicorn did not start")
-
-
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def run(*, concurrency: int, duration: float, skus: list[str], tokens) -> dict:
+def run(*, base_url: str, concurrency: int, duration: float, skus: list[str], tokens) -> dict:
     import httpx
 
     order_latencies: list[float] = []
@@ -160,7 +105,7 @@ def run(*, concurrency: int, duration: float, skus: list[str], tokens) -> dict:
 
     def client_loop():
         nonlocal paid
-        with httpx.Client(base_url=BASE, timeout=30) as client:
+        with httpx.Client(base_url=base_url, timeout=30) as client:
             while time.perf_counter() < deadline:
                 with lock:
                     token = next(tokens, None)
@@ -240,18 +185,15 @@ def main() -> None:
     add_queries, checkout_queries = queries_per_request(sku=skus[0], token=token_list[0])
     print(f"SQL queries: {add_queries} per add-to-cart, {checkout_queries} per checkout")
     tokens = iter(token_list[1:])
-    server = start_gunicorn(arguments.workers)
+    server = SERVICES.start_gunicorn(workers=arguments.workers)
     try:
         for concurrency in arguments.concurrency:
-            run(concurrency=concurrency, duration=arguments.warmup, skus=skus, tokens=tokens)
-            report(run(concurrency=concurrency, duration=arguments.duration, skus=skus,
-                       tokens=tokens))  # fmt: skip
+            run(base_url=server.base_url, concurrency=concurrency, duration=arguments.warmup,
+                skus=skus, tokens=tokens)  # fmt: skip
+            report(run(base_url=server.base_url, concurrency=concurrency,
+                       duration=arguments.duration, skus=skus, tokens=tokens))  # fmt: skip
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)  # gunicorn finishes the requests in flight first
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        SERVICES.stop(server)
 
 
 if __name__ == "__main__":

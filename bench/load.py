@@ -1,0 +1,720 @@
+"""The shop under load: browsing, cart building, checkout and packing, then a 10x burst, then the
+invariants checked in the database. `make bench` runs it.
+
+    .venv/bin/python bench/load.py [--duration 15] [--burst-duration 30] [--burst-factor 10]
+                                   [--workers CPUS] [--concurrency 8] [--connections 16]
+
+It drops and migrates the PostgreSQL database `yls_load` (BENCH_DATABASE_URL) and empties the
+Redis db 11 (BENCH_REDIS_URL: cache and Celery broker), seeds `sample_products.json` plus the
+benchmark's own products (most with ample stock, a few scarce ones that sell out under load),
+customers and a member of staff with API tokens, then starts gunicorn (workers = CPUs, sync,
+persistent database connections) and a real Celery worker (outbox deliveries create the packing
+tasks). Phases:
+
+1. catalogue: wrk on `GET /api/products` (pages, categories, orderings, a search) and
+   `GET /api/products/{sku}`, each at --connections for --duration seconds;
+2. shop: --concurrency shoppers (asyncio + httpx), each order a fresh customer: one list page,
+   one product page, `POST /api/cart/items` (every 8th order also a scarce product),
+   `POST /api/orders` (Idempotency-Key, tok_success; a lost answer is retried with the same key);
+   one member of staff packs what is paid (`GET /api/admin/packing-tasks`, start, packed);
+3. burst: --burst-factor times the shoppers and the catalogue connections for --burst-duration
+   seconds. Graceful means only 2xx/4xx, or 503 with Retry-After: never a 500, never a lost order.
+
+Then it waits (up to 15 s) for the worker to create every packing task and checks, in the
+database: no negative stock, no SKU sold beyond its stock, stock conserved, on_hand equal to the
+ledger, one charge per paid order and no charge kept without a paid order, one packing task per
+paid order, and every order answered 201 exists and is paid.
+
+It prints the figures and writes `bench/results/latest.json`. The targets are printed next to
+the figures, not asserted; the exit status is 1 only for a broken invariant or a server error.
+"""
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import platform
+import time
+import uuid
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from _server import ROOT, Services
+from _wrk import wrk_command, wrk_missing, wrk_parse, wrk_run
+
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/yls_load")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+AMPLE_PRODUCTS = 40
+AMPLE_STOCK = 1_000_000
+SCARCE_PRODUCTS = 3
+SCARCE_STOCK = 25
+SCARCE_EVERY = 8  # every 8th order also wants a scarce product
+PACKING_WAIT_SECONDS = 15
+PAID_STATUSES = ("paid", "packing", "shipped", "delivered")
+ADDRESS = {
+    "name": "Load Tester",
+    "line1": "1 Load Lane",
+    "city": "Hometown",
+    "postcode": "HT1 1AA",
+    "country": "GB",
+}
+TARGETS = {
+    "catalogue list req/s": (">=", 1500),
+    "catalogue list p95 ms": ("<=", 15),
+    "catalogue detail req/s": (">=", 1500),
+    "catalogue detail p95 ms": ("<=", 15),
+    "paid orders/s": (">=", 40),
+    "checkout p95 ms": ("<=", 200),
+}
+
+SERVICES = Services(
+    database_url=DATABASE_URL,
+    redis_url=REDIS_URL,
+    cache_prefix="yls-load",
+    ACCESS_LOG="0",  # a JSON log line per request would be measured too; the proxy logs
+    PAYMENT_GATEWAY="orders.gateways.MockPaymentGateway",
+    # Each customer orders once, so the per-customer checkout limit would never trigger; the
+    # benchmark lifts it so that one process's token bookkeeping is not what is measured.
+    THROTTLE_CHECKOUT="1000000/min",
+    # Shipping e-mails stay in the worker's memory instead of flooding the terminal.
+    EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+)
+
+
+# --- Preparation -----------------------------------------------------------------------------
+
+
+def prepare(*, customers: int) -> dict:
+    """Fresh schema, the sample catalogue, benchmark products, customers and a packer."""
+    SERVICES.reset_database()
+    SERVICES.manage("seed_products", "--file", "sample_products.json")
+    SERVICES.manage("warm_catalogue_cache", "--top", "500")
+    SERVICES.setup_django()
+    from decimal import Decimal
+
+    from rest_framework.authtoken.models import Token
+
+    from accounts.models import User
+    from catalogue.models import Category, Product
+    from inventory.enums import MovementReason
+    from inventory.services import stock_set_on_hand
+
+    category = Category.objects.create(slug="load-bench", name="Load bench")
+    initial_stock = {}
+    for kind, count, stock in (
+        ("AMPLE", AMPLE_PRODUCTS, AMPLE_STOCK),
+        ("SCARCE", SCARCE_PRODUCTS, SCARCE_STOCK),
+    ):
+        for index in range(count):
+            product = Product.objects.create(
+                sku=f"LOAD-{kind}-{index:02d}",
+                slug=f"load-{kind.lower()}-{index:02d}",
+                name=f"Load {kind.lower()} {index}",
+                category=category,
+                price=Decimal("3.20") + index,
+                currency="EUR",
+            )
+            stock_set_on_hand(product=product, on_hand=stock, reason=MovementReason.SEED)
+            initial_stock[product.sku] = stock
+    users = User.objects.bulk_create(
+        User(email=f"load{index}@example.com", full_name=f"Load {index}", password="!")
+        for index in range(customers)
+    )
+    tokens = Token.objects.bulk_create(Token(user=user, key=Token.generate_key()) for user in users)
+    staff = User.objects.create(
+        email="packer@example.com", full_name="Load Packer", password="!", is_staff=True
+    )
+    staff_token = Token.objects.create(user=staff, key=Token.generate_key())
+    skus = sorted(initial_stock)
+    return {
+        "initial_stock": initial_stock,
+        "ample": [sku for sku in skus if "AMPLE" in sku],
+        "scarce": [sku for sku in skus if "SCARCE" in sku],
+        "tokens": [token.key for token in tokens],
+        "staff_token": staff_token.key,
+    }
+
+
+def catalogue_paths() -> tuple[list[str], list[str]]:
+    document = json.loads((ROOT / "sample_products.json").read_text(encoding="utf-8"))
+    active = [row for row in document["products"] if row.get("is_active", True)]
+    active.sort(key=lambda row: -row.get("popularity", 0))
+    detail = [f"/api/products/{row['sku']}" for row in active[:200]]
+    list_paths = ["/api/products", "/api/products?page=2", "/api/products?page=3"]
+    list_paths += [f"/api/products?category={row['slug']}" for row in document["categories"]]
+    list_paths += ["/api/products?ordering=price", "/api/products?q=tea&ordering=-price"]
+    return list_paths, detail
+
+
+# --- Measuring -------------------------------------------------------------------------------
+
+
+class Recorder:
+    """Latencies and answers per endpoint, for one phase."""
+
+    def __init__(self) -> None:
+        self.latencies: dict[str, list[float]] = defaultdict(list)
+        self.answers: dict[str, Counter] = defaultdict(Counter)
+        self.server_errors: list[str] = []
+        self.orders: dict[str, dict] = {}  # orderId -> {sku: quantity} of every 201
+        self.started = time.perf_counter()
+        self.seconds = 0.0
+
+    def record(self, endpoint: str, started: float, response: httpx.Response | None) -> None:
+        if response is None:
+            self.answers[endpoint]["transport error"] += 1
+            return
+        self.latencies[endpoint].append(time.perf_counter() - started)
+        status = response.status_code
+        label = str(status)
+        if status >= 400 and response.headers.get("content-type", "").startswith(
+            "application/problem+json"
+        ):
+            label += " " + str(response.json().get("code", ""))
+        if status == 503 and not response.headers.get("Retry-After"):
+            label += " without Retry-After"
+        self.answers[endpoint][label] += 1
+        if status >= 500 and not (status == 503 and response.headers.get("Retry-After")):
+            self.server_errors.append(f"{endpoint} {label}")
+
+    def summary(self) -> dict:
+        endpoints = {}
+        for endpoint in sorted(set(self.latencies) | set(self.answers)):
+            values = sorted(self.latencies[endpoint])
+            endpoints[endpoint] = {
+                "requests": sum(self.answers[endpoint].values()),
+                "rps": len(values) / self.seconds if self.seconds else 0.0,
+                "p50": percentile_ms(values, 0.50),
+                "p95": percentile_ms(values, 0.95),
+                "p99": percentile_ms(values, 0.99),
+                "answers": dict(self.answers[endpoint]),
+            }
+        return endpoints
+
+
+def percentile_ms(ordered: list[float], fraction: float) -> float | None:
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] * 1000
+
+
+async def send(
+    client: httpx.AsyncClient, recorder: Recorder, endpoint: str, method: str, url: str, **kwargs
+) -> httpx.Response | None:
+    started = time.perf_counter()
+    try:
+        response = await client.request(method, url, **kwargs)
+    except httpx.TransportError:
+        response = None
+    recorder.record(endpoint, started, response)
+    return response
+
+
+async def shopper(client, recorder, *, deadline, customers, orders_counter, data, browse):
+    list_paths = browse[0]
+    while time.perf_counter() < deadline:
+        token = next(customers, None)
+        if token is None:
+            return
+        number = next(orders_counter)
+        headers = {"Authorization": f"Token {token}"}
+        await send(client, recorder, "catalogue list", "GET", list_paths[number % len(list_paths)])
+        sku = data["ample"][number % len(data["ample"])]
+        await send(client, recorder, "catalogue detail", "GET", f"/api/products/{sku}")
+        wanted = {sku: 1}
+        added = await send(
+            client,
+            recorder,
+            "cart add",
+            "POST",
+            "/api/cart/items",
+            json={"sku": sku, "quantity": 1},
+            headers=headers,
+        )
+        if added is None or added.status_code != 201:
+            continue
+        if number % SCARCE_EVERY == 0:
+            scarce = data["scarce"][number // SCARCE_EVERY % len(data["scarce"])]
+            added = await send(
+                client,
+                recorder,
+                "cart add",
+                "POST",
+                "/api/cart/items",
+                json={"sku": scarce, "quantity": 1},
+                headers=headers,
+            )
+            if added is not None and added.status_code == 201:
+                wanted[scarce] = 1
+        await checkout(client, recorder, headers=headers, wanted=wanted)
+
+
+async def checkout(client, recorder, *, headers, wanted) -> None:
+    """Pay for the cart; an answer lost in transit is retried once with the same key."""
+    headers = {**headers, "Idempotency-Key": str(uuid.uuid4())}
+    body = {"shippingAddress": ADDRESS, "paymentToken": "tok_success"}
+    answer = await send(
+        client, recorder, "checkout", "POST", "/api/orders", json=body, headers=headers
+    )
+    if answer is None:
+        answer = await send(
+            client, recorder, "checkout retry", "POST", "/api/orders", json=body, headers=headers
+        )
+    if answer is not None and answer.status_code == 201:
+        order = answer.json()
+        recorder.orders[order["orderId"]] = {
+            line["sku"]: line["quantity"] for line in order["lines"]
+        }
+
+
+async def packer(client, recorder, *, deadline, staff_token) -> None:
+    """One member of staff: take the oldest pending tasks, start each, mark it packed."""
+    headers = {"Authorization": f"Token {staff_token}"}
+    while time.perf_counter() < deadline:
+        listed = await send(
+            client,
+            recorder,
+            "packing list",
+            "GET",
+            "/api/admin/packing-tasks?status=pending&page_size=10",
+            headers=headers,
+        )
+        tasks = listed.json()["results"] if listed is not None and listed.status_code == 200 else []
+        if not tasks:
+            await asyncio.sleep(0.2)
+        for task in tasks:
+            if time.perf_counter() >= deadline:
+                return
+            base = f"/api/admin/packing-tasks/{task['id']}"
+            await send(client, recorder, "packing start", "POST", f"{base}/start", headers=headers)
+            await send(
+                client,
+                recorder,
+                "packing packed",
+                "POST",
+                f"{base}/packed",
+                json={"parcels": [{"weightGrams": 500}]},
+                headers=headers,
+            )
+
+
+async def shop_phase(
+    base_url, *, seconds, concurrency, data, customers, orders_counter, browse, wrk_connections=0
+) -> tuple[dict, dict]:
+    """Shoppers and one packer for `seconds`; with `wrk_connections`, wrk browses alongside."""
+    recorder = Recorder()
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency + 4, max_keepalive_connections=0)
+    wrk = None
+    if wrk_connections:
+        command, script = wrk_command(
+            base_url,
+            browse[0] + browse[1],
+            duration=seconds,
+            connections=wrk_connections,
+            threads=2,
+        )
+        wrk = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+        )
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
+        await asyncio.gather(
+            packer(client, recorder, deadline=deadline, staff_token=data["staff_token"]),
+            *(
+                shopper(
+                    client,
+                    recorder,
+                    deadline=deadline,
+                    customers=customers,
+                    orders_counter=orders_counter,
+                    data=data,
+                    browse=browse,
+                )
+                for _ in range(concurrency)
+            ),
+        )
+    recorder.seconds = time.perf_counter() - recorder.started
+    result = {
+        "seconds": recorder.seconds,
+        "concurrency": concurrency,
+        "endpoints": recorder.summary(),
+    }
+    paid = len(recorder.orders)
+    result["paidOrders"] = paid
+    result["ordersPerSecond"] = paid / recorder.seconds
+    result["ordersPerMinute"] = paid * 60 / recorder.seconds
+    result["serverErrors"] = len(recorder.server_errors)
+    if wrk is not None:
+        output, _ = await wrk.communicate()
+        os.unlink(script)
+        catalogue = wrk_parse(output.decode())
+        catalogue["connections"] = wrk_connections
+        result["catalogueWrk"] = catalogue
+        result["serverErrors"] += sum(
+            count
+            for status, count in catalogue["statuses"].items()
+            if status.startswith("5") and status != "503"
+        )
+    return result, recorder.orders
+
+
+# --- Invariants ------------------------------------------------------------------------------
+
+
+def check_invariants(*, initial_stock: dict[str, int], answered_orders: dict[str, dict]) -> dict:
+    """Each invariant: ok, how many rows it looked at, and the first violations."""
+    from django.db.models import Count, Sum
+
+    from fulfilment.models import PackingTask
+    from inventory.models import StockItem, StockMovement
+    from orders.models import MockCharge, Order, OrderLine, Payment
+
+    def outcome(checked: int, violations: list) -> dict:
+        return {
+            "ok": not violations,
+            "checked": checked,
+            "violations": violations[:10],
+            "violationCount": len(violations),
+        }
+
+    paid_orders = Order.objects.filter(status__in=PAID_STATUSES)
+    # The worker creates packing tasks from the outbox; give it time to catch up.
+    deadline = time.monotonic() + PACKING_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if not _orders_without_task(paid_orders).exists():
+            break
+        time.sleep(0.5)
+
+    results = {}
+    stock_items = list(StockItem.objects.select_related("product"))
+    results["no negative stock"] = outcome(
+        len(stock_items),
+        [
+            f"{item.product.sku}: on_hand {item.on_hand}, reserved {item.reserved}"
+            for item in stock_items
+            if item.on_hand < 0 or item.reserved < 0
+        ],
+    )
+
+    sold = dict(
+        OrderLine.objects.filter(order__status__in=PAID_STATUSES)
+        .values_list("sku")
+        .annotate(total=Sum("quantity"))
+        .values_list("sku", "total")
+    )
+    results["no oversell (paid quantity <= initial stock)"] = outcome(
+        len(initial_stock),
+        [
+            f"{sku}: sold {sold.get(sku, 0)} of {stock}"
+            for sku, stock in initial_stock.items()
+            if sold.get(sku, 0) > stock
+        ],
+    )
+    on_hand = {item.product.sku: item.on_hand for item in stock_items}
+    results["stock conserved (on_hand = initial - paid quantity)"] = outcome(
+        len(initial_stock),
+        [
+            f"{sku}: on_hand {on_hand[sku]}, initial {stock} - sold {sold.get(sku, 0)}"
+            for sku, stock in initial_stock.items()
+            if on_hand[sku] != stock - sold.get(sku, 0)
+        ],
+    )
+
+    ledger = dict(
+        StockMovement.objects.values_list("stock_item_id")
+        .annotate(total=Sum("delta"))
+        .values_list("stock_item_id", "total")
+    )
+    results["on_hand equals the ledger sum"] = outcome(
+        len(stock_items),
+        [
+            f"{item.product.sku}: on_hand {item.on_hand}, ledger {ledger.get(item.pk, 0)}"
+            for item in stock_items
+            if item.on_hand != ledger.get(item.pk, 0)
+        ],
+    )
+
+    payments = defaultdict(list)
+    for payment in Payment.objects.all():
+        payments[payment.order_id].append(payment)
+    charges = Counter(
+        MockCharge.objects.filter(status="succeeded").values_list("idempotency_key", flat=True)
+    )
+    paid = list(paid_orders.only("id", "number", "total", "payment_idempotency_key"))
+    violations = []
+    for order in paid:
+        amounts = [payment.amount for payment in payments[order.pk]]
+        if amounts != [order.total] or charges[order.payment_idempotency_key] != 1:
+            violations.append(
+                f"{order.number}: payments {amounts}, provider charges "
+                f"{charges[order.payment_idempotency_key]}, total {order.total}"
+            )
+    results["one charge per paid order"] = outcome(len(paid), violations)
+
+    paid_keys = {order.payment_idempotency_key for order in paid}
+    kept = (
+        MockCharge.objects.filter(status="succeeded")
+        .exclude(idempotency_key__in=paid_keys)
+        .annotate(refunded=Sum("refunds__amount"))
+    )
+    results["no charge kept without a paid order"] = outcome(
+        len(charges),
+        [
+            f"{charge.id}: {charge.amount} charged, {charge.refunded or 0} refunded"
+            for charge in kept
+            if (charge.refunded or 0) != charge.amount
+        ],
+    )
+
+    tasks = dict(
+        PackingTask.objects.values_list("order_id")
+        .annotate(count=Count("id"))
+        .values_list("order_id", "count")
+    )
+    refunded = set(
+        Order.objects.filter(
+            pk__in=list(tasks), status__in=("refunded", "partially_refunded")
+        ).values_list("pk", flat=True)
+    )
+    paid_ids = {order.pk for order in paid}
+    violations = [
+        f"{order.number}: {tasks.get(order.pk, 0)} packing tasks"
+        for order in paid
+        if tasks.get(order.pk, 0) != 1
+    ]
+    violations += [
+        f"order {order_id}: a packing task, but neither paid nor refunded"
+        for order_id in set(tasks) - paid_ids - refunded
+    ]
+    results["one packing task per paid order"] = outcome(len(paid), violations)
+
+    found = {
+        str(order.pk): order.status
+        for order in Order.objects.filter(pk__in=list(answered_orders)).only("id", "status")
+    }
+    results["every 201 order exists and is paid"] = outcome(
+        len(answered_orders),
+        [
+            f"{order_id}: {found.get(order_id, 'missing')}"
+            for order_id in answered_orders
+            if found.get(order_id) not in PAID_STATUSES
+        ],
+    )
+    return results
+
+
+def _orders_without_task(paid_orders):
+    from fulfilment.models import PackingTask
+
+    return paid_orders.exclude(pk__in=PackingTask.objects.values("order_id"))
+
+
+# --- Report ----------------------------------------------------------------------------------
+
+
+def fmt_ms(value: float | None) -> str:
+    return f"{value:7.1f}" if value is not None else "      -"
+
+
+def print_endpoints(endpoints: dict) -> None:
+    for name, figures in endpoints.items():
+        answers = ", ".join(
+            f"{label}: {count}" for label, count in sorted(figures["answers"].items())
+        )
+        print(
+            f"  {name:<17} {figures['rps']:8.1f} req/s  p50 {fmt_ms(figures['p50'])} ms  "
+            f"p95 {fmt_ms(figures['p95'])} ms  p99 {fmt_ms(figures['p99'])} ms   [{answers}]"
+        )
+
+
+def print_wrk(name: str, result: dict) -> None:
+    answers = sorted(result["statuses"].items())
+    if result["transportErrors"]:
+        answers.append(("transport errors", result["transportErrors"]))
+    print(
+        f"  {name:<17} {result['rps']:8.1f} req/s  p50 {result['p50']:7.2f} ms  "
+        f"p95 {result['p95']:7.2f} ms  p99 {result['p99']:7.2f} ms   "
+        f"[{', '.join(f'{label}: {count}' for label, count in answers)}]"
+        f"  ({result['connections']} connections)"
+    )
+
+
+def print_shop(title: str, result: dict) -> None:
+    print(
+        f"\n{title}: {result['concurrency']} shoppers + 1 packer, {result['seconds']:.1f} s, "
+        f"{result['paidOrders']} paid orders = {result['ordersPerSecond']:.1f}/s "
+        f"({result['ordersPerMinute']:.0f}/min)"
+    )
+    print_endpoints(result["endpoints"])
+    if "catalogueWrk" in result:
+        print_wrk("catalogue (wrk)", result["catalogueWrk"])
+
+
+def target_figures(results: dict) -> dict:
+    figures = {}
+    for kind in ("list", "detail"):
+        wrk = results["catalogue"][kind]
+        figures[f"catalogue {kind} req/s"] = wrk["rps"]
+        figures[f"catalogue {kind} p95 ms"] = wrk["p95"]
+    figures["paid orders/s"] = results["shop"]["ordersPerSecond"]
+    figures["checkout p95 ms"] = results["shop"]["endpoints"].get("checkout", {}).get("p95")
+    report = {}
+    for name, (direction, target) in TARGETS.items():
+        value = figures[name]
+        met = value is not None and (value >= target if direction == ">=" else value <= target)
+        report[name] = {"value": value, "target": f"{direction} {target}", "met": met}
+    return report
+
+
+# --- Main ------------------------------------------------------------------------------------
+
+
+async def run_phases(options, data, server_url, list_paths, detail_paths) -> dict:
+    results = {}
+    loop = asyncio.get_running_loop()
+    print(f"\ncatalogue (wrk, {options.connections} connections, {options.duration:g} s each):")
+    results["catalogue"] = {}
+    for kind, paths in (("list", list_paths), ("detail", detail_paths)):
+        result = await loop.run_in_executor(
+            None,
+            lambda paths=paths: wrk_run(
+                server_url,
+                paths,
+                duration=options.duration,
+                connections=options.connections,
+                warmup=2,
+            ),
+        )
+        result["connections"] = options.connections
+        results["catalogue"][kind] = result
+        print_wrk(kind, result)
+
+    customers = iter(data["tokens"])
+    orders_counter = itertools.count()
+    browse = (list_paths, detail_paths)
+    answered = {}
+    # A short warm-up opens every worker's database connection and fills its caches.
+    await shop_phase(
+        server_url,
+        seconds=2,
+        concurrency=options.concurrency,
+        data=data,
+        customers=customers,
+        orders_counter=orders_counter,
+        browse=browse,
+    )
+    results["shop"], orders = await shop_phase(
+        server_url,
+        seconds=options.duration,
+        concurrency=options.concurrency,
+        data=data,
+        customers=customers,
+        orders_counter=orders_counter,
+        browse=browse,
+    )
+    answered.update(orders)
+    print_shop("shop", results["shop"])
+    if options.burst_duration > 0:
+        results["burst"], orders = await shop_phase(
+            server_url,
+            seconds=options.burst_duration,
+            concurrency=options.concurrency * options.burst_factor,
+            data=data,
+            customers=customers,
+            orders_counter=orders_counter,
+            browse=browse,
+            wrk_connections=options.connections * options.burst_factor,
+        )
+        answered.update(orders)
+        results["burst"]["factor"] = options.burst_factor
+        print_shop(f"burst x{options.burst_factor}", results["burst"])
+    return results, answered
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=15, help="seconds per measured phase")
+    parser.add_argument("--burst-duration", type=float, default=30, help="0 skips the burst")
+    parser.add_argument("--burst-factor", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--concurrency", type=int, default=8, help="shoppers")
+    parser.add_argument("--connections", type=int, default=16, help="catalogue connections")
+    options = parser.parse_args()
+    if message := wrk_missing():
+        raise SystemExit(message)
+
+    load_before = os.getloadavg()
+    started_at = datetime.now(UTC)
+    shop_seconds = 2 + options.duration + options.burst_duration
+    # Enough customers for one order each at 100 orders/s (well above what 2 cores manage).
+    customers = int(100 * shop_seconds * max(1, options.burst_factor / 4)) + 100
+    print(f"preparing {DATABASE_URL} and {REDIS_URL} ({customers} customers)...", flush=True)
+    data = prepare(customers=customers)
+    list_paths, detail_paths = catalogue_paths()
+    worker = SERVICES.start_celery_worker(concurrency=1)
+    server = SERVICES.start_gunicorn(workers=options.workers)
+    try:
+        print(
+            f"gunicorn: {options.workers} sync workers (CPUs: {os.cpu_count()}), CONN_MAX_AGE=600; "
+            f"Celery worker; load average before: {' '.join(f'{v:.2f}' for v in load_before)}"
+        )
+        results, answered = asyncio.run(
+            run_phases(options, data, server.base_url, list_paths, detail_paths)
+        )
+        print(f"\ninvariants (waiting up to {PACKING_WAIT_SECONDS} s for packing tasks):")
+        results["invariants"] = check_invariants(
+            initial_stock=data["initial_stock"], answered_orders=answered
+        )
+    finally:
+        SERVICES.stop(server)
+        SERVICES.stop(worker)
+
+    for name, outcome in results["invariants"].items():
+        mark = "ok  " if outcome["ok"] else "FAIL"
+        print(f"  {mark} {name} ({outcome['checked']} checked)")
+        for violation in outcome["violations"]:
+            print(f"         {violation}")
+    server_errors = results["shop"]["serverErrors"] + results.get("burst", {}).get(
+        "serverErrors", 0
+    )
+    print(
+        f"  {'ok  ' if not server_errors else 'FAIL'} no 5xx other than 503 with Retry-After "
+        f"({server_errors} seen)"
+    )
+    results["targets"] = target_figures(results)
+    print("\ntargets (reported, not asserted):")
+    for name, target in results["targets"].items():
+        value = target["value"]
+        shown = f"{value:.1f}" if value is not None else "-"
+        print(
+            f"  {'met ' if target['met'] else 'MISS'} {name}: {shown} (target {target['target']})"
+        )
+    results["run"] = {
+        "startedAt": started_at.isoformat(),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "loadAverageBefore": load_before,
+            "loadAverageAfter": os.getloadavg(),
+        },
+        "options": vars(options),
+        "database": DATABASE_URL,
+        "redis": REDIS_URL,
+    }
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    print(
+        f"\nwritten: {RESULTS.relative_to(ROOT)}; load average after: "
+        f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}"
+    )
+    broken = [name for name, outcome in results["invariants"].items() if not outcome["ok"]]
+    if broken or server_errors:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
