@@ -4,11 +4,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 LINT_STAMP := $(VENV)/.lint-installed-$(shell cksum < requirements-lint.txt | cut -d' ' -f1)
+FUZZ_STAMP := $(VENV)/.fuzz-installed-$(shell cksum < requirements-fuzz.txt | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint fmt migrations-check schema-check e2e-deps e2e screenshots lint-config bench
+.PHONY: install run test lint fmt migrations-check schema-check e2e-deps e2e screenshots lint-config bench openapi fuzz
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed (set PYTHON=python3.12)")'
@@ -72,3 +73,30 @@ screenshots: e2e-deps
 BENCH_ARGS ?=
 bench: install
 	$(BIN)/python bench/load.py $(BENCH_ARGS)
+
+## Export the OpenAPI document to docs/openapi.json (a test fails when the committed one is stale).
+openapi: install
+	$(BIN)/python manage.py spectacular --format openapi-json --validate --fail-on-warn --file docs/openapi.json
+
+$(FUZZ_STAMP): requirements-fuzz.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-fuzz.txt
+	@rm -f $(VENV)/.fuzz-installed-* && touch $@
+
+## Fuzz the live API with schemathesis (a throw-away database: DATABASE_URL, else SQLite).
+fuzz: $(FUZZ_STAMP)
+	scripts/schemathesis.sh
+
+NEWMAN := node_modules/.bin/newman
+BASE_URL ?= http://$(HOST):$(PORT)
+$(NEWMAN): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+## The Postman collection (docs/postman_collection.json) run by newman, pinned in package-lock.json,
+## against a running server: `make run` in one terminal, `make postman` in another. Elsewhere:
+## BASE_URL=… STAFF_EMAIL=… STAFF_PASSWORD=…. Any failed assertion fails the target.
+postman: $(NEWMAN)
+	$(NEWMAN) run docs/postman_collection.json --env-var baseUrl=$(BASE_URL) \
+	  $(if $(STAFF_EMAIL),--env-var staffEmail=$(STAFF_EMAIL)) \
+	  $(if $(STAFF_PASSWORD),--env-var staffPassword=$(STAFF_PASSWORD)) \
+	  --timeout-request 30000 --color off

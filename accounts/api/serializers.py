@@ -48,8 +48,11 @@ class ProblemDetailsSerializer(serializers.Serializer):
     status = serializers.IntegerField()
     detail = serializers.CharField()
     code = serializers.CharField(help_text="Stable machine-readable error code.")
+    # A nested serializer's errors nest too (`{"shippingAddress": {"city": [...]}}`), so a value is
+    # either a list of messages or an object of the same shape.
     errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
+        child=serializers.JSONField(),
         required=False,
-        help_text="Validation errors keyed by (camelCase) field name.",
+        help_text="Validation errors keyed by (camelCase) field name: a list of messages, or an "
+        "object of the same shape for a nested field.",
     )

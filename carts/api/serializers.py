@@ -2,6 +2,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from carts.enums import MergeCapReason
+from yourlocalshop.api.serializers import StrictSerializer
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -21,14 +22,14 @@ def _quantity_field(*, min_value: int, help_text: str) -> StrictIntegerField:
     )
 
 
-class CartItemAddInputSerializer(serializers.Serializer):
+class CartItemAddInputSerializer(StrictSerializer):
     sku = serializers.CharField(max_length=64)
     quantity = _quantity_field(
         min_value=1, help_text="Added to the line's quantity when the SKU is already in the cart."
     )
 
 
-class CartItemUpdateInputSerializer(serializers.Serializer):
+class CartItemUpdateInputSerializer(StrictSerializer):
     quantity = _quantity_field(min_value=0, help_text="The line's new quantity; 0 removes it.")
 
 

@@ -1,0 +1,385 @@
+"""Security and abuse, each through the API as an attacker would try it.
+
+- No customer reaches another's cart, order, invoice or return: the answer is 404, the same as for
+  an id that does not exist, so ids cannot be probed either.
+- Prices, totals, statuses and owners never come from the client: such fields are refused (400).
+- Session (cookie) clients need the CSRF token on every unsafe request.
+- Stock hoarding is capped per customer; login and checkout are rate limited with Retry-After.
+"""
+
+import pytest
+from rest_framework.test import APIClient
+from rest_framework.throttling import SimpleRateThrottle
+
+from accounts.tests.factories import UserFactory
+from carts.models import Cart, CartItem
+from carts.selectors import CART_COOKIE_NAME
+from carts.services import (
+    cart_get_or_create_for_user,
+    cart_item_add,
+    cart_mark_checked_out,
+    cart_reserve,
+)
+from carts.tests.factories import stocked_product
+from inventory.models import InventoryReservation
+from orders.models import Order
+from returns.tests.factories import customer_order, return_for
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "Correct-horse-battery-9"
+ADDRESS = {
+    "name": "Ada Lovelace",
+    "line1": "12 St James's Square",
+    "city": "London",
+    "postcode": "SW1Y 4JH",
+    "country": "GB",
+}
+
+
+def _client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def _add(client: APIClient, sku: str, quantity: int = 1, **extra):
+    return client.post(
+        "/api/cart/items", {"sku": sku, "quantity": quantity, **extra}, format="json"
+    )
+
+
+def _place_order(client: APIClient, *, key: str, **extra):
+    return client.post(
+        "/api/orders",
+        {"shippingAddress": ADDRESS, "paymentToken": "tok_success", **extra},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+
+
+def _assert_not_found(response, code: str) -> None:
+    assert response.status_code == 404, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == code
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    # Several tests sign in for real; the production hasher is deliberately slow.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def throttle_rates(monkeypatch):
+    """Set throttle rates for one test. DRF reads DEFAULT_THROTTLE_RATES once, into a class
+    attribute, so overriding the setting alone would change nothing."""
+
+    def set_rates(**rates: str) -> None:
+        monkeypatch.setattr(
+            SimpleRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES, **rates}
+        )
+
+    return set_rates
+
+
+# --- Another customer's cart, order, invoice and return ----------------------------------------
+
+
+def test_cart_item_of_another_customer_is_404_and_untouched():
+    product = stocked_product()
+    victim, attacker = UserFactory(), UserFactory()
+    victim_item_id = _add(_client_for(victim), product.sku, 2).json()["items"][0]["id"]
+    attacker_client = _client_for(attacker)
+    _add(attacker_client, product.sku)  # the attacker has a cart of their own
+
+    changed = attacker_client.patch(
+        f"/api/cart/items/{victim_item_id}", {"quantity": 20}, format="json"
+    )
+    removed = attacker_client.delete(f"/api/cart/items/{victim_item_id}")
+    anonymous = APIClient().delete(f"/api/cart/items/{victim_item_id}")
+
+    for response in (changed, removed, anonymous):
+        _assert_not_found(response, "cart_item_not_found")
+    assert CartItem.objects.get(pk=victim_item_id).quantity == 2
+
+
+def test_cart_cookie_naming_another_customers_cart_reads_as_a_fresh_cart():
+    product = stocked_product()
+    victim = UserFactory()
+    victim_cart_id = _add(_client_for(victim), product.sku, 2).json()["id"]
+    attacker = APIClient()
+    attacker.cookies[CART_COOKIE_NAME] = victim_cart_id
+
+    seen = attacker.get("/api/cart")
+    added = _add(attacker, product.sku, 5)
+
+    assert seen.status_code == 200
+    assert seen.json()["id"] is None
+    assert seen.json()["items"] == []
+    assert added.status_code == 201
+    assert added.json()["id"] != victim_cart_id
+    assert [item["quantity"] for item in added.json()["items"]] == [5]
+    assert list(Cart.objects.get(pk=victim_cart_id).items.values_list("quantity", flat=True)) == [2]
+
+
+def test_order_of_another_customer_is_404():
+    owner, stranger = UserFactory(), UserFactory()
+    order = customer_order(user=owner)
+
+    own = _client_for(owner).get(f"/api/orders/{order.pk}")
+    other = _client_for(stranger).get(f"/api/orders/{order.pk}")
+    anonymous = APIClient().get(f"/api/orders/{order.pk}")
+    listed = _client_for(stranger).get("/api/orders")
+
+    assert own.status_code == 200
+    _assert_not_found(other, "order_not_found")
+    _assert_not_found(anonymous, "order_not_found")
+    assert listed.json()["results"] == []
+
+
+def test_order_shipments_of_another_customer_are_404():
+    owner, stranger = UserFactory(), UserFactory()
+    order = customer_order(user=owner)
+
+    own = _client_for(owner).get(f"/api/orders/{order.pk}/shipments")
+    other = _client_for(stranger).get(f"/api/orders/{order.pk}/shipments")
+
+    assert own.status_code == 200
+    assert other.status_code == 404
+
+
+@pytest.mark.parametrize("suffix", ["", "/pdf"], ids=["html", "pdf"])
+def test_invoice_of_another_customer_is_404(suffix):
+    owner, stranger = UserFactory(), UserFactory()
+    order = customer_order(user=owner)
+    invoice_id = _client_for(owner).get(f"/api/orders/{order.pk}").json()["invoiceId"]
+    url = f"/api/invoices/{invoice_id}{suffix}"
+
+    own = _client_for(owner).get(url)
+    other = _client_for(stranger).get(url)
+    anonymous = APIClient().get(url)
+
+    assert own.status_code == 200
+    assert own["Content-Type"].startswith("application/pdf" if suffix else "text/html")
+    _assert_not_found(other, "invoice_not_found")
+    _assert_not_found(anonymous, "invoice_not_found")
+
+
+def test_return_of_another_customer_is_404():
+    owner, stranger = UserFactory(), UserFactory()
+    order = customer_order(user=owner)
+    return_request = return_for(order, 1)
+    url = f"/api/returns/{return_request.pk}"
+
+    own = _client_for(owner).get(url)
+    other = _client_for(stranger).get(url)
+    wrong_email = APIClient().get(url, {"orderNumber": order.number, "email": stranger.email})
+    listed = _client_for(stranger).get("/api/returns")
+
+    assert own.status_code == 200
+    _assert_not_found(other, "return_not_found")
+    assert wrong_email.status_code == 404
+    assert listed.json()["results"] == []
+
+
+# --- Client-sent prices, totals, statuses and owners -------------------------------------------
+
+FORBIDDEN_FIELDS = {
+    "price": "0.01",
+    "unitPrice": "0.01",
+    "total": "0.01",
+    "status": "paid",
+    "user": 1,
+}
+
+
+@pytest.mark.parametrize(("field", "value"), FORBIDDEN_FIELDS.items())
+def test_cart_item_add_refuses_client_sent_field(customer_client, field, value):
+    product = stocked_product()
+
+    response = _add(customer_client, product.sku, 1, **{field: value})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert field in response.json()["errors"]
+    assert not CartItem.objects.exists()
+
+
+@pytest.mark.parametrize(("field", "value"), FORBIDDEN_FIELDS.items())
+def test_order_create_refuses_client_sent_field(customer_client, field, value):
+    product = stocked_product()
+    _add(customer_client, product.sku)
+
+    response = _place_order(customer_client, key=f"forbidden-{field}", **{field: value})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert field in response.json()["errors"]
+    assert not Order.objects.exists()
+    # The refusal did not use up the key: the honest request goes through with it.
+    assert _place_order(customer_client, key=f"forbidden-{field}").status_code == 201
+
+
+# --- CSRF on session requests ------------------------------------------------------------------
+
+
+@pytest.fixture
+def session_client(db):
+    """A browser-like client signed in with the session cookie, CSRF checks enforced."""
+    user = UserFactory(password=PASSWORD)
+    client = APIClient(enforce_csrf_checks=True)
+    assert client.login(email=user.email, password=PASSWORD)
+    return client
+
+
+def _csrf_token(client: APIClient) -> str:
+    return client.get("/api/auth/csrf").json()["csrfToken"]
+
+
+def test_session_cart_add_without_csrf_token_is_refused(session_client):
+    product = stocked_product()
+
+    refused = _add(session_client, product.sku)
+    accepted = session_client.post(
+        "/api/cart/items",
+        {"sku": product.sku, "quantity": 1},
+        format="json",
+        HTTP_X_CSRFTOKEN=_csrf_token(session_client),
+    )
+
+    assert refused.status_code == 403
+    assert "CSRF" in refused.json()["detail"]
+    assert accepted.status_code == 201
+    assert [item["quantity"] for item in accepted.json()["items"]] == [1]
+
+
+def test_session_order_create_without_csrf_token_is_refused(session_client):
+    product = stocked_product()
+    session_client.post(
+        "/api/cart/items",
+        {"sku": product.sku, "quantity": 1},
+        format="json",
+        HTTP_X_CSRFTOKEN=_csrf_token(session_client),
+    )
+
+    refused = _place_order(session_client, key="csrf-order")
+
+    assert refused.status_code == 403
+    assert "CSRF" in refused.json()["detail"]
+    assert not Order.objects.exists()
+
+
+def test_session_logout_without_csrf_token_is_refused(session_client):
+    refused = session_client.post("/api/auth/logout")
+
+    assert refused.status_code == 403
+    assert session_client.get("/api/auth/me").status_code == 200
+    logged_out = session_client.post(
+        "/api/auth/logout", HTTP_X_CSRFTOKEN=_csrf_token(session_client)
+    )
+    assert logged_out.status_code == 204
+    assert session_client.get("/api/auth/me").status_code in (401, 403)
+
+
+def test_session_login_without_csrf_token_is_refused(db):
+    user = UserFactory(password=PASSWORD)
+    client = APIClient(enforce_csrf_checks=True)
+
+    refused = client.post(
+        "/api/auth/login", {"email": user.email, "password": PASSWORD}, format="json"
+    )
+
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "csrf_failed"
+
+
+# --- Hoarding and rate limits ------------------------------------------------------------------
+
+
+def test_checkout_caps_live_reservations_per_customer(settings):
+    settings.MAX_ACTIVE_RESERVATIONS_PER_CUSTOMER = 2
+    product = stocked_product(on_hand=50)
+    customer = UserFactory()
+    # Earlier carts of the same customer still holding stock.
+    for _earlier in range(settings.MAX_ACTIVE_RESERVATIONS_PER_CUSTOMER):
+        cart = cart_get_or_create_for_user(user=customer)
+        cart_item_add(cart=cart, sku=product.sku, quantity=1)
+        cart_reserve(cart=cart)
+        cart_mark_checked_out(cart=cart)
+    client = _client_for(customer)
+    _add(client, product.sku)
+
+    refused = client.post("/api/checkout")
+    other = _client_for(UserFactory())
+    _add(other, product.sku)
+
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "too_many_active_reservations"
+    assert refused.json()["maxActiveReservations"] == 2
+    assert InventoryReservation.objects.count() == 2
+    assert other.post("/api/checkout").status_code == 201
+
+
+def test_checkout_is_rate_limited_with_retry_after(throttle_rates):
+    throttle_rates(checkout="2/min")
+    product = stocked_product()
+    client = _client_for(UserFactory())
+    _add(client, product.sku)
+
+    answers = [client.post("/api/checkout") for _attempt in range(3)]
+
+    assert [answer.status_code for answer in answers] == [201, 201, 429]
+    assert answers[-1].json()["code"] == "rate_limited"
+    assert 0 < int(answers[-1]["Retry-After"]) <= 60
+
+
+def test_order_create_is_rate_limited_with_retry_after(throttle_rates):
+    throttle_rates(checkout="1/min")
+    product = stocked_product()
+    client = _client_for(UserFactory())
+    _add(client, product.sku)
+
+    first = _place_order(client, key="rate-1")
+    second = _place_order(client, key="rate-2")
+
+    assert first.status_code == 201
+    assert second.status_code == 429
+    assert int(second["Retry-After"]) > 0
+
+
+def test_guest_checkouts_from_one_address_are_rate_limited(throttle_rates):
+    throttle_rates(checkout="3/min")
+    product = stocked_product(on_hand=50)
+
+    answers = []
+    for _cart in range(4):
+        guest = APIClient()  # a fresh cookie jar: a new guest cart each time
+        _add(guest, product.sku)
+        answers.append(guest.post("/api/checkout"))
+
+    assert [answer.status_code for answer in answers] == [201, 201, 201, 429]
+    assert int(answers[-1]["Retry-After"]) > 0
+    assert InventoryReservation.objects.count() == 3
+
+
+def test_login_is_rate_limited_with_retry_after(throttle_rates):
+    throttle_rates(login="3/min")
+    user = UserFactory(password=PASSWORD)
+    client = APIClient()
+    wrong = {"email": user.email, "password": "not-the-password"}
+
+    answers = [client.post("/api/auth/login", wrong, format="json") for _attempt in range(3)]
+    right = client.post(
+        "/api/auth/login", {"email": user.email, "password": PASSWORD}, format="json"
+    )
+    token = client.post(
+        "/api/auth/token", {"email": user.email, "password": PASSWORD}, format="json"
+    )
+
+    assert [answer.status_code for answer in answers] == [400, 400, 400]
+    # Even the right password waits: the limit is on attempts, not on failures.
+    assert right.status_code == 429
+    assert right.json()["code"] == "rate_limited"
+    assert 0 < int(right["Retry-After"]) <= 60
+    assert token.status_code == 429
