@@ -35,7 +35,12 @@ from orders.idempotency import (
     request_fingerprint,
     response_is_stored,
 )
-from orders.selectors import order_get_for_viewer, order_lookup, orders_for_user
+from orders.selectors import (
+    checkout_cart_id,
+    order_get_for_viewer,
+    order_lookup,
+    orders_for_user,
+)
 from orders.services import CheckoutRequest, order_place
 from returns.selectors import returns_for_order
 from returns.services import RETURNABLE_ORDER_STATUSES
@@ -91,7 +96,7 @@ def _begin(request, *, key: str, fingerprint: str):
             time.sleep(IN_PROGRESS_POLL_SECONDS)
 
 
-def _place_order(request, form: CheckoutForm, cart) -> StoredResponse:
+def _place_order(request, form: CheckoutForm) -> StoredResponse:
     key = idempotency_key_validate(form.cleaned_data["idempotency_key"])
     outcome = _begin(
         request,
@@ -102,7 +107,7 @@ def _place_order(request, form: CheckoutForm, cart) -> StoredResponse:
         return outcome
     data = form.checkout_data
     checkout = CheckoutRequest(
-        cart_id=cart.pk if cart else None,
+        cart_id=checkout_cart_id(user=request.user, cookie_cart_id=cart_id_from_cookie(request)),
         user_id=request.user.pk if request.user.is_authenticated else None,
         email=data["email"],
         shipping_address=data["shipping_address"],
@@ -120,19 +125,18 @@ def _place_order(request, form: CheckoutForm, cart) -> StoredResponse:
     except Exception:
         idempotency_release(record=outcome)
         raise
-    return idempotency_complete(record=outcome, response=_confirmation_response(order))
+    return idempotency_complete(record=outcome, response=lambda: _confirmation_response(order))
 
 
 @require_http_methods(["GET", "POST"])
 def checkout(request):
-    cart = cart_for_request(request)
-    priced = cart_view(cart=cart)
+    priced = cart_view(cart=cart_for_request(request))
     status = 200
     if request.method == "POST":
         form = CheckoutForm(request.POST, request=request)
         if form.is_valid():
             try:
-                outcome = _place_order(request, form, cart)
+                outcome = _place_order(request, form)
             except DomainError as error:
                 outcome = _error_response(error)
             if outcome.status == 303:
