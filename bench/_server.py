@@ -53,6 +53,8 @@ class Services:
             "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
             "LOG_LEVEL": "WARNING",
             "DJANGO_SETTINGS_MODULE": "yourlocalshop.settings",
+            # E-mails (order shipped, return updates) stay in memory instead of flooding the log.
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
             **settings,
         }
         # A developer's .env must not point the benchmark at their own database.
