@@ -27,10 +27,19 @@ def cart_id_from_cookie(request: HttpRequest) -> uuid.UUID | None:
         return None
 
 
+def cart_items_prefetch() -> Prefetch:
+    """The cart's items with their products, for `prefetch_related`."""
+    return Prefetch("items", queryset=CartItem.objects.select_related("product"))
+
+
 def _carts_with_items() -> QuerySet[Cart]:
-    return Cart.objects.prefetch_related(
-        Prefetch("items", queryset=CartItem.objects.select_related("product"))
-    )
+    return Cart.objects.prefetch_related(cart_items_prefetch())
+
+
+def cart_locked_with_items(*, cart_id: uuid.UUID) -> Cart | None:
+    """The cart, whatever its status, with its row locked until the caller's transaction ends
+    and its items and products read under that lock (two queries); None when there is none."""
+    return _carts_with_items().select_for_update().filter(pk=cart_id).first()
 
 
 def cart_get_open(*, cart_id: uuid.UUID | str) -> Cart:

@@ -4,12 +4,14 @@ the per-line cap and what can be sold. Carts never reserve stock on add: only `c
 called by checkout, does."""
 
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from carts.enums import ALLOWED_TRANSITIONS, CartStatus, MergeCapReason
@@ -21,10 +23,15 @@ from carts.errors import (
     TooManyActiveReservations,
 )
 from carts.models import Cart, CartItem
+from carts.selectors import cart_items_prefetch
 from catalogue.selectors import product_get_active
 from inventory.enums import ReservationStatus
 from inventory.errors import InsufficientStock, ReservationNotFound
-from inventory.selectors import available_by_product_id, reservation_get
+from inventory.selectors import (
+    available_by_product_id,
+    reservation_get,
+    reservations_live_count,
+)
 from inventory.services import ReservationLineRequest, reservation_release, stock_reserve
 from yourlocalshop.state_machine import transition
 
@@ -63,8 +70,10 @@ def cart_get_or_create_for_user(*, user) -> Cart:
     cart = Cart.objects.filter(owner=user, status=CartStatus.OPEN).first()
     if cart is not None:
         return cart
+    # Outside a transaction the insert commits on its own and a refused one leaves nothing to
+    # roll back: a savepoint (or BEGIN/COMMIT) is only needed inside a caller's transaction.
     try:
-        with transaction.atomic():
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
             return Cart.objects.create(owner=user)
     except IntegrityError:
         return Cart.objects.get(owner=user, status=CartStatus.OPEN)
@@ -241,27 +250,38 @@ def cart_reserve(*, cart: Cart, ttl_seconds: int | None = None):
     """
     with transaction.atomic():
         cart = _cart_lock_open(cart_id=cart.pk)
-        items = list(cart.items.select_related("product").order_by("product_id"))
-        if not items:
-            raise CartEmpty()
-        if cart.owner_id is not None:
-            _check_reservation_cap(cart)
-        reservation = stock_reserve(
-            lines=[
-                ReservationLineRequest(sku=item.product.sku, quantity=item.quantity)
-                for item in items
-            ],
-            reference=f"cart:{cart.pk}",
-            ttl_seconds=ttl_seconds,
-        )
-        cart.reservation_id = reservation.id
-        cart.save(update_fields=["reservation_id"])
+        prefetch_related_objects([cart], cart_items_prefetch())
+        return cart_reserve_locked(cart=cart, ttl_seconds=ttl_seconds)
+
+
+def cart_reserve_locked(*, cart: Cart, ttl_seconds: int | None = None):
+    """`cart_reserve` for a caller that already holds the cart's row lock in its own transaction
+    and read the cart and its items under it (`carts.selectors.cart_locked_with_items`), so
+    nothing is read twice. Same guarantees; an error leaves the caller's transaction to roll
+    back."""
+    if cart.status != CartStatus.OPEN:
+        raise CartNotOpen()
+    items = sorted(cart.items.all(), key=lambda item: item.product_id)
+    if not items:
+        raise CartEmpty()
+    if cart.owner_id is not None:
+        _check_reservation_cap(cart)
+    reservation = stock_reserve(
+        lines=[
+            ReservationLineRequest(sku=item.product.sku, quantity=item.quantity) for item in items
+        ],
+        reference=f"cart:{cart.pk}",
+        ttl_seconds=ttl_seconds,
+    )
+    cart.reservation_id = reservation.id
+    cart.save(update_fields=["reservation_id"])
     return reservation
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def cart_mark_checked_out(*, cart: Cart) -> Cart:
     """Freeze the cart after its order was placed (orders calls this inside its own
+    transaction, so no savepoint of its own: an error rolls back the caller's whole
     transaction). Locks the cart. The reservation id is kept: the order now owns that
     reservation. Idempotent for a cart already checked out."""
     locked = Cart.objects.select_for_update().get(pk=cart.pk)
@@ -326,21 +346,15 @@ def _check_sellable(*, product, quantity: int) -> None:
 
 def _check_reservation_cap(cart: Cart) -> None:
     # Carts keep the id of their last reservation (a checked-out cart hands it to its order),
-    # so ask inventory which of them still hold stock; a customer has only a handful of carts.
-    other_reservation_ids = (
+    # so ask inventory which of them still hold stock.
+    other_reservation_ids = list(
         Cart.objects.filter(owner_id=cart.owner_id, reservation_id__isnull=False)
         .exclude(pk=cart.pk)
         .values_list("reservation_id", flat=True)
     )
-    now = timezone.now()
-    live = 0
-    for reservation_id in other_reservation_ids:
-        try:
-            reservation = reservation_get(reservation_id=reservation_id)
-        except ReservationNotFound:
-            continue
-        if reservation.status == ReservationStatus.ACTIVE and reservation.expires_at > now:
-            live += 1
+    if not other_reservation_ids:
+        return
+    live = reservations_live_count(reservation_ids=other_reservation_ids)
     if live >= settings.MAX_ACTIVE_RESERVATIONS_PER_CUSTOMER:
         raise TooManyActiveReservations(
             "Finish or abandon an earlier checkout before starting another one.",

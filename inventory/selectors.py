@@ -31,24 +31,33 @@ def _live_held_lines() -> QuerySet[InventoryReservationLine]:
     )
 
 
+def _live_held_units() -> Coalesce:
+    """The units live holds take of the outer stock row's product (0 when none)."""
+    return Coalesce(
+        Subquery(
+            _live_held_lines()
+            .filter(product_id=OuterRef("product_id"))
+            .order_by()
+            .values("product_id")
+            .annotate(total=Sum("quantity"))
+            .values("total")[:1],
+            output_field=IntegerField(),
+        ),
+        Value(0),
+    )
+
+
 def available_by_product_id(*, product_ids: Iterable[int]) -> dict[int, int]:
-    """Units a customer can still buy, per product id; a product without a stock row has 0."""
+    """Units a customer can still buy, per product id; a product without a stock row has 0.
+    One query (the live holds are summed in a subquery), so on hand and held come from the same
+    snapshot."""
     product_ids = set(product_ids)
-    held = dict(
-        _live_held_lines()
-        .filter(product_id__in=product_ids)
-        .order_by()
-        .values("product_id")
-        .annotate(total=Sum("quantity"))
-        .values_list("product_id", "total")
+    available = dict(
+        StockItem.objects.filter(product_id__in=product_ids)
+        .annotate(available=F("on_hand") - _live_held_units())
+        .values_list("product_id", "available")
     )
-    on_hand = dict(
-        StockItem.objects.filter(product_id__in=product_ids).values_list("product_id", "on_hand")
-    )
-    return {
-        product_id: on_hand.get(product_id, 0) - held.get(product_id, 0)
-        for product_id in product_ids
-    }
+    return {product_id: available.get(product_id, 0) for product_id in product_ids}
 
 
 def stock_hint(available: int) -> str:
@@ -62,19 +71,9 @@ def stock_hint(available: int) -> str:
 
 def stock_items_with_availability() -> QuerySet[StockItem]:
     """Stock rows annotated with `available` (the same rule as `available_by_product_id`)."""
-    held = Coalesce(
-        Subquery(
-            _live_held_lines()
-            .filter(product_id=OuterRef("product_id"))
-            .order_by()
-            .values("product_id")
-            .annotate(total=Sum("quantity"))
-            .values("total")[:1],
-            output_field=IntegerField(),
-        ),
-        Value(0),
+    return StockItem.objects.select_related("product").annotate(
+        available=F("on_hand") - _live_held_units()
     )
-    return StockItem.objects.select_related("product").annotate(available=F("on_hand") - held)
 
 
 def stock_ledger_mismatches() -> QuerySet[StockItem]:
@@ -124,3 +123,13 @@ def reservation_get(*, reservation_id) -> InventoryReservation:
     if reservation is None:
         raise ReservationNotFound(reservation_id=str(reservation_id))
     return reservation
+
+
+def reservations_live_count(*, reservation_ids: Iterable) -> int:
+    """How many of these reservations still hold stock (active and not past expiry); one query.
+    Ids of reservations that no longer exist count as not live."""
+    return InventoryReservation.objects.filter(
+        pk__in=set(reservation_ids),
+        status=ReservationStatus.ACTIVE,
+        expires_at__gt=timezone.now(),
+    ).count()

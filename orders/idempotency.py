@@ -10,12 +10,13 @@ unlocked and a retry resumes from the recovery point.
 import hashlib
 import json
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from orders.enums import IdempotencyState, RecoveryPoint
@@ -69,9 +70,13 @@ def idempotency_begin(
     held only for this short transaction, never during the execution itself.
     """
     now = timezone.now()
+    # The common case, a new key, is one insert; the unique constraint arbitrates races. Outside
+    # any transaction the insert commits on its own and a refused one leaves nothing to roll
+    # back, so the savepoint (or BEGIN/COMMIT) an `atomic` block would add is only needed inside
+    # a caller's transaction.
+    claim = transaction.atomic() if connection.in_atomic_block else nullcontext()
     try:
-        # The common case, a new key, is one insert; the unique constraint arbitrates races.
-        with transaction.atomic():
+        with claim:
             return IdempotencyKey.objects.create(
                 caller=caller,
                 key=key,

@@ -122,18 +122,6 @@ def stock_reserve(
             ) from None
         return _refresh_existing(concurrent, quantities=quantities, expires_at=expires_at)
 
-    # Lines first, not yet held: the stock rows are then locked only for the holds and the
-    # commit, and a refusal reports availability without this reservation's own lines.
-    InventoryReservationLine.objects.bulk_create(
-        InventoryReservationLine(
-            reservation=reservation,
-            product=product,
-            sku=sku,
-            quantity=quantities[sku],
-            is_held=False,
-        )
-        for sku, product in products.items()
-    )
     shortages: dict[str, tuple[int | None, int]] = {
         sku: (None, quantity) for sku, quantity in quantities.items() if sku not in products
     }
@@ -145,7 +133,18 @@ def stock_reserve(
             shortages[sku] = (product.pk, quantities[sku])
     if shortages:
         raise insufficient(shortages)
-    reservation.lines.update(is_held=True)
+    # Written once every hold succeeded, already marked held, in the holds' transaction: one
+    # insert instead of an insert and an update while the stock rows are locked.
+    InventoryReservationLine.objects.bulk_create(
+        InventoryReservationLine(
+            reservation=reservation,
+            product=product,
+            sku=sku,
+            quantity=quantities[sku],
+            is_held=True,
+        )
+        for sku, product in products.items()
+    )
     notify_stock_changed(changed_product_ids + [product.pk for product in products.values()])
     return reservation
 

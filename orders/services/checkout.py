@@ -25,10 +25,11 @@ from django.db import transaction
 from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
-from carts.errors import CartEmpty
+from carts.enums import CartStatus
+from carts.errors import CartEmpty, CartNotFound
 from carts.models import Cart
-from carts.selectors import cart_get_open
-from carts.services import cart_mark_checked_out, cart_reserve
+from carts.selectors import cart_locked_with_items
+from carts.services import cart_mark_checked_out, cart_reserve_locked
 from inventory.services import reservation_commit, reservation_release
 from orders.enums import ORDER_TRANSITIONS, OrderStatus, PaymentStatus, RecoveryPoint
 from orders.errors import (
@@ -127,11 +128,14 @@ def _phase_1_reserve(*, record: IdempotencyKey, request: CheckoutRequest) -> Ord
             "This payment is being reconciled with the provider; retry shortly."
         )
 
-    cart = Cart.objects.select_for_update().filter(pk=request.cart_id).first()
+    # The cart and its items are read once, under the cart's row lock, and both pricing and the
+    # reservation work from that one read.
+    cart = cart_locked_with_items(cart_id=request.cart_id)
     if existing is None and cart is None:
         raise CartEmpty()
     _refuse_concurrent_checkout(cart_id=request.cart_id, resuming=existing)
-    cart = cart_get_open(cart_id=request.cart_id)
+    if cart is None or cart.status != CartStatus.OPEN:
+        raise CartNotFound()
     priced_lines = _price_cart(cart=cart)
     totals = _order_totals(priced_lines)
     if request.expected_total is not None and money(request.expected_total) != totals["total"]:
@@ -140,7 +144,7 @@ def _phase_1_reserve(*, record: IdempotencyKey, request: CheckoutRequest) -> Ord
             expectedTotal=str(money(request.expected_total)),
             total=str(totals["total"]),
         )
-    reservation = cart_reserve(cart=cart, ttl_seconds=settings.RESERVATION_TTL_SECONDS)
+    reservation = cart_reserve_locked(cart=cart, ttl_seconds=settings.RESERVATION_TTL_SECONDS)
 
     if existing is None:
         order = Order(

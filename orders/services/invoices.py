@@ -97,13 +97,14 @@ def _issue(
     return invoice
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def invoice_issue(*, order: Order) -> Invoice:
     """Issue the order's invoice (one per order, enforced by the database) with the next number.
 
     Atomic; called inside the checkout's completing transaction, as late as possible, because the
-    series counter stays locked until that transaction commits. Idempotent: returns the existing
-    invoice when there is one.
+    series counter stays locked until that transaction commits. No savepoint of its own: an
+    error rolls back the caller's whole transaction (the number with it, so no gap).
+    Idempotent: returns the existing invoice when there is one.
     """
     existing = Invoice.objects.filter(order=order, kind=InvoiceKind.INVOICE).first()
     if existing is not None:
