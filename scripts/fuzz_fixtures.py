@@ -1,7 +1,8 @@
 """The callers and data the schemathesis run needs (run by scripts/schemathesis.sh).
 
 Creates a customer and a staff superuser with API tokens, and gives the customer two real orders
-through the API itself: one paid, one delivered (so returns can be requested against it). Prints
+through the API itself: one paid, one delivered with a return requested (so the staff return
+operations have one to work on). Prints
 the two tokens on one line: `<customer token> <staff token>`.
 """
 
@@ -24,6 +25,7 @@ from accounts.services import user_register  # noqa: E402
 from catalogue.models import Product  # noqa: E402
 from orders.selectors import order_get_for_viewer  # noqa: E402
 from orders.services import order_mark_delivered, order_mark_packing, order_mark_shipped  # noqa: E402
+from returns.enums import ReturnReason  # noqa: E402
 
 ADDRESS = {
     "name": "Fuzz Customer",
@@ -34,18 +36,23 @@ ADDRESS = {
 }
 
 
+def _expect_created(response, what: str) -> None:
+    if response.status_code != 201:
+        raise SystemExit(
+            f"fuzz fixtures: {what} failed: {response.status_code} {response.content!r}"
+        )
+
+
 def _place_order(client: APIClient, *, sku: str, key: str) -> str:
     added = client.post("/api/cart/items", {"sku": sku, "quantity": 1}, format="json")
-    if added.status_code != 201:
-        raise SystemExit(f"fuzz fixtures: cart add failed: {added.status_code} {added.content!r}")
+    _expect_created(added, "cart add")
     placed = client.post(
         "/api/orders",
         {"shippingAddress": ADDRESS, "paymentToken": "tok_success"},
         format="json",
         HTTP_IDEMPOTENCY_KEY=key,
     )
-    if placed.status_code != 201:
-        raise SystemExit(f"fuzz fixtures: checkout failed: {placed.status_code} {placed.content!r}")
+    _expect_created(placed, "checkout")
     return placed.json()["orderId"]
 
 
@@ -64,6 +71,15 @@ def main() -> None:
     order = order_get_for_viewer(order_id=delivered_id, user=customer, guest_cart_id=None)
     for move in (order_mark_packing, order_mark_shipped, order_mark_delivered):
         order = move(order=order)
+    returned = client.post(
+        "/api/returns",
+        {
+            "orderId": delivered_id,
+            "lines": [{"sku": skus[-1], "quantity": 1, "reason": ReturnReason.NO_LONGER_NEEDED}],
+        },
+        format="json",
+    )
+    _expect_created(returned, "return request")
 
     assert settings.CELERY_TASK_ALWAYS_EAGER, "the fuzz server runs without a Celery worker"
     print(Token.objects.create(user=customer).key, Token.objects.create(user=staff).key)

@@ -24,12 +24,14 @@ export DATABASE_URL=${DATABASE_URL:-sqlite:///${WORK_DIR}/fuzz.sqlite3}
 export CELERY_TASK_ALWAYS_EAGER=1
 export THROTTLE_LOGIN=100000/min
 export THROTTLE_CHECKOUT=100000/min
-export DEBUG=0 SECURE_COOKIES=0 LOG_FORMAT=plain LOG_LEVEL=WARNING ACCESS_LOG=0
+# Production settings (DEBUG off); the server's log goes to $REPORT_DIR/server.log.
+export DEBUG=0 SECURE_COOKIES=0 LOG_FORMAT=plain ACCESS_LOG=0
 export CATALOGUE_WARMUP_ON_START=0 MOCK_PAYMENT_SLOW_MS=0
 export CACHE_KEY_PREFIX="fuzz-$$"
 # A developer's .env must not point the fuzzer at their own database.
 export RESET_DB=1
 
+mkdir -p "$REPORT_DIR"
 SERVER_PID=""
 cleanup() {
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -63,13 +65,15 @@ PYTHON
 fi
 "$BIN/python" manage.py prepare_database --reset --verbosity 0
 "$BIN/python" manage.py seed_products --file sample_products.json >/dev/null
+# With DEBUG off the pages need the static manifest, as in the Docker image.
+"$BIN/python" manage.py collectstatic --noinput --verbosity 0
 read -r CUSTOMER_TOKEN STAFF_TOKEN < <("$BIN/python" scripts/fuzz_fixtures.py | tail -n 1)
 [ -n "$STAFF_TOKEN" ] || { echo "fuzz fixtures failed" >&2; exit 1; }
 
 PORT=$("$BIN/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 BASE_URL="http://127.0.0.1:${PORT}"
 "$BIN/gunicorn" yourlocalshop.wsgi:application --bind "127.0.0.1:${PORT}" --workers 2 \
-  --timeout 60 --log-level warning &
+  --timeout 60 --log-level warning 2>"$REPORT_DIR/server.log" &
 SERVER_PID=$!
 
 for _ in $(seq 1 100); do
@@ -112,4 +116,10 @@ run_schemathesis "$CUSTOMER_TOKEN" --exclude-path-regex '^/api/admin/' \
 echo "== fuzz: staff operations (staff token)"
 run_schemathesis "$STAFF_TOKEN" --include-path-regex '^/api/admin/' \
   --report-junit-path "$REPORT_DIR/staff.xml" || status=$?
+# Errors logged by the server, also those behind answers schemathesis does not judge (pages
+# outside /api it probes, for one).
+if grep -E " (ERROR|CRITICAL) |\[(ERROR|CRITICAL)\]" "$REPORT_DIR/server.log"; then
+  echo "the server logged errors (above; full log: $REPORT_DIR/server.log)" >&2
+  status=1
+fi
 exit "$status"
