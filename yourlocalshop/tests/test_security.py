@@ -123,6 +123,23 @@ def test_cart_cookie_naming_another_customers_cart_reads_as_a_fresh_cart():
     assert list(Cart.objects.get(pk=victim_cart_id).items.values_list("quantity", flat=True)) == [2]
 
 
+def test_cart_merge_of_another_customers_cart_takes_nothing():
+    product = stocked_product()
+    victim, attacker = UserFactory(), UserFactory()
+    victim_cart_id = _add(_client_for(victim), product.sku, 2).json()["id"]
+    attacker_client = _client_for(attacker)
+    attacker_client.cookies[CART_COOKIE_NAME] = victim_cart_id
+
+    response = attacker_client.post("/api/cart/merge")
+
+    assert response.status_code == 200
+    assert response.json()["merged"] is False
+    assert attacker_client.get("/api/cart").json()["items"] == []
+    victim_cart = Cart.objects.get(pk=victim_cart_id)
+    assert victim_cart.owner == victim
+    assert list(victim_cart.items.values_list("quantity", flat=True)) == [2]
+
+
 def test_order_of_another_customer_is_404():
     owner, stranger = UserFactory(), UserFactory()
     order = customer_order(user=owner)
@@ -181,6 +198,24 @@ def test_return_of_another_customer_is_404():
     _assert_not_found(other, "return_not_found")
     assert wrong_email.status_code == 404
     assert listed.json()["results"] == []
+
+
+def test_return_request_on_another_customers_order_is_404():
+    owner, stranger = UserFactory(), UserFactory()
+    order = customer_order(user=owner)
+    line = order.lines.order_by("pk").first()
+
+    response = _client_for(stranger).post(
+        "/api/returns",
+        {
+            "orderId": str(order.pk),
+            "lines": [{"sku": line.sku, "quantity": 1, "reason": "no_longer_needed"}],
+        },
+        format="json",
+    )
+
+    assert response.status_code == 404
+    assert not order.returns.exists()
 
 
 # --- Client-sent prices, totals, statuses and owners -------------------------------------------
