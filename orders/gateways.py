@@ -8,12 +8,13 @@ anything.
 import random
 import secrets
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.module_loading import import_string
 
 from orders.enums import MockChargeStatus
@@ -143,33 +144,24 @@ class MockPaymentGateway:
             time.sleep(settings.MOCK_PAYMENT_SLOW_MS / 1000)
         if token not in KNOWN_TOKENS:
             raise GatewayDeclined("invalid_token")
+        record = self._charge_created(
+            idempotency_key=idempotency_key, token=token, amount=amount, currency=currency
+        )
         transient = False
-        with transaction.atomic():
-            record = self._charge_record(
-                idempotency_key=idempotency_key, token=token, amount=amount, currency=currency
-            )
-            if record.status == MockChargeStatus.PENDING:
-                if record.transient_failures < TRANSIENT_FAILURES.get(token, 0):
-                    record.transient_failures += 1
-                    record.save(update_fields=["transient_failures"])
-                    transient = True
-                else:
-                    record.status = _final_outcome(token)
-                    record.save(update_fields=["status"])
+        if record is None or record.status == MockChargeStatus.PENDING:
+            record, transient = self._charge_attempt(idempotency_key=idempotency_key, token=token)
         if transient:
             raise GatewayTransientError("Temporary provider error.")
         if record.status == MockChargeStatus.DECLINED:
             raise GatewayDeclined(DECLINES.get(record.token, "card_declined"))
         return GatewayCharge(charge_id=record.id, amount=record.amount, currency=record.currency)
 
-    def _charge_record(self, *, idempotency_key, token, amount, currency) -> MockCharge:
-        record = (
-            MockCharge.objects.select_for_update().filter(idempotency_key=idempotency_key).first()
-        )
-        if record is not None:
-            return record
+    def _charge_created(self, *, idempotency_key, token, amount, currency) -> MockCharge | None:
+        """A first attempt's charge, decided by it unless the token scripts transient failures;
+        None when the key was used before. One insert, committed on its own like a remote
+        provider's write (inside a caller's transaction, a savepoint lets a refusal be caught)."""
         try:
-            with transaction.atomic():
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
                 return MockCharge.objects.create(
                     id="ch_" + secrets.token_hex(12),
                     idempotency_key=idempotency_key,
@@ -179,7 +171,23 @@ class MockPaymentGateway:
                     status=_first_outcome(token),
                 )
         except IntegrityError:
-            return MockCharge.objects.select_for_update().get(idempotency_key=idempotency_key)
+            return None
+
+    def _charge_attempt(self, *, idempotency_key: str, token: str) -> tuple[MockCharge, bool]:
+        """A later attempt under a known key: its recorded outcome, or the next scripted step of
+        a pending one. Returns the charge and whether this attempt failed transiently."""
+        transient = False
+        with transaction.atomic():
+            record = MockCharge.objects.select_for_update().get(idempotency_key=idempotency_key)
+            if record.status == MockChargeStatus.PENDING:
+                if record.transient_failures < TRANSIENT_FAILURES.get(token, 0):
+                    record.transient_failures += 1
+                    record.save(update_fields=["transient_failures"])
+                    transient = True
+                else:
+                    record.status = _final_outcome(token)
+                    record.save(update_fields=["status"])
+        return record, transient
 
     def refund(self, *, charge_id: str, amount: Decimal, idempotency_key: str) -> GatewayRefund:
         with transaction.atomic():
