@@ -8,11 +8,15 @@ from inventory.selectors import available_by_product_id, stock_ledger_mismatches
 
 
 @contextmanager
-def clock_moved_by(seconds: float):
-    """Run the block `seconds` in the future (every `timezone.now()` call sees it)."""
-    moment = timezone.now() + timedelta(seconds=seconds)
+def clock_at(moment):
+    """Run the block at `moment` (every `timezone.now()` call sees it)."""
     with mock.patch("django.utils.timezone.now", return_value=moment):
         yield moment
+
+
+def clock_moved_by(seconds: float):
+    """Run the block `seconds` in the future."""
+    return clock_at(timezone.now() + timedelta(seconds=seconds))
 
 
 def available(product) -> int:
