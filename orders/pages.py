@@ -9,7 +9,6 @@ the attempt's response is a redirect to the confirmation, or the domain error to
 """
 
 import json
-import time
 import uuid
 
 from django.conf import settings
@@ -21,27 +20,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from carts.errors import CartEmpty
 from carts.selectors import cart_for_request, cart_id_from_cookie, cart_view
 from fulfilment.selectors import shipments_for_order
-from orders.errors import IdempotencyRequestInProgress, OrderNotFound
+from orders.errors import OrderNotFound
 from orders.forms import CheckoutForm, OrderLookupForm
-from orders.idempotency import (
-    StoredResponse,
-    idempotency_begin,
-    idempotency_complete,
-    idempotency_key_validate,
-    idempotency_release,
-    request_fingerprint,
-    response_is_stored,
-)
-from orders.selectors import (
-    checkout_cart_id,
-    order_get_for_viewer,
-    order_lookup,
-    orders_for_user,
-)
-from orders.services import CheckoutRequest, order_place
+from orders.idempotency import StoredResponse, idempotency_key_validate
+from orders.selectors import order_get_for_viewer, order_lookup, orders_for_user
+from orders.services import checkout_begin, checkout_execute
 from returns.selectors import returns_for_order
 from returns.services import RETURNABLE_ORDER_STATUSES
 from yourlocalshop.errors import DomainError
@@ -49,18 +34,6 @@ from yourlocalshop.errors import DomainError
 ORDERS_PER_PAGE = 20
 # A second submit of the same form waits this long for the first to finish, then shows its result.
 IN_PROGRESS_WAIT_SECONDS = 15
-IN_PROGRESS_POLL_SECONDS = 0.2
-
-
-def _caller(request) -> str:
-    """Whose idempotency keys these are, as for the API: the user, else the guest cart (whose
-    cookie outlives the checkout, so a replay after the order still finds the attempt)."""
-    if request.user.is_authenticated:
-        return f"user:{request.user.pk}"
-    cart_id = cart_id_from_cookie(request)
-    if cart_id is None:
-        raise CartEmpty()
-    return f"cart:{cart_id}"
 
 
 def _confirmation_response(order) -> StoredResponse:
@@ -78,54 +51,26 @@ def _error_response(error: DomainError) -> StoredResponse:
     )
 
 
-def _begin(request, *, key: str, fingerprint: str):
-    """Claim the attempt, or wait (bounded) for a concurrent submit of the same form to finish."""
-    deadline = time.monotonic() + IN_PROGRESS_WAIT_SECONDS
-    while True:
-        try:
-            return idempotency_begin(
-                caller=_caller(request),
-                key=key,
-                method="POST",
-                path=request.path,
-                fingerprint=fingerprint,
-            )
-        except IdempotencyRequestInProgress:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(IN_PROGRESS_POLL_SECONDS)
-
-
 def _place_order(request, form: CheckoutForm) -> StoredResponse:
-    key = idempotency_key_validate(form.cleaned_data["idempotency_key"])
-    outcome = _begin(
-        request,
-        key=key,
-        fingerprint=request_fingerprint(method="POST", path=request.path, body=form.api_body()),
+    cookie_cart_id = cart_id_from_cookie(request)
+    outcome = checkout_begin(
+        user=request.user,
+        cookie_cart_id=cookie_cart_id,
+        key=idempotency_key_validate(form.cleaned_data["idempotency_key"]),
+        path=request.path,
+        body=form.api_body(),
+        in_progress_wait_seconds=IN_PROGRESS_WAIT_SECONDS,
     )
     if isinstance(outcome, StoredResponse):
         return outcome
-    data = form.checkout_data
-    checkout = CheckoutRequest(
-        cart_id=checkout_cart_id(user=request.user, cookie_cart_id=cart_id_from_cookie(request)),
-        user_id=request.user.pk if request.user.is_authenticated else None,
-        email=data["email"],
-        shipping_address=data["shipping_address"],
-        payment_token=data["payment_token"],
-        expected_total=data.get("expected_total"),
+    return checkout_execute(
+        record=outcome,
+        user=request.user,
+        cookie_cart_id=cookie_cart_id,
+        data=form.checkout_data,
+        respond=_confirmation_response,
+        respond_error=_error_response,
     )
-    try:
-        order = order_place(record=outcome, request=checkout, respond=_confirmation_response)
-    except DomainError as error:
-        response = _error_response(error)
-        if not response_is_stored(status=error.status, code=error.code):
-            idempotency_release(record=outcome)
-            return response
-        return idempotency_complete(record=outcome, response=response)
-    except Exception:
-        idempotency_release(record=outcome)
-        raise
-    return idempotency_complete(record=outcome, response=lambda: _confirmation_response(order))
 
 
 @require_http_methods(["GET", "POST"])

@@ -23,23 +23,14 @@ from orders.api.serializers import (
     OrderSerializer,
 )
 from orders.documents import invoice_html, invoice_pdf
-from orders.idempotency import (
-    StoredResponse,
-    idempotency_begin,
-    idempotency_complete,
-    idempotency_key_validate,
-    idempotency_release,
-    request_fingerprint,
-    response_is_stored,
-)
+from orders.idempotency import StoredResponse, idempotency_key_validate
 from orders.selectors import (
-    checkout_cart_id,
     invoice_get_for_viewer,
     order_get_for_viewer,
     order_lookup,
     orders_for_user,
 )
-from orders.services import CheckoutRequest, order_place
+from orders.services import checkout_begin, checkout_execute
 from yourlocalshop.api.problems import PROBLEM_CONTENT_TYPE, problem
 from yourlocalshop.errors import DomainError
 
@@ -79,6 +70,20 @@ def _created(order) -> StoredResponse:
     )
 
 
+def _problem_rendered(error: DomainError) -> StoredResponse:
+    return _render(
+        error.status,
+        problem(
+            status_code=error.status,
+            code=error.code,
+            detail=error.detail,
+            title=error.title,
+            **error.extra,
+        ),
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
 def _http_response(stored: StoredResponse, *, replayed: bool = False) -> HttpResponse:
     response = HttpResponse(stored.body, status=stored.status)
     for name, value in stored.headers.items():
@@ -86,16 +91,6 @@ def _http_response(stored: StoredResponse, *, replayed: bool = False) -> HttpRes
     if replayed:
         response["Idempotent-Replayed"] = "true"
     return response
-
-
-def _caller(request) -> str:
-    """Whose keys these are: the signed-in user, else the guest cart of the cookie."""
-    if request.user.is_authenticated:
-        return f"user:{request.user.pk}"
-    cart_id = cart_id_from_cookie(request)
-    if cart_id is None:
-        raise CartEmpty()
-    return f"cart:{cart_id}"
 
 
 class CheckoutView(APIView):
@@ -207,51 +202,25 @@ class OrderListCreateView(ListAPIView):
         key = idempotency_key_validate(request.headers.get("Idempotency-Key"))
         serializer = OrderCreateInputSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        outcome = idempotency_begin(
-            caller=_caller(request),
+        cookie_cart_id = cart_id_from_cookie(request)
+        outcome = checkout_begin(
+            user=request.user,
+            cookie_cart_id=cookie_cart_id,
             key=key,
-            method=request.method,
             path=request.path,
-            fingerprint=request_fingerprint(
-                method=request.method, path=request.path, body=request.data
-            ),
+            body=request.data,
         )
         if isinstance(outcome, StoredResponse):
             return _http_response(outcome, replayed=True)
-        return _http_response(_execute(request, record=outcome, data=serializer.validated_data))
-
-
-def _execute(request, *, record, data) -> StoredResponse:
-    checkout = CheckoutRequest(
-        cart_id=checkout_cart_id(user=request.user, cookie_cart_id=cart_id_from_cookie(request)),
-        user_id=request.user.pk if request.user.is_authenticated else None,
-        email=data["email"],
-        shipping_address=data["shipping_address"],
-        payment_token=data["payment_token"],
-        expected_total=data.get("expected_total"),
-    )
-    try:
-        order = order_place(record=record, request=checkout, respond=_created)
-    except DomainError as error:
-        response = _render(
-            error.status,
-            problem(
-                status_code=error.status,
-                code=error.code,
-                detail=error.detail,
-                title=error.title,
-                **error.extra,
-            ),
-            content_type=PROBLEM_CONTENT_TYPE,
+        stored = checkout_execute(
+            record=outcome,
+            user=request.user,
+            cookie_cart_id=cookie_cart_id,
+            data=serializer.validated_data,
+            respond=_created,
+            respond_error=_problem_rendered,
         )
-        if not response_is_stored(status=error.status, code=error.code):
-            idempotency_release(record=record)
-            return response
-        return idempotency_complete(record=record, response=response)
-    except Exception:
-        idempotency_release(record=record)
-        raise
-    return idempotency_complete(record=record, response=lambda: _created(order))
+        return _http_response(stored)
 
 
 class OrderDetailView(APIView):

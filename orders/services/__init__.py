@@ -1,7 +1,8 @@
 """Order writes. Import from here: `orders.services.order_place`, `order_refund`, ...
 
-Split by workflow: `checkout` (placing an order), `lifecycle` (fulfilment moves and refunds),
-`invoices` (invoices and credit notes).
+Split by workflow: `checkout` (placing an order), `execution` (one idempotent checkout attempt,
+for the API and the checkout page), `lifecycle` (fulfilment moves and refunds), `invoices`
+(invoices and credit notes).
 """
 
 from orders.services.checkout import (
@@ -10,6 +11,7 @@ from orders.services.checkout import (
     checkouts_abandoned,
     order_place,
 )
+from orders.services.execution import checkout_begin, checkout_execute
 from orders.services.invoices import CreditNoteLineRequest, credit_note_issue, invoice_issue
 from orders.services.lifecycle import (
     order_mark_delivered,
@@ -21,6 +23,8 @@ from orders.services.lifecycle import (
 __all__ = [
     "CheckoutRequest",
     "CreditNoteLineRequest",
+    "checkout_begin",
+    "checkout_execute",
     "checkout_settle_abandoned",
     "checkouts_abandoned",
     "credit_note_issue",
