@@ -369,14 +369,15 @@ class ServerCpu:
     depend on what else the machine runs, unlike requests/s on a shared machine; the load
     generator and Redis are not counted."""
 
-    def __init__(self, *, root_pids: list[int]):
+    def __init__(self, *, root_pids: dict[int, str]):
         import psycopg
 
         self.root_pids = root_pids
         self.clock_ticks = os.sysconf("SC_CLK_TCK")
         self.database = psycopg.connect(DATABASE_URL, autocommit=True)
 
-    def _descendants(self) -> set[int]:
+    def _descendants(self) -> dict[int, int]:
+        """Every process under one of the roots, mapped to that root."""
         parents = {}
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
@@ -385,13 +386,13 @@ class ServerCpu:
                 except OSError:
                     continue
                 parents[int(entry.name)] = int(fields[1])
-        found = set(self.root_pids)
+        roots = {pid: pid for pid in self.root_pids}
         grown = True
         while grown:
-            children = {pid for pid, parent in parents.items() if parent in found}
-            grown = not children <= found
-            found |= children
-        return found
+            children = {pid: roots[parent] for pid, parent in parents.items() if parent in roots}
+            grown = not children.keys() <= roots.keys()
+            roots |= children
+        return roots
 
     def _database_backends(self) -> set[int]:
         rows = self.database.execute(
@@ -400,28 +401,40 @@ class ServerCpu:
         ).fetchall()
         return {row[0] for row in rows}
 
-    def snapshot(self) -> dict[int, float]:
+    def snapshot(self) -> dict[int, tuple[str, float]]:
+        """CPU seconds so far per process, with its group: the root's name or `postgresql`."""
+        groups = {pid: self.root_pids[root] for pid, root in self._descendants().items()}
+        groups |= dict.fromkeys(self._database_backends(), "postgresql")
         seconds = {}
-        for pid in self._descendants() | self._database_backends():
+        for pid, group in groups.items():
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            seconds[pid] = (int(fields[11]) + int(fields[12])) / self.clock_ticks
+            seconds[pid] = (group, (int(fields[11]) + int(fields[12])) / self.clock_ticks)
         return seconds
 
     @staticmethod
-    def used(before: dict[int, float], after: dict[int, float]) -> float:
-        return sum(value - before.get(pid, 0.0) for pid, value in after.items())
+    def used(before: dict, after: dict) -> dict[str, float]:
+        """CPU seconds per group between two snapshots."""
+        groups: dict[str, float] = defaultdict(float)
+        for pid, (group, value) in after.items():
+            groups[group] += value - before.get(pid, (group, 0.0))[1]
+        return dict(groups)
 
 
-def cpu_figures(cpu_seconds: float, count: int, *, per: str) -> dict:
-    """CPU ms per `per` and how many per second the machine's cores would serve if idle."""
-    if not count or cpu_seconds <= 0:
+def cpu_figures(cpu_seconds: dict[str, float], count: int, *, per: str) -> dict:
+    """CPU ms per `per` (in all, and per group) and how many per second the machine's cores
+    would serve if nothing else ran."""
+    total = sum(cpu_seconds.values())
+    if not count or total <= 0:
         return {}
-    milliseconds = cpu_seconds * 1000 / count
+    milliseconds = total * 1000 / count
     return {
         f"serverCpuMsPer{per}": milliseconds,
+        f"serverCpuMsPer{per}ByProcess": {
+            group: seconds * 1000 / count for group, seconds in sorted(cpu_seconds.items())
+        },
         f"{per[0].lower() + per[1:]}sPerSecondOnIdleCores": (os.cpu_count() or 1)
         * 1000
         / milliseconds,
@@ -597,6 +610,10 @@ def print_endpoints(endpoints: dict) -> None:
         )
 
 
+def by_process(milliseconds: dict[str, float]) -> str:
+    return ", ".join(f"{group} {value:.2f} ms" for group, value in milliseconds.items())
+
+
 def print_wrk(name: str, result: dict) -> None:
     answers = sorted(result["statuses"].items())
     if result["transportErrors"]:
@@ -610,7 +627,8 @@ def print_wrk(name: str, result: dict) -> None:
     if "serverCpuMsPerRequest" in result:
         print(
             f"  {'':<17} server CPU {result['serverCpuMsPerRequest']:.2f} ms per request: "
-            f"~{result['requestsPerSecondOnIdleCores']:,.0f} req/s on {os.cpu_count()} idle cores"
+            f"~{result['requestsPerSecondOnIdleCores']:,.0f} req/s on {os.cpu_count()} idle cores "
+            f"({by_process(result['serverCpuMsPerRequestByProcess'])})"
         )
 
 
@@ -624,7 +642,7 @@ def print_shop(title: str, result: dict) -> None:
         print(
             f"  server CPU {result['serverCpuMsPerOrder']:.1f} ms per order (browse, add, pay, "
             f"pack): ~{result['ordersPerSecondOnIdleCores']:.0f} orders/s on {os.cpu_count()} "
-            "idle cores"
+            f"idle cores ({by_process(result['serverCpuMsPerOrderByProcess'])})"
         )
     print_endpoints(result["endpoints"])
     if "catalogueWrk" in result:
@@ -743,7 +761,7 @@ def main() -> None:
             f"gunicorn: {options.workers} sync workers (CPUs: {os.cpu_count()}), CONN_MAX_AGE=600; "
             f"Celery worker; load average before: {' '.join(f'{v:.2f}' for v in load_before)}"
         )
-        cpu = ServerCpu(root_pids=[server.process.pid, worker.pid])
+        cpu = ServerCpu(root_pids={server.process.pid: "gunicorn", worker.pid: "celery"})
         results, answered = asyncio.run(
             run_phases(options, data, server.base_url, list_paths, detail_paths, cpu)
         )
