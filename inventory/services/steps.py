@@ -6,7 +6,7 @@ from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -200,12 +200,9 @@ def move_stock(
     note: str = "",
 ) -> StockMovement:
     """Change on_hand (and reserved) of a locked stock row and write its ledger row."""
-    StockItem.objects.filter(pk=stock_item.pk).update(
-        on_hand=F("on_hand") + delta,
-        reserved=F("reserved") + reserved_delta,
-        updated_at=timezone.now(),
+    stock_item.on_hand, stock_item.reserved = _stock_item_add(
+        stock_item_id=stock_item.pk, on_hand=delta, reserved=reserved_delta
     )
-    stock_item.refresh_from_db(fields=["on_hand", "reserved"])
     return StockMovement.objects.create(
         stock_item=stock_item,
         reason=reason,
@@ -217,6 +214,28 @@ def move_stock(
         user=user if user is not None and user.is_authenticated else None,
         note=note[:500],
     )
+
+
+def _stock_item_add(*, stock_item_id: int, on_hand: int, reserved: int) -> tuple[int, int]:
+    """Add to a stock row's on_hand and reserved; returns their new values, read by the same
+    statement (`UPDATE ... RETURNING`, which the ORM's update() cannot say), so the ledger's
+    `on_hand_after` is the database's own figure without a second query under the row lock.
+    The table's check constraints still refuse a negative or over-reserved row."""
+    quote = connection.ops.quote_name
+    table = quote(StockItem._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {quote('on_hand')} = {quote('on_hand')} + %s, "
+            f"{quote('reserved')} = {quote('reserved')} + %s, {quote('updated_at')} = %s "
+            f"WHERE {quote('id')} = %s RETURNING {quote('on_hand')}, {quote('reserved')}",
+            [
+                on_hand,
+                reserved,
+                connection.ops.adapt_datetimefield_value(timezone.now()),
+                stock_item_id,
+            ],
+        )
+        return cursor.fetchone()
 
 
 def stock_item_locked_for(*, product) -> StockItem:
