@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import prefetch_related_objects
+from django.http import HttpRequest
 from django.utils import timezone
 
 from carts.enums import ALLOWED_TRANSITIONS, CartStatus, MergeCapReason
@@ -23,7 +24,7 @@ from carts.errors import (
     TooManyActiveReservations,
 )
 from carts.models import Cart, CartItem
-from carts.selectors import cart_items_prefetch
+from carts.selectors import cart_guest_for_cookie, cart_items_prefetch
 from catalogue.selectors import product_get_active
 from inventory.enums import ReservationStatus
 from inventory.errors import InsufficientStock, ReservationNotFound
@@ -396,3 +397,12 @@ def _cart_reservation_drop(cart: Cart, *, save: bool = True) -> None:
 
 def _cart_touch(cart: Cart) -> None:
     cart.save(update_fields=["updated_at"])
+
+
+def cart_get_or_create_for_request(*, request: HttpRequest) -> tuple[Cart, bool]:
+    """The cart a write from this request goes to, and whether it is a guest cart whose cookie
+    must be (re)set: the signed-in user's open cart (`cart_get_or_create_for_user`), else the
+    cookie's guest cart, else a new guest cart. Not atomic itself; each step is safe on its own."""
+    if request.user.is_authenticated:
+        return cart_get_or_create_for_user(user=request.user), False
+    return cart_guest_for_cookie(request=request) or cart_create_guest(), True

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from carts import services
 from carts.api.cookies import cart_cookie_set
 from carts.forms import CartItemAddForm, CartItemUpdateForm
-from carts.selectors import cart_for_request, cart_guest_for_cookie, cart_view
+from carts.selectors import cart_for_request, cart_view
 from yourlocalshop.errors import DomainError
 
 
@@ -46,11 +46,7 @@ def cart_add(request):
         messages.error(request, _first_error(form))
         return redirect("carts:cart")
     sku = form.cleaned_data["sku"]
-    if request.user.is_authenticated:
-        cart, is_guest = services.cart_get_or_create_for_user(user=request.user), False
-    else:
-        cart = cart_guest_for_cookie(request=request) or services.cart_create_guest()
-        is_guest = True
+    cart, is_guest = services.cart_get_or_create_for_request(request=request)
     try:
         item = services.cart_item_add(cart=cart, sku=sku, quantity=form.cleaned_data["quantity"])
     except DomainError as error:

@@ -19,13 +19,11 @@ from carts.models import Cart
 from carts.selectors import (
     cart_for_request,
     cart_get_open,
-    cart_guest_for_cookie,
     cart_id_from_cookie,
     cart_view,
 )
 from carts.services import (
-    cart_create_guest,
-    cart_get_or_create_for_user,
+    cart_get_or_create_for_request,
     cart_item_add,
     cart_item_remove,
     cart_item_update,
@@ -59,14 +57,6 @@ UNSELLABLE = {
 def _cart_response(cart: Cart | None, *, status_code: int = status.HTTP_200_OK) -> Response:
     fresh = cart_get_open(cart_id=cart.pk) if cart is not None else None
     return Response(CartOutputSerializer(cart_view(cart=fresh)).data, status=status_code)
-
-
-def _cart_for_write(request) -> tuple[Cart, bool]:
-    """The cart a write goes to, and whether it is a guest cart whose cookie must be (re)set."""
-    if request.user.is_authenticated:
-        return cart_get_or_create_for_user(user=request.user), False
-    cart = cart_guest_for_cookie(request=request) or cart_create_guest()
-    return cart, True
 
 
 def _cart_for_item_change(request) -> Cart:
@@ -105,7 +95,7 @@ class CartItemListView(APIView):
     def post(self, request):
         serializer = CartItemAddInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        cart, is_guest = _cart_for_write(request)
+        cart, is_guest = cart_get_or_create_for_request(request=request)
         cart_item_add(cart=cart, **serializer.validated_data)
         response = _cart_response(cart, status_code=status.HTTP_201_CREATED)
         if is_guest:
