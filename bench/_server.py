@@ -153,7 +153,11 @@ def main() -> None:
     parser.add_argument("--seed", action="store_true", help="seed sample_products.json")
     options = parser.parse_args()
     services = Services(
-        database_url=options.database_url, redis_url=options.redis_url, cache_prefix="yls-serve"
+        database_url=options.database_url,
+        redis_url=options.redis_url,
+        cache_prefix="yls-serve",
+        # Plain HTTP on loopback: browser-style clients (scripts/) must get their CSRF cookie back.
+        SECURE_COOKIES="0",
     )
     services.reset_database()
     if options.seed:
