@@ -245,7 +245,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "yourlocalshop.api.schema.problem_responses",
+        "yourlocalshop.api.schema.shared_responses_and_links",
     ],
 }
 

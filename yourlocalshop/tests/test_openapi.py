@@ -32,7 +32,7 @@ def test_openapi_document_is_current():
     )
 
 
-def test_openapi_error_responses_are_problem_details():
+def test_openapi_errors_are_problem_details_and_ids_are_linked():
     schema = _generated_schema()
 
     error_content_types = {
@@ -44,6 +44,12 @@ def test_openapi_error_responses_are_problem_details():
         for content_type in response.get("content", {})
     }
     paginated = schema["paths"]["/api/orders"]["get"]["responses"]
+    cart_line_links = schema["paths"]["/api/cart/items"]["post"]["responses"]["201"]["links"]
 
     assert error_content_types == {"application/problem+json"}
     assert {"400", "404"} <= paginated.keys()
+    # The cart's own id is not a line id: the link says which id the next call takes.
+    assert cart_line_links["UpdateCartLine"] == {
+        "operationId": "cart_item_update",
+        "parameters": {"item_id": "$response.body#/items/0/id"},
+    }
