@@ -38,21 +38,3 @@ class CsrfOutputSerializer(serializers.Serializer):
         help_text="Send back in the `X-CSRFToken` header on unsafe requests (the `csrftoken` "
         "cookie holds the same value)."
     )
-
-
-class ProblemDetailsSerializer(serializers.Serializer):
-    """RFC 9457 problem details, the body of every API error (application/problem+json)."""
-
-    type = serializers.URLField()
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    detail = serializers.CharField()
-    code = serializers.CharField(help_text="Stable machine-readable error code.")
-    # A nested serializer's errors nest too (`{"shippingAddress": {"city": [...]}}`), so a value is
-    # either a list of messages or an object of the same shape.
-    errors = serializers.DictField(
-        child=serializers.JSONField(),
-        required=False,
-        help_text="Validation errors keyed by (camelCase) field name: a list of messages, or an "
-        "object of the same shape for a nested field.",
-    )

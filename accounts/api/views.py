@@ -17,7 +17,6 @@ from rest_framework.views import APIView
 from accounts.api.serializers import (
     CredentialsInputSerializer,
     CsrfOutputSerializer,
-    ProblemDetailsSerializer,
     RegisterInputSerializer,
     TokenOutputSerializer,
     UserOutputSerializer,
@@ -33,6 +32,7 @@ from carts.api.cookies import cart_cookie_delete
 from carts.api.serializers import CartMergeSummarySerializer
 from carts.selectors import cart_id_from_cookie
 from carts.services import cart_merge_on_login
+from yourlocalshop.api.schema import problem_details
 
 TAGS = ["auth"]
 SessionOutputSerializer = inline_serializer(
@@ -45,20 +45,17 @@ SessionOutputSerializer = inline_serializer(
         ),
     },
 )
-CSRF_FAILED = OpenApiResponse(
-    ProblemDetailsSerializer,
-    description="CSRF check failed (`csrf_failed`): send X-CSRFToken from GET /api/auth/csrf.",
+CSRF_FAILED = problem_details(
+    "CSRF check failed (`csrf_failed`): send X-CSRFToken from GET /api/auth/csrf.",
 )
-THROTTLED = OpenApiResponse(
-    ProblemDetailsSerializer,
-    description="Too many attempts (`rate_limited`); retry after the Retry-After header.",
+THROTTLED = problem_details(
+    "Too many attempts (`rate_limited`); retry after the Retry-After header.",
 )
-INVALID_CREDENTIALS = OpenApiResponse(
-    ProblemDetailsSerializer,
-    description="Invalid input (`validation_error`) or wrong email/password "
+INVALID_CREDENTIALS = problem_details(
+    "Invalid input (`validation_error`) or wrong email/password "
     "(`invalid_credentials`, the same answer whether or not the email has an account).",
 )
-NOT_SIGNED_IN = OpenApiResponse(ProblemDetailsSerializer, description="Not signed in.")
+NOT_SIGNED_IN = problem_details("Not signed in.")
 
 
 def _session_start(request, user) -> Response:
@@ -100,7 +97,7 @@ class RegisterView(APIView):
         request=RegisterInputSerializer,
         responses={
             201: SessionOutputSerializer,
-            400: OpenApiResponse(ProblemDetailsSerializer, description="Field errors."),
+            400: problem_details("Field errors."),
             403: CSRF_FAILED,
             429: THROTTLED,
         },

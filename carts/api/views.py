@@ -6,7 +6,6 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.serializers import ProblemDetailsSerializer
 from carts.api.cookies import cart_cookie_delete, cart_cookie_set
 from carts.api.serializers import (
     CartItemAddInputSerializer,
@@ -29,27 +28,21 @@ from carts.services import (
     cart_item_update,
     cart_merge_on_login,
 )
+from yourlocalshop.api.schema import problem_details
 
 TAGS = ["cart"]
-BAD_INPUT = OpenApiResponse(
-    ProblemDetailsSerializer, description="Invalid input (`validation_error`), per field."
-)
-ITEM_NOT_FOUND = OpenApiResponse(
-    ProblemDetailsSerializer,
-    description="No such item in your cart (`cart_item_not_found`), also for other carts' items.",
+BAD_INPUT = problem_details("Invalid input (`validation_error`), per field.")
+ITEM_NOT_FOUND = problem_details(
+    "No such item in your cart (`cart_item_not_found`), also for other carts' items.",
 )
 UNSELLABLE = {
-    404: OpenApiResponse(
-        ProblemDetailsSerializer, description="Unknown or inactive SKU (`product_not_found`)."
-    ),
-    409: OpenApiResponse(
-        ProblemDetailsSerializer,
-        description="More than can be sold (`insufficient_stock`, with `availability`: "
+    404: problem_details("Unknown or inactive SKU (`product_not_found`)."),
+    409: problem_details(
+        "More than can be sold (`insufficient_stock`, with `availability`: "
         "sku, requested, available).",
     ),
-    422: OpenApiResponse(
-        ProblemDetailsSerializer,
-        description="The line would exceed CART_MAX_QTY_PER_LINE (`quantity_above_limit`).",
+    422: problem_details(
+        "The line would exceed CART_MAX_QTY_PER_LINE (`quantity_above_limit`).",
     ),
 }
 
@@ -145,10 +138,8 @@ class CartMergeView(APIView):
         request=None,
         responses={
             200: CartMergeOutputSerializer,
-            401: OpenApiResponse(ProblemDetailsSerializer, description="Not signed in."),
-            403: OpenApiResponse(
-                ProblemDetailsSerializer, description="CSRF check failed (session clients)."
-            ),
+            401: problem_details("Not signed in."),
+            403: problem_details("CSRF check failed (session clients)."),
         },
     )
     def post(self, request):

@@ -1,6 +1,6 @@
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
@@ -12,10 +12,9 @@ from catalogue.api.serializers import (
     ProductFilterSerializer,
     ProductListItemSerializer,
 )
+from yourlocalshop.api.schema import problem_details
 
-PROBLEM = OpenApiResponse(
-    response=OpenApiTypes.OBJECT, description="RFC 9457 problem details (application/problem+json)."
-)
+PROBLEM = problem_details("RFC 9457 problem details (application/problem+json).")
 
 
 class PublicReadMixin:
@@ -30,10 +29,7 @@ class PublicReadMixin:
     parameters=[ProductFilterSerializer],
     responses={
         200: ProductListItemSerializer(many=True),
-        400: OpenApiResponse(
-            response=OpenApiTypes.OBJECT,
-            description="A bad query value; `errors` names each parameter (problem details).",
-        ),
+        400: problem_details("A bad query value; `errors` names each parameter (problem details)."),
         404: PROBLEM,
     },
 )

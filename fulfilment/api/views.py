@@ -2,7 +2,7 @@
 
 import json
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
@@ -24,11 +24,12 @@ from fulfilment.enums import PackingTaskStatus
 from fulfilment.errors import InvalidWebhookSignature
 from fulfilment.gateways import SIGNATURE_HEADER, webhook_signature_is_valid
 from yourlocalshop.api.pagination import PageNumberPagination
+from yourlocalshop.api.schema import problem_details
 
-PROBLEM = OpenApiResponse(description="Problem details (application/problem+json).")
+PROBLEM = problem_details("Problem details (application/problem+json).")
 STAFF_ERRORS = {
-    401: OpenApiResponse(description="Not signed in (problem details)."),
-    403: OpenApiResponse(description="Signed in, but not staff (problem details)."),
+    401: problem_details("Not signed in (problem details)."),
+    403: problem_details("Signed in, but not staff (problem details)."),
 }
 
 
@@ -54,7 +55,7 @@ class PackingTaskListView(StaffAPIView):
         ],
         responses={
             200: PackingTaskSerializer(many=True),
-            400: OpenApiResponse(description="Unknown status or bad page (problem details)."),
+            400: problem_details("Unknown status or bad page (problem details)."),
             **STAFF_ERRORS,
         },
     )
@@ -90,7 +91,7 @@ class PackingTaskStartView(StaffAPIView):
         responses={
             200: PackingTaskSerializer,
             404: PROBLEM,
-            409: OpenApiResponse(description="The task is already packed or shipped."),
+            409: problem_details("The task is already packed or shipped."),
             **STAFF_ERRORS,
         },
     )
@@ -114,7 +115,7 @@ class PackingTaskPackedView(StaffAPIView):
             200: PackedOutputSerializer,
             400: PROBLEM,
             404: PROBLEM,
-            409: OpenApiResponse(description="The task is not being picked (problem details)."),
+            409: problem_details("The task is not being picked (problem details)."),
             **STAFF_ERRORS,
         },
     )
@@ -148,9 +149,9 @@ class FulfilmentBatchCreateView(StaffAPIView):
         responses={
             201: FulfilmentBatchSerializer,
             400: PROBLEM,
-            404: OpenApiResponse(description="Unknown packing task ids (problem details)."),
-            409: OpenApiResponse(
-                description="Some tasks are not pending or already batched (problem details)."
+            404: problem_details("Unknown packing task ids (problem details)."),
+            409: problem_details(
+                "Some tasks are not pending or already batched (problem details)."
             ),
             **STAFF_ERRORS,
         },
@@ -198,8 +199,8 @@ class CourierWebhookView(APIView):
         responses={
             200: CourierEventOutputSerializer,
             400: PROBLEM,
-            401: OpenApiResponse(description="Missing or wrong signature (problem details)."),
-            404: OpenApiResponse(description="Unknown tracking number (problem details)."),
+            401: problem_details("Missing or wrong signature (problem details)."),
+            404: problem_details("Unknown tracking number (problem details)."),
         },
     )
     def post(self, request):
@@ -237,8 +238,8 @@ class OrderShipmentsView(APIView):
         description="The shipments of one of your orders, with tracking numbers and events.",
         responses={
             200: CustomerShipmentSerializer(many=True),
-            401: OpenApiResponse(description="Not signed in (problem details)."),
-            404: OpenApiResponse(description="No such order of yours (problem details)."),
+            401: problem_details("Not signed in (problem details)."),
+            404: problem_details("No such order of yours (problem details)."),
         },
     )
     def get(self, request, order_id):

@@ -12,7 +12,6 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from accounts.api.serializers import ProblemDetailsSerializer
 from carts.errors import CartEmpty
 from carts.selectors import cart_for_request, cart_id_from_cookie, cart_view
 from carts.services import cart_reserve
@@ -32,13 +31,10 @@ from orders.selectors import (
 )
 from orders.services import checkout_begin, checkout_execute
 from yourlocalshop.api.problems import PROBLEM_CONTENT_TYPE, problem
+from yourlocalshop.api.schema import problem_details
 from yourlocalshop.errors import DomainError
 
 TAGS = ["orders"]
-
-
-def _problem(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ProblemDetailsSerializer, description=description)
 
 
 IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
@@ -50,7 +46,7 @@ IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
     "the same key and body returns the stored response (header `Idempotent-Replayed: true`) "
     "and never charges twice.",
 )
-NOT_FOUND = _problem("No such order, or not yours (`order_not_found`).")
+NOT_FOUND = problem_details("No such order, or not yours (`order_not_found`).")
 
 
 def _render(status_code: int, data, *, content_type: str, headers=None) -> StoredResponse:
@@ -107,9 +103,9 @@ class CheckoutView(APIView):
         request=None,
         responses={
             201: CheckoutSerializer,
-            409: _problem("Not enough stock (`insufficient_stock`, with `availability`)."),
-            422: _problem("The cart is empty (`cart_empty`)."),
-            429: _problem(
+            409: problem_details("Not enough stock (`insufficient_stock`, with `availability`)."),
+            422: problem_details("The cart is empty (`cart_empty`)."),
+            429: problem_details(
                 "Too many live reservations (`too_many_active_reservations`) or requests "
                 "(`rate_limited`)."
             ),
@@ -158,7 +154,7 @@ class OrderListCreateView(ListAPIView):
         tags=TAGS,
         operation_id="orders_list",
         summary="The signed-in customer's orders, newest first",
-        responses={200: OrderSerializer(many=True), 401: _problem("Not signed in.")},
+        responses={200: OrderSerializer(many=True), 401: problem_details("Not signed in.")},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -180,22 +176,24 @@ class OrderListCreateView(ListAPIView):
                 description="The paid order; `Location` names it. A replay carries "
                 "`Idempotent-Replayed: true`.",
             ),
-            400: _problem(
+            400: problem_details(
                 "Missing or invalid Idempotency-Key (`idempotency_key_required`) or body "
                 "(`validation_error`, also for unknown fields such as price or status)."
             ),
-            402: _problem("The payment was declined (`payment_declined`); cart kept as it was."),
-            409: _problem(
+            402: problem_details(
+                "The payment was declined (`payment_declined`); cart kept as it was."
+            ),
+            409: problem_details(
                 "`insufficient_stock` (with `availability`), `price_changed` (expectedTotal "
                 "differs), `idempotency_request_in_progress`, `checkout_in_progress` or "
                 "`checkout_failed_refunded` (charge refunded)."
             ),
-            422: _problem(
+            422: problem_details(
                 "`cart_empty`, `idempotency_key_reused` (same key, different body) or "
                 "`product_unavailable`."
             ),
-            429: _problem("Too many checkout requests (`rate_limited`)."),
-            503: _problem("The payment provider is unavailable (`payment_unavailable`)."),
+            429: problem_details("Too many checkout requests (`rate_limited`)."),
+            503: problem_details("The payment provider is unavailable (`payment_unavailable`)."),
         },
     )
     def post(self, request):
@@ -248,9 +246,9 @@ class OrderLookupView(APIView):
         request=OrderLookupInputSerializer,
         responses={
             200: OrderSerializer,
-            400: _problem("Invalid input (`validation_error`)."),
+            400: problem_details("Invalid input (`validation_error`)."),
             404: NOT_FOUND,
-            429: _problem("Too many lookups (`rate_limited`)."),
+            429: problem_details("Too many lookups (`rate_limited`)."),
         },
     )
     def post(self, request):
@@ -272,7 +270,7 @@ class InvoiceDocumentView(APIView):
         responses={
             (200, "text/html"): OpenApiTypes.STR,
             (200, "application/pdf"): OpenApiTypes.BINARY,
-            404: _problem("No such invoice, or not yours (`invoice_not_found`)."),
+            404: problem_details("No such invoice, or not yours (`invoice_not_found`)."),
         },
     )
     def get(self, request, invoice_id: int):

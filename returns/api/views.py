@@ -1,6 +1,6 @@
 """Returns API: customers request and follow their returns; returns staff decide and receive."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import NotAuthenticated
@@ -19,20 +19,20 @@ from returns.api.serializers import (
     StaffReturnOutputSerializer,
 )
 from yourlocalshop.api.pagination import PageNumberPagination
+from yourlocalshop.api.schema import problem_details
 
-PROBLEM = OpenApiResponse(description="Problem details (application/problem+json).")
+PROBLEM = problem_details("Problem details (application/problem+json).")
 CUSTOMER_ERRORS = {
-    400: OpenApiResponse(description="Invalid body or query (`validation_error`)."),
-    401: OpenApiResponse(description="Not signed in and no `orderNumber` + `email` given."),
-    404: OpenApiResponse(
-        description="`order_not_found` / `return_not_found`: no such order or return, or not "
-        "the caller's."
+    400: problem_details("Invalid body or query (`validation_error`)."),
+    401: problem_details("Not signed in and no `orderNumber` + `email` given."),
+    404: problem_details(
+        "`order_not_found` / `return_not_found`: no such order or return, or not the caller's."
     ),
 }
 STAFF_ERRORS = {
-    401: OpenApiResponse(description="Not signed in (`not_authenticated`)."),
-    403: OpenApiResponse(description="Not returns staff (`permission_denied`)."),
-    404: OpenApiResponse(description="No such return (`return_not_found`)."),
+    401: problem_details("Not signed in (`not_authenticated`)."),
+    403: problem_details("Not returns staff (`permission_denied`)."),
+    404: problem_details("No such return (`return_not_found`)."),
 }
 GUEST_PARAMETERS = [
     OpenApiParameter(
@@ -87,9 +87,9 @@ class CustomerReturnsView(APIView):
         responses={
             201: ReturnOutputSerializer,
             **CUSTOMER_ERRORS,
-            401: OpenApiResponse(description="`orderId` given without being signed in."),
-            422: OpenApiResponse(
-                description="`order_not_returnable` (not shipped or delivered), "
+            401: problem_details("`orderId` given without being signed in."),
+            422: problem_details(
+                "`order_not_returnable` (not shipped or delivered), "
                 "`return_window_closed` (with `returnableUntil`), `unknown_order_line` (with "
                 "`skus`), `return_quantity_exceeded` (with `lines`: sku, requested, returnable)."
             ),
@@ -207,8 +207,8 @@ def _staff_answer(return_request) -> Response:
     return Response(StaffReturnOutputSerializer(return_request).data)
 
 
-ILLEGAL_TRANSITION = OpenApiResponse(
-    description="`illegal_transition`: the return is not in a status that allows this."
+ILLEGAL_TRANSITION = problem_details(
+    "`illegal_transition`: the return is not in a status that allows this."
 )
 
 
@@ -268,8 +268,8 @@ class StaffReturnCancelView(StaffView):
         )
 
 
-REFUND_FAILED = OpenApiResponse(
-    description="`return_refund_failed`: the goods are received (and restocked) but the payment "
+REFUND_FAILED = problem_details(
+    "`return_refund_failed`: the goods are received (and restocked) but the payment "
     "gateway did not refund; the problem carries `rmaId`, `refundFailure` and `refundAttempts`. "
     "Retry with `POST /api/admin/returns/{id}/retry-refund`."
 )
@@ -291,9 +291,7 @@ class StaffReturnReceiveView(StaffView):
             200: StaffReturnOutputSerializer,
             400: PROBLEM,
             409: ILLEGAL_TRANSITION,
-            422: OpenApiResponse(
-                description="`return_lines_invalid`: the lines are not exactly the return's."
-            ),
+            422: problem_details("`return_lines_invalid`: the lines are not exactly the return's."),
             502: REFUND_FAILED,
             **STAFF_ERRORS,
         },
