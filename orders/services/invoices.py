@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from orders.enums import INVOICE_SERIES, InvoiceKind
@@ -25,20 +25,34 @@ def _next_sequence(*, series: str, year: int) -> int:
     """Take the next number of a series, holding the counter row's lock until the caller commits.
 
     A rolled-back document rolls its number back with it, so numbers have no gaps; concurrent
-    issuers queue on the one counter row (created on first use of a year).
+    issuers queue on the one counter row (created on first use of a year). The increment is one
+    `UPDATE ... RETURNING`: it takes the row lock and reads the number in the same round trip,
+    which keeps the one lock every checkout queues on held for one statement less.
     """
-    counters = DocumentCounter.objects.select_for_update()
-    counter = counters.filter(series=series, year=year).first()
-    if counter is None:
+    number = _counter_increment(series=series, year=year)
+    if number is None:
         try:
             with transaction.atomic():
                 DocumentCounter.objects.create(series=series, year=year, last_number=0)
         except IntegrityError:
             pass  # another transaction created it first; its row lock orders us after it
-        counter = counters.get(series=series, year=year)
-    counter.last_number += 1
-    counter.save(update_fields=["last_number"])
-    return counter.last_number
+        number = _counter_increment(series=series, year=year)
+    return number
+
+
+def _counter_increment(*, series: str, year: int) -> int | None:
+    """Add one to the (series, year) counter and return it; None when the row does not exist."""
+    quote = connection.ops.quote_name
+    last_number = quote("last_number")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(DocumentCounter._meta.db_table)} "
+            f"SET {last_number} = {last_number} + 1 "
+            f"WHERE {quote('series')} = %s AND {quote('year')} = %s RETURNING {last_number}",
+            [series, year],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _issue(
