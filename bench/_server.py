@@ -93,14 +93,16 @@ class Services:
         django.setup()
 
     def start_gunicorn(
-        self, *, workers: int, port: int | None = None, backlog: int = 2048
+        self, *, workers: int, port: int | None = None, backlog: int = 2048, log=None
     ) -> "Server":
+        """gunicorn on loopback, once /api/health answers; its output goes to `log` (a file)
+        when given."""
         port = port or free_port()
         process = subprocess.Popen(
             [str(BIN / "gunicorn"), "yourlocalshop.wsgi:application",
              "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
              "--backlog", str(backlog), "--log-level", "warning"],
-            cwd=ROOT, env=self.env, start_new_session=True,
+            cwd=ROOT, env=self.env, start_new_session=True, stdout=log, stderr=log,
         )  # fmt: skip
         server = Server(process=process, base_url=f"http://127.0.0.1:{port}")
         for _ in range(150):
@@ -115,13 +117,13 @@ class Services:
         self.stop(process)
         raise SystemExit("gunicorn did not become healthy")
 
-    def start_celery_worker(self, *, concurrency: int) -> subprocess.Popen:
+    def start_celery_worker(self, *, concurrency: int, log=None) -> subprocess.Popen:
         """A real worker on the Redis broker (no beat): outbox deliveries, courier retries."""
         return subprocess.Popen(
             [str(BIN / "celery"), "--app", "yourlocalshop", "worker",
              "--concurrency", str(concurrency), "--loglevel", "WARNING",
              "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=self.env, start_new_session=True,
+            cwd=ROOT, env=self.env, start_new_session=True, stdout=log, stderr=log,
         )  # fmt: skip
 
     @staticmethod
