@@ -1,16 +1,14 @@
 """Real concurrent connections on PostgreSQL: the cart row lock and the one-open-cart constraint
 must hold when several requests of the same customer arrive at once."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from accounts.tests.factories import UserFactory
 from carts.enums import CartStatus
 from carts.models import Cart, CartItem
 from carts.services import cart_get_or_create_for_user, cart_item_add, cart_merge_on_login
 from carts.tests.factories import CartFactory, CartItemFactory, stocked_product
+from yourlocalshop.testing import run_concurrently
 
 pytestmark = [
     pytest.mark.postgres,
@@ -20,25 +18,11 @@ pytestmark = [
 THREADS = 8
 
 
-def _run_at_once(target, count=THREADS):
-    barrier = threading.Barrier(count)
-    results, errors = [], []
-
-    def worker():
-        try:
-            barrier.wait(timeout=10)
-            results.append(target())
-        except Exception as error:  # collected and asserted on by the test
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results, errors
+def _run_at_once(target) -> tuple[list, list[Exception]]:
+    """`target()` on THREADS threads at once: what the calls returned, and what they raised."""
+    outcomes = run_concurrently(lambda _: target(), range(THREADS))
+    errors = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+    return [outcome for outcome in outcomes if not isinstance(outcome, Exception)], errors
 
 
 def test_cart_item_add_concurrent_adds_lose_no_quantity():

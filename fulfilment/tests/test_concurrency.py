@@ -1,15 +1,14 @@
 """Row locks under real concurrency (PostgreSQL only: SQLite serialises every writer anyway)."""
 
-import threading
 import time
 
 import pytest
-from django.db import connection
 
 from fulfilment import services
 from fulfilment.gateways import MockCourierGateway
 from fulfilment.models import PackingTask, Shipment
 from fulfilment.tests.factories import paid_order_with_lines
+from yourlocalshop.testing import run_concurrently
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -25,27 +24,6 @@ class SlowCourierGateway(MockCourierGateway):
         return super().book(shipment)
 
 
-def _run_concurrently(function, *, threads: int) -> list:
-    barrier = threading.Barrier(threads)
-    results: list = [None] * threads
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = function()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    workers = [threading.Thread(target=run, args=(index,)) for index in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=30)
-    return results
-
-
 def test_packing_task_mark_packed_concurrently_books_the_courier_once(settings, staff_user):
     settings.COURIER_GATEWAY = "fulfilment.tests.test_concurrency.SlowCourierGateway"
     SlowCourierGateway.bookings = []
@@ -53,11 +31,11 @@ def test_packing_task_mark_packed_concurrently_books_the_courier_once(settings, 
     packing_task = services.packing_task_create_for_order(order_id=order.pk)
     services.packing_task_start(packing_task_id=packing_task.pk, user=staff_user)
 
-    results = _run_concurrently(
-        lambda: services.packing_task_mark_packed(
+    results = run_concurrently(
+        lambda _: services.packing_task_mark_packed(
             packing_task_id=packing_task.pk, parcel_weights_grams=[1000], user=staff_user
         ),
-        threads=4,
+        range(4),
     )
 
     assert all(isinstance(result, Shipment) for result in results), results
@@ -72,8 +50,8 @@ def test_packing_task_mark_packed_concurrently_books_the_courier_once(settings, 
 def test_packing_task_create_for_order_concurrently_creates_one_task():
     order = paid_order_with_lines()
 
-    results = _run_concurrently(
-        lambda: services.packing_task_create_for_order(order_id=order.pk), threads=4
+    results = run_concurrently(
+        lambda _: services.packing_task_create_for_order(order_id=order.pk), range(4)
     )
 
     assert all(isinstance(result, PackingTask) for result in results), results

@@ -9,7 +9,6 @@ import random
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -27,38 +26,17 @@ from inventory.services import (
 )
 from inventory.tests.factories import StockItemFactory
 from inventory.tests.helpers import assert_stock_consistent, available
+from yourlocalshop.testing import run_concurrently
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def run_together(task, arguments, *, workers: int):
-    """Run `task(argument)` for every argument on `workers` threads started at the same moment;
-    returns the outcomes ("ok" or the exception class name) in argument order."""
-    barrier = threading.Barrier(workers)
-    pending = list(enumerate(arguments))
-    lock = threading.Lock()
-    outcomes = [None] * len(pending)
-
-    def worker():
-        try:
-            barrier.wait()
-            while True:
-                with lock:
-                    if not pending:
-                        return
-                    index, argument = pending.pop()
-                try:
-                    task(argument)
-                    outcomes[index] = "ok"
-                except Exception as error:  # every outcome is checked by the test
-                    outcomes[index] = type(error).__name__
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for future in [pool.submit(worker) for _ in range(workers)]:
-            future.result()
-    return outcomes
+def run_together(task, arguments, *, workers: int) -> list[str]:
+    """Each call's outcome, "ok" or the exception class name, in argument order."""
+    return [
+        type(outcome).__name__ if isinstance(outcome, Exception) else "ok"
+        for outcome in run_concurrently(task, arguments, workers=workers)
+    ]
 
 
 def reserve_and_commit(product):

@@ -1,11 +1,9 @@
 """Real concurrency on PostgreSQL: threads, each with its own connection, started together."""
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
@@ -14,34 +12,9 @@ from orders.models import Invoice, MockCharge, Order
 from orders.services import invoice_issue
 from orders.tests.conftest import checkout, new_key
 from orders.tests.factories import ADDRESS, CartFactory, CartItemFactory, stocked_product
+from yourlocalshop.testing import run_concurrently
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(task, arguments, *, workers: int) -> list:
-    """`task(argument)` for every argument on `workers` threads released at once by a barrier;
-    returns the results in argument order."""
-    barrier = threading.Barrier(workers)
-    pending = list(enumerate(arguments))
-    lock = threading.Lock()
-    results = [None] * len(pending)
-
-    def worker():
-        try:
-            barrier.wait()
-            while True:
-                with lock:
-                    if not pending:
-                        return
-                    index, argument = pending.pop()
-                results[index] = task(argument)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for future in [pool.submit(worker) for _ in range(workers)]:
-            future.result()
-    return results
 
 
 def client_for(user) -> APIClient:
@@ -60,7 +33,7 @@ def test_order_place_100_customers_race_for_10_units():
         response = checkout(client_for(customer), key=new_key())
         return response.status_code, response.json().get("code")
 
-    outcomes = Counter(run_together(place, customers, workers=16))
+    outcomes = Counter(run_concurrently(place, customers, workers=16, reraise=True))
 
     assert outcomes == {(201, None): 10, (409, "insufficient_stock"): 90}
     assert Order.objects.filter(status="paid").count() == 10
@@ -81,7 +54,7 @@ def test_order_place_50_concurrent_requests_with_one_key_make_one_order():
         response = checkout(client_for(customer), key=key)
         return response.status_code, response.content, response.get("Idempotent-Replayed")
 
-    answers = run_together(place, range(50), workers=16)
+    answers = run_concurrently(place, range(50), workers=16, reraise=True)
 
     assert Order.objects.count() == 1
     assert MockCharge.objects.count() == 1
@@ -131,7 +104,7 @@ def test_invoice_numbers_are_gap_free_under_concurrency_with_rollbacks():
             return "rolled back"
         return "issued"
 
-    results = run_together(issue, list(enumerate(orders)), workers=12)
+    results = run_concurrently(issue, list(enumerate(orders)), workers=12, reraise=True)
 
     issued = results.count("issued")
     assert issued == 20

@@ -1,11 +1,9 @@
 """Row locks under real concurrent connections (PostgreSQL only: SQLite serialises every writer)."""
 
-import threading
 from collections import Counter
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from inventory.enums import MovementReason
 from inventory.models import StockItem, StockMovement
@@ -15,42 +13,21 @@ from returns.enums import ReturnLineCondition, ReturnReason, ReturnStatus
 from returns.errors import ReturnQuantityExceeded, ReturnRefundFailed
 from returns.models import ReturnLine, ReturnRequest
 from returns.tests.factories import customer_order
+from yourlocalshop.testing import run_concurrently
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(count: int, work) -> list:
-    """Run `work()` in `count` threads released at once; each outcome is a value or exception."""
-    barrier = threading.Barrier(count)
-    outcomes: list = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            outcomes[index] = work()
-        except Exception as error:
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 def test_concurrent_return_requests_never_return_more_than_was_bought():
     order = customer_order(items=[(Decimal("10.00"), 3)])
     sku = order.lines.get().sku
 
-    outcomes = run_together(
-        8,
-        lambda: services.return_request_create(
+    outcomes = run_concurrently(
+        lambda _: services.return_request_create(
             order=order,
             lines=[services.ReturnLineRequest(sku, 1, ReturnReason.NO_LONGER_NEEDED)],
         ),
+        range(8),
     )
 
     kinds = Counter(type(outcome).__name__ for outcome in outcomes)
@@ -71,11 +48,11 @@ def test_concurrent_receives_restock_and_refund_once():
     services.return_approve(return_request=return_request, user=None)
     conditions = {rl.pk: ReturnLineCondition.RESELLABLE for rl in return_request.lines.all()}
 
-    outcomes = run_together(
-        6,
-        lambda: services.return_receive(
+    outcomes = run_concurrently(
+        lambda _: services.return_receive(
             return_request=return_request, conditions=conditions, user=None
         ),
+        range(6),
     )
 
     # Racing a refund with the same key may lose (and say so); money and stock move once.
