@@ -112,3 +112,13 @@ def _plain_static_storage():
     }
     with override_settings(STORAGES=storages):
         yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Tests create users by the hundred; the production hasher is deliberately slow and its
+    strength is not under test (that login runs a hasher at all is, in accounts' tests)."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield

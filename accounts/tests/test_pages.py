@@ -11,12 +11,6 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "correct-horse-battery"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The pages only route passwords to Django's auth; the hasher's strength is not under test.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _add_to_guest_cart(client, *, quantity: int = 1, on_hand: int = 10):
     product = ProductFactory()
     stock_set_on_hand(product=product, on_hand=on_hand, reason="seed")

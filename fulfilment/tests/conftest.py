@@ -27,9 +27,3 @@ def courier_outage():
         MockCourierGateway.simulated_outages = failures
 
     return start
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # Every factory order has a customer; the real hasher would spend most of the suite hashing.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -13,8 +13,6 @@ def _fast_payment_retries():
     with override_settings(
         PAYMENT_RETRY_BASE_SECONDS=0.001,
         MOCK_PAYMENT_SLOW_MS=50,
-        # Customers are created per test; the production hasher is deliberately slow.
-        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
     ):
         yield
 

@@ -16,12 +16,6 @@ class RefundsDownGateway(MockPaymentGateway):
         return super().refund(**kwargs)
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Users are made by the dozen here; a slow hash would dominate the run and prove nothing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def refunds_down(settings):
     """Refunds fail until the test calls `refunds_down.recover()`."""

@@ -64,12 +64,6 @@ def _assert_not_found(response, code: str) -> None:
     assert response.json()["code"] == code
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    # Several tests sign in for real; the production hasher is deliberately slow.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def throttle_rates(monkeypatch):
     """Set throttle rates for one test. DRF reads DEFAULT_THROTTLE_RATES once, into a class
@@ -418,3 +412,19 @@ def test_login_is_rate_limited_with_retry_after(throttle_rates):
     assert right.json()["code"] == "rate_limited"
     assert 0 < int(right["Retry-After"]) <= 60
     assert token.status_code == 429
+
+
+# --- Odd input is a 4xx, never a 500 (found by schemathesis) -----------------------------------
+
+
+def test_fulfilment_batch_with_ids_beyond_the_database_range_is_400(api_client, staff_user):
+    api_client.force_authenticate(staff_user)
+
+    response = api_client.post(
+        "/api/admin/fulfilment-batches",
+        {"packingTaskIds": [1711147516901, 329666225988341591059726336]},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "packingTaskIds" in response.json()["errors"]
