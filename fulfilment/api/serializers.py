@@ -70,8 +70,11 @@ class PackedOutputSerializer(serializers.Serializer):
 
 
 class BatchCreateInputSerializer(serializers.Serializer):
+    # Bounded by the id column's range: a larger number is a 400, not a database overflow.
     packingTaskIds = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=200
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        allow_empty=False,
+        max_length=200,
     )
 
 

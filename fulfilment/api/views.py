@@ -45,13 +45,14 @@ def _with_pick_list(batch):
 
 
 class PackingTaskListView(StaffAPIView):
+    # Declared so the schema shows the paginated envelope and the page parameters.
+    pagination_class = PageNumberPagination
+
     @extend_schema(
         operation_id="packing_tasks_list",
         tags=["fulfilment"],
         parameters=[
             OpenApiParameter("status", enum=PackingTaskStatus.values, required=False),
-            OpenApiParameter("page", int, required=False),
-            OpenApiParameter("page_size", int, required=False),
         ],
         responses={
             200: PackingTaskSerializer(many=True),
@@ -65,7 +66,7 @@ class PackingTaskListView(StaffAPIView):
             raise ValidationError(
                 {"status": [f"Must be one of: {', '.join(PackingTaskStatus.values)}."]}
             )
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors.packing_tasks_list(status=status), request, view=self
         )
