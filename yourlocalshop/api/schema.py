@@ -9,6 +9,9 @@ schemathesis in `.ci/run`) can rely on it:
 
 Views describe each of their errors with `problem_details("…")`, which names the one
 `ProblemDetailsSerializer` (the `ProblemDetails` component) as its body.
+
+The hook also adds OpenAPI links for the ids one response hands to the next call (the cart line a
+POST created, the order checkout placed), which clients and schemathesis's stateful phase follow.
 """
 
 from typing import Any
