@@ -7,11 +7,12 @@ from django.db import transaction
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
+from carts.tests.factories import CartFactory, CartItemFactory
 from inventory.models import StockItem
 from orders.models import Invoice, MockCharge, Order
 from orders.services import invoice_issue
 from orders.tests.conftest import checkout, new_key
-from orders.tests.factories import ADDRESS, CartFactory, CartItemFactory, stocked_product
+from orders.tests.factories import ADDRESS, stocked_product
 from yourlocalshop.testing import run_concurrently
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
