@@ -1,19 +1,7 @@
 from django.contrib import admin
 
 from carts.models import Cart, CartItem
-
-
-class ReadOnlyAdminMixin:
-    """Carts belong to customers: staff look, they do not edit."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+from yourlocalshop.admin import ReadOnlyAdminMixin
 
 
 class CartItemInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -25,6 +13,8 @@ class CartItemInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(Cart)
 class CartAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Carts belong to customers: staff look, they do not edit."""
+
     list_display = ["id", "owner", "status", "created_at", "updated_at"]
     list_filter = ["status"]
     search_fields = ["owner__email", "=id"]

@@ -13,20 +13,12 @@ from inventory.models import (
     StockItem,
     StockMovement,
 )
+from yourlocalshop.admin import ReadOnlyAdminMixin
 from yourlocalshop.errors import DomainError
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Stock changes only through services, so these screens never write rows themselves."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class StockLevelFilter(admin.SimpleListFilter):
