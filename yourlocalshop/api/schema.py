@@ -44,6 +44,23 @@ LINKS = {
     ("returns_create", "201"): {
         "GetReturn": ("returns_retrieve", {"return_id": "$response.body#/rmaId"}),
     },
+    ("admin_returns_list", "200"): {
+        f"{action.title().replace('_', '')}Return": (
+            f"admin_returns_{action}",
+            {"return_id": "$response.body#/results/0/rmaId"},
+        )
+        for action in ("retrieve", "approve", "reject", "cancel", "receive", "retry_refund")
+    },
+    ("packing_tasks_list", "200"): {
+        f"{action.title()}PackingTask": (
+            f"packing_tasks_{action}",
+            {"packing_task_id": "$response.body#/results/0/id"},
+        )
+        for action in ("retrieve", "start", "packed")
+    },
+    ("fulfilment_batches_create", "201"): {
+        "GetBatch": ("fulfilment_batches_retrieve", {"batch_id": "$response.body#/id"}),
+    },
 }
 HTTP_METHODS = {"get", "put", "post", "patch", "delete", "head", "options", "trace"}
 
@@ -107,7 +124,9 @@ def _add_links(operations: list[dict[str, Any]]) -> None:
                 }
 
 
-def shared_responses_and_links(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
+def shared_responses_and_links(
+    result: dict[str, Any], generator, request, public
+) -> dict[str, Any]:
     """drf-spectacular POSTPROCESSING_HOOKS entry."""
     operations = _operations(result)
     _add_links(operations)
