@@ -182,7 +182,9 @@ class StaffReturnsView(StaffView):
         tags=["admin-returns"],
     )
     def get(self, request):
-        query = StaffReturnListQuerySerializer(data=request.query_params)
+        # A plain dict, because from a QueryDict DRF reads an optional field's empty value as
+        # absent, and `?status=` would list everything instead of being refused.
+        query = StaffReturnListQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         returns = selectors.returns_for_staff(status=query.validated_data.get("status"))
         paginator = self.pagination_class()

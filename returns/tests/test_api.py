@@ -280,11 +280,13 @@ def test_staff_list_shows_the_queue_oldest_first_by_status(returns_staff_client)
     everything = returns_staff_client.get("/api/admin/returns").json()
     approved = returns_staff_client.get("/api/admin/returns", {"status": "approved"}).json()
     bad = returns_staff_client.get("/api/admin/returns", {"status": "lost"})
+    empty = returns_staff_client.get("/api/admin/returns", {"status": ""})
 
     assert [item["rmaId"] for item in everything["results"]] == [str(older.pk), str(newer.pk)]
     assert [item["rmaId"] for item in approved["results"]] == [str(newer.pk)]
     assert everything["results"][0]["customerEmail"] == older.order.email
     assert bad.status_code == 400
+    assert empty.status_code == 400
 
 
 def test_staff_lifecycle_approve_receive_refund(returns_staff_client, returns_staff):
