@@ -3,6 +3,7 @@ from django.db import models
 
 from catalogue.models import Category, Product
 from inventory.models import StockItem
+from yourlocalshop.admin import ReadOnlyAdminMixin
 
 
 class PriceBandFilter(admin.SimpleListFilter):
@@ -34,23 +35,16 @@ class PriceBandFilter(admin.SimpleListFilter):
         return queryset
 
 
-class StockItemInline(admin.StackedInline):
+class StockItemInline(ReadOnlyAdminMixin, admin.StackedInline):
     """Read-only: stock changes go through inventory's services (its admin), with a ledger."""
 
     model = StockItem
     fields = ["on_hand", "reserved", "updated_at"]
     readonly_fields = fields
-    can_delete = False
     extra = 0
     max_num = 0
     verbose_name = "stock"
     verbose_name_plural = "stock (read-only; change it in Inventory)"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Category)

@@ -130,18 +130,11 @@ class StockMovementAdmin(ReadOnlyAdmin):
         return movement.stock_item.product.sku
 
 
-class ReservationLineInline(admin.TabularInline):
+class ReservationLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = InventoryReservationLine
     fields = ["sku", "quantity", "is_held"]
     readonly_fields = fields
     extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class ReservationLiveFilter(admin.SimpleListFilter):

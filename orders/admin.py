@@ -1,17 +1,11 @@
 from django.contrib import admin
 
 from orders.models import IdempotencyKey, Invoice, InvoiceLine, Order, OrderLine, Payment, Refund
+from yourlocalshop.admin import ReadOnlyAdminMixin
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class OrderLineInline(ReadOnlyInline):

@@ -15,25 +15,19 @@ from django.utils.html import format_html
 from returns import services
 from returns.enums import ReturnLineCondition, ReturnStatus
 from returns.models import ReturnLine, ReturnRequest
+from yourlocalshop.admin import ReadOnlyAdminMixin
 from yourlocalshop.errors import DomainError
 
 
-class ReturnLineInline(admin.TabularInline):
+class ReturnLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ReturnLine
     extra = 0
-    can_delete = False
     fields = ["sku", "product_name", "quantity", "reason", "condition", "refund_amount"]
     readonly_fields = fields
 
     @admin.display(description="Product")
     def product_name(self, line: ReturnLine) -> str:
         return line.order_line.name
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class RejectForm(forms.Form):
