@@ -9,6 +9,23 @@ import os
 import shutil
 import subprocess
 import tempfile
+from pathlib import Path
+
+SAMPLE_PRODUCTS = Path(__file__).resolve().parent.parent / "sample_products.json"
+
+
+def catalogue_paths() -> tuple[list[str], list[str]]:
+    """The catalogue's list and detail paths every benchmark drives: 21 list pages (pages 1-3,
+    every category, two orderings, a search) and the 200 most popular products."""
+    document = json.loads(SAMPLE_PRODUCTS.read_text(encoding="utf-8"))
+    active = [row for row in document["products"] if row.get("is_active", True)]
+    active.sort(key=lambda row: -row.get("popularity", 0))
+    detail = [f"/api/products/{row['sku']}" for row in active[:200]]
+    list_paths = ["/api/products", "/api/products?page=2", "/api/products?page=3"]
+    list_paths += [f"/api/products?category={row['slug']}" for row in document["categories"]]
+    list_paths += ["/api/products?ordering=price", "/api/products?q=tea&ordering=-price"]
+    return list_paths, detail
+
 
 # wrk picks the next path round-robin and reports p50/p95/p99 itself (`--latency` has no p95).
 # Each thread counts answers by status; `done` adds the threads' counts up.

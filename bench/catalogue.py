@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 from _server import PYTHON, Services
-from _wrk import wrk_missing, wrk_run
+from _wrk import catalogue_paths, wrk_missing, wrk_run
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/yls_bench")
@@ -33,17 +33,6 @@ def prepare() -> None:
     SERVICES.reset_database()
     SERVICES.manage("seed_products", "--file", "sample_products.json")
     SERVICES.manage("warm_catalogue_cache", "--top", "500")
-
-
-def paths() -> tuple[list[str], list[str]]:
-    document = json.loads((ROOT / "sample_products.json").read_text(encoding="utf-8"))
-    active = [row for row in document["products"] if row.get("is_active", True)]
-    active.sort(key=lambda row: -row.get("popularity", 0))
-    detail = [f"/api/products/{row['sku']}" for row in active[:200]]
-    list_paths = ["/api/products", "/api/products?page=2", "/api/products?page=3"]
-    list_paths += [f"/api/products?category={row['slug']}" for row in document["categories"]]
-    list_paths += ["/api/products?ordering=price", "/api/products?q=tea&ordering=-price"]
-    return list_paths, detail
 
 
 def run_wrk(name: str, base_url: str, targets: list[str], *, duration, connections, threads):
@@ -108,7 +97,7 @@ def main() -> None:
 
     if not options.skip_prepare:
         prepare()
-    list_paths, detail_paths = paths()
+    list_paths, detail_paths = catalogue_paths()
     server = SERVICES.start_gunicorn(workers=2)
     try:
         print(f"gunicorn: 2 sync workers, CONN_MAX_AGE=600, PostgreSQL {DATABASE_URL}, {REDIS_URL}")

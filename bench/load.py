@@ -45,7 +45,7 @@ from pathlib import Path
 
 import httpx
 from _server import ROOT, Services
-from _wrk import wrk_command, wrk_missing, wrk_parse, wrk_run
+from _wrk import catalogue_paths, wrk_command, wrk_missing, wrk_parse, wrk_run
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/yls_load")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
@@ -137,17 +137,6 @@ def prepare(*, customers: int) -> dict:
         "tokens": [token.key for token in tokens],
         "staff_token": staff_token.key,
     }
-
-
-def catalogue_paths() -> tuple[list[str], list[str]]:
-    document = json.loads((ROOT / "sample_products.json").read_text(encoding="utf-8"))
-    active = [row for row in document["products"] if row.get("is_active", True)]
-    active.sort(key=lambda row: -row.get("popularity", 0))
-    detail = [f"/api/products/{row['sku']}" for row in active[:200]]
-    list_paths = ["/api/products", "/api/products?page=2", "/api/products?page=3"]
-    list_paths += [f"/api/products?category={row['slug']}" for row in document["categories"]]
-    list_paths += ["/api/products?ordering=price", "/api/products?q=tea&ordering=-price"]
-    return list_paths, detail
 
 
 # --- Measuring -------------------------------------------------------------------------------
