@@ -70,3 +70,16 @@ def test_openapi_schema_generates_without_warnings():
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+@pytest.mark.redis
+def test_redis_cache_keeps_one_client_per_connection_pool(settings):
+    from yourlocalshop.cache import RedisCache
+
+    backend = RedisCache(settings.REDIS_URL, {"KEY_PREFIX": "test-client-reuse"})
+    backend.set_many({"first": 1, "second": [2]})
+
+    assert backend.get_many(["first", "second", "absent"]) == {"first": 1, "second": [2]}
+    assert backend._cache.get_client() is backend._cache.get_client()
+    assert backend._cache.get_client(write=True) is backend._cache.get_client()
+    backend.delete_many(["first", "second"])
