@@ -82,6 +82,21 @@ def api_client():
 
 
 @pytest.fixture
+def throttle_rates(settings):
+    """Set rate limits for one test: `throttle_rates(checkout="2/min")`. Throttles read
+    DEFAULT_THROTTLE_RATES when built, once per request, so the override applies at once."""
+
+    def set_rates(**rates: str) -> None:
+        rest_framework = settings.REST_FRAMEWORK
+        settings.REST_FRAMEWORK = {
+            **rest_framework,
+            "DEFAULT_THROTTLE_RATES": {**rest_framework["DEFAULT_THROTTLE_RATES"], **rates},
+        }
+
+    return set_rates
+
+
+@pytest.fixture
 def customer(db):
     from accounts.tests.factories import UserFactory
 

@@ -1,7 +1,7 @@
-from rest_framework.throttling import SimpleRateThrottle
+from yourlocalshop.api.throttling import FixedWindowRateThrottle
 
 
-class LoginRateThrottle(SimpleRateThrottle):
+class LoginRateThrottle(FixedWindowRateThrottle):
     """Limits credential checks per client address (rate: DEFAULT_THROTTLE_RATES["login"]).
 
     Keyed by address rather than by email, so an attacker guessing one customer's password slows
@@ -9,6 +9,3 @@ class LoginRateThrottle(SimpleRateThrottle):
     """
 
     scope = "login"
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -41,7 +41,7 @@ def _throttled(request, form_class):
         {"form": form_class(), "next": _next_url(request), "throttled": True},
         status=429,
     )
-    response["Retry-After"] = str(math.ceil(throttle.wait() or 60))
+    response["Retry-After"] = str(math.ceil(throttle.wait()))
     return response
 
 

@@ -9,7 +9,6 @@ from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from carts.errors import CartEmpty
@@ -30,6 +29,7 @@ from orders.selectors import (
     orders_for_user,
 )
 from orders.services import checkout_begin, checkout_execute
+from orders.throttles import CheckoutRateThrottle
 from yourlocalshop.api.problems import PROBLEM_CONTENT_TYPE, problem
 from yourlocalshop.api.schema import problem_details
 from yourlocalshop.errors import DomainError
@@ -90,8 +90,7 @@ def _http_response(stored: StoredResponse, *, replayed: bool = False) -> HttpRes
 
 
 class CheckoutView(APIView):
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "checkout"
+    throttle_classes = [CheckoutRateThrottle]
 
     @extend_schema(
         tags=TAGS,
@@ -139,13 +138,12 @@ class CheckoutView(APIView):
 
 class OrderListCreateView(ListAPIView):
     serializer_class = OrderSerializer
-    throttle_scope = "checkout"
 
     def get_permissions(self):
         return [IsAuthenticated()] if self.request.method == "GET" else []
 
     def get_throttles(self):
-        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+        return [CheckoutRateThrottle()] if self.request.method == "POST" else []
 
     def get_queryset(self):
         return orders_for_user(user=self.request.user)
@@ -238,8 +236,7 @@ class OrderDetailView(APIView):
 
 
 class OrderLookupView(APIView):
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "checkout"
+    throttle_classes = [CheckoutRateThrottle]
 
     @extend_schema(
         tags=TAGS,

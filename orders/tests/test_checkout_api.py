@@ -319,10 +319,8 @@ def test_checkout_start_empty_cart_is_422(customer_client):
     assert response.json()["code"] == "cart_empty"
 
 
-def test_order_place_is_throttled_per_customer(customer_client, product, monkeypatch):
-    from rest_framework.throttling import ScopedRateThrottle
-
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"checkout": "2/min"})
+def test_order_place_is_throttled_per_customer(customer_client, product, throttle_rates):
+    throttle_rates(checkout="2/min")
     add_to_cart(customer_client, product)
 
     answers = [checkout(customer_client, key=new_key(), token="tok_decline") for _ in range(3)]

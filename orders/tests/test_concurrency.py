@@ -5,7 +5,6 @@ from collections import Counter
 import pytest
 from django.db import transaction
 from rest_framework.test import APIClient
-from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.tests.factories import UserFactory
 from carts.tests.factories import CartFactory, CartItemFactory
@@ -46,10 +45,10 @@ def test_order_place_100_customers_race_for_10_units():
     assert numbers == list(range(1, 11))
 
 
-def test_order_place_50_concurrent_requests_with_one_key_make_one_order(monkeypatch):
+def test_order_place_50_concurrent_requests_with_one_key_make_one_order(throttle_rates):
     # 50 requests from one customer exceed the checkout rate limit (tested on its own): lift it
     # here, so every answer comes from the idempotency layer this test is about.
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"checkout": "1000/min"})
+    throttle_rates(checkout="1000/min")
     product = stocked_product(on_hand=10)
     customer = UserFactory()
     CartItemFactory(cart=CartFactory(owner=customer), product=product, quantity=2)

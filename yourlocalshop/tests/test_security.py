@@ -9,7 +9,6 @@
 
 import pytest
 from rest_framework.test import APIClient
-from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.tests.factories import UserFactory
 from carts.models import Cart, CartItem
@@ -62,19 +61,6 @@ def _assert_not_found(response, code: str) -> None:
     assert response.status_code == 404, response.content
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["code"] == code
-
-
-@pytest.fixture
-def throttle_rates(monkeypatch):
-    """Set throttle rates for one test. DRF reads DEFAULT_THROTTLE_RATES once, into a class
-    attribute, so overriding the setting alone would change nothing."""
-
-    def set_rates(**rates: str) -> None:
-        monkeypatch.setattr(
-            SimpleRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES, **rates}
-        )
-
-    return set_rates
 
 
 # --- Another customer's cart, order, invoice and return ----------------------------------------
