@@ -6,6 +6,10 @@ from django.db.models import Q
 
 from carts.enums import CartStatus
 
+# Holds an IPv6 address with room to spare; a longer client address comes from a forged
+# X-Forwarded-For, and cutting it only merges such clients.
+CLIENT_ADDRESS_MAX_LENGTH = 64
+
 
 class Cart(models.Model):
     """A customer's or a guest's cart. Guests find theirs through the `cart_id` cookie."""
@@ -23,6 +27,9 @@ class Cart(models.Model):
     # The inventory reservation holding this cart's stock during checkout; any change of the
     # cart releases it and clears this field.
     reservation_id = models.UUIDField(null=True, blank=True)
+    # The address a guest cart was created from: live reservations are capped per address for
+    # guests as they are per customer (blank for customers' carts and older guest carts).
+    client_address = models.CharField(max_length=CLIENT_ADDRESS_MAX_LENGTH, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -37,6 +44,14 @@ class Cart(models.Model):
         indexes = [
             # The abandoned-guest-cart sweep filters by owner, then age.
             models.Index(fields=["owner", "updated_at"], name="carts_owner_updated_idx"),
+            # The per-address reservation cap counts the open guest carts holding a reservation.
+            models.Index(
+                fields=["client_address"],
+                condition=Q(
+                    owner__isnull=True, status=CartStatus.OPEN, reservation_id__isnull=False
+                ),
+                name="carts_guest_reserving_idx",
+            ),
         ]
 
     def __str__(self) -> str:

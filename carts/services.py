@@ -3,6 +3,7 @@ the cart holds (the reservation described the old contents) and checks the new q
 the per-line cap and what can be sold. Carts never reserve stock on add: only `cart_reserve`,
 called by checkout, does."""
 
+import hashlib
 import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from carts.errors import (
     QuantityAboveLimit,
     TooManyActiveReservations,
 )
-from carts.models import Cart, CartItem
+from carts.models import CLIENT_ADDRESS_MAX_LENGTH, Cart, CartItem
 from carts.selectors import cart_guest_for_cookie, cart_items_prefetch
 from catalogue.selectors import product_get_active
 from inventory.enums import ReservationStatus
@@ -34,6 +35,7 @@ from inventory.selectors import (
     reservations_live_count,
 )
 from inventory.services import ReservationLineRequest, reservation_release, stock_reserve
+from yourlocalshop.api.throttling import client_address
 from yourlocalshop.state_machine import transition
 
 # Ids beyond a signed 64-bit integer cannot exist; asking the database would be an error.
@@ -57,9 +59,10 @@ class CartMergeResult:
     capped: list[MergeCap] = field(default_factory=list)
 
 
-def cart_create_guest() -> Cart:
-    """A new open cart without an owner (a guest's, found again through the cookie)."""
-    return Cart.objects.create()
+def cart_create_guest(*, client_address: str) -> Cart:
+    """A new open cart without an owner (a guest's, found again through the cookie), recording
+    the client address it came from for the per-address reservation cap."""
+    return Cart.objects.create(client_address=client_address[:CLIENT_ADDRESS_MAX_LENGTH])
 
 
 def cart_get_or_create_for_user(*, user) -> Cart:
@@ -246,7 +249,8 @@ def cart_reserve(*, cart: Cart, ttl_seconds: int | None = None):
     Atomic and all-or-nothing (`InsufficientStock` names every short line); locks the cart.
     Idempotent: calling it again for an unchanged cart refreshes the same reservation, and any
     later change of the cart releases it. A customer may hold at most
-    `MAX_ACTIVE_RESERVATIONS_PER_CUSTOMER` live reservations across their carts
+    `MAX_ACTIVE_RESERVATIONS_PER_CUSTOMER` live reservations across their carts, and the guest
+    carts created from one client address at most `MAX_ACTIVE_RESERVATIONS_PER_GUEST_ADDRESS`
     (`TooManyActiveReservations`, 429).
     """
     with transaction.atomic():
@@ -265,8 +269,7 @@ def cart_reserve_locked(*, cart: Cart, ttl_seconds: int | None = None):
     items = sorted(cart.items.all(), key=lambda item: item.product_id)
     if not items:
         raise CartEmpty()
-    if cart.owner_id is not None:
-        _check_reservation_cap(cart)
+    _check_reservation_cap(cart)
     reservation = stock_reserve(
         lines=[
             ReservationLineRequest(sku=item.product.sku, quantity=item.quantity) for item in items
@@ -346,20 +349,52 @@ def _check_sellable(*, product, quantity: int) -> None:
 
 
 def _check_reservation_cap(cart: Cart) -> None:
+    """Refuse a reservation beyond the cap of the cart's customer, or of the client address a
+    guest cart came from. The caller holds the cart's row lock in its transaction: with one open
+    cart per customer, that lock already serializes a customer's checks."""
+    if cart.owner_id is not None:
+        limit = settings.MAX_ACTIVE_RESERVATIONS_PER_CUSTOMER
+        holders = Cart.objects.filter(owner_id=cart.owner_id)
+    elif cart.client_address:
+        limit = settings.MAX_ACTIVE_RESERVATIONS_PER_GUEST_ADDRESS
+        _guest_address_lock(cart.client_address)
+        # Only an open guest cart can still hold stock (a checked-out one committed its
+        # reservation, a merged one released it), so the list stays short however many guest
+        # orders an address has placed.
+        holders = Cart.objects.filter(
+            owner__isnull=True, status=CartStatus.OPEN, client_address=cart.client_address
+        )
+    else:
+        return  # a guest cart created before addresses were recorded
     # Carts keep the id of their last reservation (a checked-out cart hands it to its order),
     # so ask inventory which of them still hold stock.
     other_reservation_ids = list(
-        Cart.objects.filter(owner_id=cart.owner_id, reservation_id__isnull=False)
+        holders.filter(reservation_id__isnull=False)
         .exclude(pk=cart.pk)
         .values_list("reservation_id", flat=True)
     )
     if not other_reservation_ids:
         return
     live = reservations_live_count(reservation_ids=other_reservation_ids)
-    if live >= settings.MAX_ACTIVE_RESERVATIONS_PER_CUSTOMER:
+    if live >= limit:
         raise TooManyActiveReservations(
             "Finish or abandon an earlier checkout before starting another one.",
-            maxActiveReservations=settings.MAX_ACTIVE_RESERVATIONS_PER_CUSTOMER,
+            maxActiveReservations=limit,
+        )
+
+
+def _guest_address_lock(address: str) -> None:
+    """Serialize the reservations of one guest address until the transaction ends, as the cart
+    lock does a customer's: guests' carts are many, so two of them from one address would
+    otherwise each count the other's reservation as not there yet. There is no row to lock, so
+    PostgreSQL locks the address's name (taken after the cart lock, as everywhere). SQLite has
+    no concurrent writers to serialize."""
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.blake2b(f"carts.guest_address:{address}".encode(), digest_size=8).digest()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)]
         )
 
 
@@ -405,4 +440,5 @@ def cart_get_or_create_for_request(*, request: HttpRequest) -> tuple[Cart, bool]
     cookie's guest cart, else a new guest cart. Not atomic itself; each step is safe on its own."""
     if request.user.is_authenticated:
         return cart_get_or_create_for_user(user=request.user), False
-    return cart_guest_for_cookie(request=request) or cart_create_guest(), True
+    cart = cart_guest_for_cookie(request=request)
+    return cart or cart_create_guest(client_address=client_address(request)), True

@@ -6,7 +6,12 @@ import pytest
 from accounts.tests.factories import UserFactory
 from carts.enums import CartStatus
 from carts.models import Cart, CartItem
-from carts.services import cart_get_or_create_for_user, cart_item_add, cart_merge_on_login
+from carts.services import (
+    cart_get_or_create_for_user,
+    cart_item_add,
+    cart_merge_on_login,
+    cart_reserve,
+)
 from carts.tests.factories import CartFactory, CartItemFactory, stocked_product
 from yourlocalshop.testing import run_concurrently
 
@@ -72,3 +77,18 @@ def test_cart_merge_on_login_concurrent_logins_merge_once():
     assert own_cart.items.get().quantity == 3
     guest_cart.refresh_from_db()
     assert guest_cart.status == CartStatus.MERGED
+
+
+def test_cart_reserve_concurrent_guest_carts_of_one_address_stay_within_the_cap(settings):
+    settings.MAX_ACTIVE_RESERVATIONS_PER_GUEST_ADDRESS = 3
+    product = stocked_product(on_hand=100)
+    carts = [CartFactory(client_address="203.0.113.7") for _cart in range(THREADS)]
+    for cart in carts:
+        CartItemFactory(cart=cart, product=product, quantity=1)
+
+    outcomes = run_concurrently(lambda cart: cart_reserve(cart=cart), carts)
+
+    refused = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+    assert {type(error).__name__ for error in refused} == {"TooManyActiveReservations"}
+    assert len(refused) == THREADS - 3
+    assert Cart.objects.filter(reservation_id__isnull=False).count() == 3

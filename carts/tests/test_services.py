@@ -10,6 +10,7 @@ from carts.errors import CartEmpty, CartNotOpen, TooManyActiveReservations
 from carts.models import Cart
 from carts.selectors import cart_get_open
 from carts.services import (
+    cart_create_guest,
     cart_get_or_create_for_user,
     cart_item_add,
     cart_item_remove,
@@ -24,6 +25,7 @@ from carts.tasks import delete_abandoned_carts
 from carts.tests.factories import CartFactory, CartItemFactory, stocked_product
 from inventory.enums import ReservationStatus
 from inventory.errors import InsufficientStock
+from inventory.models import InventoryReservation
 from inventory.selectors import available_by_product_id, reservation_get
 from inventory.services import reservation_commit
 from yourlocalshop.errors import IllegalTransition
@@ -145,6 +147,56 @@ def test_cart_reserve_caps_live_reservations_per_customer():
     other_cart = cart_get_or_create_for_user(user=UserFactory())
     cart_item_add(cart=other_cart, sku=product.sku, quantity=1)
     assert cart_reserve(cart=other_cart).reference == f"cart:{other_cart.pk}"
+
+
+def _reserved_guest_cart(product, *, address: str) -> Cart:
+    cart = cart_create_guest(client_address=address)
+    cart_item_add(cart=cart, sku=product.sku, quantity=1)
+    cart_reserve(cart=cart)
+    cart.refresh_from_db()
+    return cart
+
+
+def test_cart_reserve_caps_live_reservations_per_guest_address(settings):
+    settings.MAX_ACTIVE_RESERVATIONS_PER_GUEST_ADDRESS = 2
+    product = stocked_product(on_hand=100)
+    earlier = [_reserved_guest_cart(product, address="203.0.113.7") for _cart in range(2)]
+    cart = cart_create_guest(client_address="203.0.113.7")
+    cart_item_add(cart=cart, sku=product.sku, quantity=1)
+
+    with pytest.raises(TooManyActiveReservations) as raised:
+        cart_reserve(cart=cart)
+
+    assert raised.value.status == 429
+    assert raised.value.extra == {"maxActiveReservations": 2}
+    cart.refresh_from_db()
+    assert cart.reservation_id is None
+    # A cart already holding stock may refresh its reservation; another address is unaffected.
+    assert cart_reserve(cart=earlier[0]).id == earlier[0].reservation_id
+    assert _reserved_guest_cart(product, address="198.51.100.4").reservation_id is not None
+
+
+def test_cart_reserve_guest_cap_counts_only_live_reservations(settings):
+    settings.MAX_ACTIVE_RESERVATIONS_PER_GUEST_ADDRESS = 2
+    product = stocked_product(on_hand=100)
+    released, expired = (_reserved_guest_cart(product, address="203.0.113.7") for _cart in range(2))
+    # Changing a cart releases its reservation; the other one ran out of time, not yet swept.
+    cart_item_add(cart=released, sku=product.sku, quantity=1)
+    InventoryReservation.objects.filter(pk=expired.reservation_id).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+    assert _reserved_guest_cart(product, address="203.0.113.7").reservation_id is not None
+    assert _reserved_guest_cart(product, address="203.0.113.7").reservation_id is not None
+
+
+def test_cart_reserve_guest_cap_skips_carts_without_an_address(settings):
+    settings.MAX_ACTIVE_RESERVATIONS_PER_GUEST_ADDRESS = 1
+    product = stocked_product(on_hand=100)
+
+    carts = [_reserved_guest_cart(product, address="") for _cart in range(3)]
+
+    assert all(cart.reservation_id is not None for cart in carts)
 
 
 def test_cart_mark_checked_out_freezes_cart_and_is_idempotent():

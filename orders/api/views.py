@@ -192,7 +192,10 @@ class OrderListCreateView(ListAPIView):
                 "`cart_empty`, `idempotency_key_reused` (same key, different body) or "
                 "`product_unavailable`."
             ),
-            429: problem_details("Too many checkout requests (`rate_limited`)."),
+            429: problem_details(
+                "Too many live reservations (`too_many_active_reservations`) or checkout "
+                "requests (`rate_limited`)."
+            ),
             503: problem_details("The payment provider is unavailable (`payment_unavailable`)."),
         },
     )

@@ -4,10 +4,14 @@
   an id that does not exist, so ids cannot be probed either.
 - Prices, totals, statuses and owners never come from the client: such fields are refused (400).
 - Session (cookie) clients need the CSRF token on every unsafe request.
-- Stock hoarding is capped per customer; login and checkout are rate limited with Retry-After.
+- Stock hoarding is capped per customer and per guest address; login and checkout are rate
+  limited with Retry-After.
 """
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
@@ -334,6 +338,67 @@ def test_checkout_caps_live_reservations_per_customer(settings):
     assert refused.json()["maxActiveReservations"] == 2
     assert InventoryReservation.objects.count() == 2
     assert other.post("/api/checkout").status_code == 201
+
+
+def _guest_checkout(product, *, address: str = "203.0.113.7", **headers):
+    """A new guest (fresh cookie jar, so a fresh cart) from `address` starting a checkout."""
+    guest = APIClient(REMOTE_ADDR=address, **headers)
+    _add(guest, product.sku)
+    return guest, guest.post("/api/checkout")
+
+
+def test_checkout_caps_live_reservations_per_guest_address(settings):
+    settings.MAX_ACTIVE_RESERVATIONS_PER_GUEST_ADDRESS = 2
+    product = stocked_product(on_hand=50)
+    earlier = [_guest_checkout(product)[1] for _cart in range(2)]
+
+    refused = _guest_checkout(product)[1]
+    placing = APIClient(REMOTE_ADDR="203.0.113.7")
+    _add(placing, product.sku)
+    refused_order = _place_order(placing, key="hoard-1", email="guest@example.com")
+    elsewhere = _guest_checkout(product, address="198.51.100.4")[1]
+
+    assert [response.status_code for response in earlier] == [201, 201]
+    for response in (refused, refused_order):
+        assert response.status_code == 429
+        assert response["Content-Type"] == "application/problem+json"
+        assert response.json()["code"] == "too_many_active_reservations"
+        assert response.json()["maxActiveReservations"] == 2
+    assert elsewhere.status_code == 201
+    assert InventoryReservation.objects.count() == 3
+
+
+def test_guest_reservation_cap_frees_up_when_reservations_are_released_or_expire(settings):
+    settings.MAX_ACTIVE_RESERVATIONS_PER_GUEST_ADDRESS = 2
+    product = stocked_product(on_hand=50)
+    (changed, _first), (_second_guest, second) = (_guest_checkout(product) for _cart in range(2))
+    assert _guest_checkout(product)[1].status_code == 429
+
+    _add(changed, product.sku)  # changing the cart releases its reservation
+    after_release = _guest_checkout(product)[1]
+    InventoryReservation.objects.filter(pk=second.json()["reservationId"]).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    after_expiry = _guest_checkout(product)[1]
+
+    assert after_release.status_code == 201
+    assert after_expiry.status_code == 201
+    assert _guest_checkout(product)[1].status_code == 429
+
+
+def test_guest_reservation_cap_uses_the_address_the_throttles_see(settings):
+    settings.MAX_ACTIVE_RESERVATIONS_PER_GUEST_ADDRESS = 1
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    product = stocked_product(on_hand=50)
+    # Two guests behind the same proxy, told apart by the address it forwards.
+    proxy = "10.0.0.2"
+
+    first = _guest_checkout(product, address=proxy, HTTP_X_FORWARDED_FOR="203.0.113.7")[1]
+    second = _guest_checkout(product, address=proxy, HTTP_X_FORWARDED_FOR="198.51.100.4")[1]
+    again = _guest_checkout(product, address=proxy, HTTP_X_FORWARDED_FOR="203.0.113.7")[1]
+
+    assert [first.status_code, second.status_code, again.status_code] == [201, 201, 429]
+    assert again.json()["code"] == "too_many_active_reservations"
 
 
 def test_checkout_is_rate_limited_with_retry_after(throttle_rates):
