@@ -92,12 +92,17 @@ class FixedWindowRateThrottle(BaseThrottle):
         """This request's number in the current window of `key`, or None when the cache
         keeps nothing."""
         for _attempt in range(COUNT_ATTEMPTS):
-            if cache.add(key, 0, timeout=self.window_seconds):
-                # This request opened the window. Its start is only read to answer a refusal:
-                # when it is not there (yet), the refusal names the whole window.
-                cache.set(f"{key}:start", now, timeout=self.window_seconds)
+            cache.add(key, 0, timeout=self.window_seconds)
             try:
-                return cache.incr(key)
+                count = cache.incr(key)
             except ValueError:  # the window expired (or was evicted) since `add`: open it again
                 continue
+            if count == 1:
+                # The window's first request sets its expiry once more: Django's Redis `incr`
+                # checks that the key exists and then increments, and a key expiring in between
+                # comes back without an expiry, which would never roll over. Its start is only
+                # read to answer a refusal; until it is there, a refusal names the whole window.
+                cache.touch(key, self.window_seconds)
+                cache.set(f"{key}:start", now, timeout=self.window_seconds)
+            return count
         return None

@@ -104,6 +104,29 @@ def test_throttle_counts_a_window_that_expired_between_add_and_incr(throttle_rat
     assert answers == [True, True, False]
 
 
+class _RecreatingWithoutExpiryCache(_ExpiringOnceCache):
+    """Django's Redis `incr`: EXISTS, then INCR. When the key expires in between, INCR brings it
+    back without an expiry."""
+
+    def incr(self, key, delta=1):
+        if not self.expired:
+            self.expired = True
+            cache.set(key, 0, timeout=None)
+        return cache.incr(key, delta)
+
+
+def test_throttle_window_rolls_over_after_incr_recreated_its_key(throttle_rates, monkeypatch):
+    throttle_rates(login="1/s")
+    monkeypatch.setattr(throttling, "cache", _RecreatingWithoutExpiryCache())
+    request = _request()
+    assert LoginRateThrottle().allow_request(request, None) is True
+    assert LoginRateThrottle().allow_request(request, None) is False
+
+    time.sleep(1.1)
+
+    assert LoginRateThrottle().allow_request(request, None) is True
+
+
 def test_throttle_limits_nothing_when_the_cache_keeps_nothing(throttle_rates, monkeypatch):
     from django.core.cache.backends.dummy import DummyCache
 
