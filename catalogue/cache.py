@@ -24,8 +24,8 @@ next request, since every request reads the current tokens from the shared cache
 
 import hashlib
 import logging
+import random
 import uuid
-from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -77,21 +77,25 @@ _response_bodies = LocMemCache(
 )
 
 
-def response_body_cached(*, key: str, build: Callable[[Versions], Any]) -> bytes:
-    """The JSON body for `key` (a description of the request), built once per version.
-
-    `build(versions)` returns the response data, reading the shared cache under the same
-    version tokens (one snapshot, no second round trip); errors it raises are not cached.
-    """
+def response_body_lookup(*, key: str) -> tuple[Versions, bytes | None]:
+    """The current version tokens, and this process's JSON body for `key` (a description of the
+    request) under them, or None. One shared-cache round trip either way."""
     versions = _versions()
-    versioned_key = f"{versions[0]}:{versions[1]}:{_digest(key)}"
-    body = _response_bodies.get(versioned_key)
-    if body is None:
-        body = JSONRenderer().render(build(versions))
-        _response_bodies.set(
-            versioned_key, body, timeout=settings.CATALOGUE_STOCK_HINT_CACHE_SECONDS
-        )
+    return versions, _response_bodies.get(_response_body_key(key, versions))
+
+
+def response_body_store(*, key: str, versions: Versions, data: Any) -> bytes:
+    """Render `data` (built under `versions`, from a lookup) and keep it for the next lookup."""
+    body = JSONRenderer().render(data)
+    # Spread over the second half of a hint's lifetime: bodies stored together (at start-up, after
+    # an edit) would otherwise all expire in the same instant and be rebuilt in one burst.
+    timeout = settings.CATALOGUE_STOCK_HINT_CACHE_SECONDS * random.uniform(0.5, 1.0)
+    _response_bodies.set(_response_body_key(key, versions), body, timeout=timeout)
     return body
+
+
+def _response_body_key(key: str, versions: Versions) -> str:
+    return f"{versions[0]}:{versions[1]}:{_digest(key)}"
 
 
 def catalogue_cache_invalidate() -> None:

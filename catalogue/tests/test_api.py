@@ -399,3 +399,41 @@ def test_price_changed_by_another_process_is_served_at_once(api_client):
 
     assert api_client.get("/api/products/BREAD").json()["price"] == "2.40"
     assert api_client.get("/api/products").json()["results"][0]["price"] == "2.40"
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/products?ordering=name", "/api/products/HIT", "/api/categories"]
+)
+def test_cached_body_is_served_before_drf_with_the_same_headers(api_client, monkeypatch, path):
+    """A hit skips DRF's request handling (negotiation, authentication, throttling) and still
+    answers exactly what the miss answered."""
+    from rest_framework.views import APIView
+
+    ProductFactory(sku="HIT")
+    handled_by_drf = []
+    original_initial = APIView.initial
+    monkeypatch.setattr(
+        APIView,
+        "initial",
+        lambda view, request, *args, **kwargs: (
+            handled_by_drf.append(request.path),
+            original_initial(view, request, *args, **kwargs),
+        ),
+    )
+
+    miss = api_client.get(path)
+    hit = api_client.get(path)
+    head = api_client.head(path)
+
+    assert handled_by_drf == [path.split("?")[0]]
+    assert miss.status_code == hit.status_code == head.status_code == 200
+    assert hit.content == miss.content
+    assert hit["Allow"] == miss["Allow"] == "GET, HEAD, OPTIONS"
+    assert hit["Content-Type"] == miss["Content-Type"] == "application/json"
+
+
+def test_bad_query_is_refused_every_time_never_cached(api_client):
+    for _ in range(2):
+        assert_problem(
+            api_client.get("/api/products", {"min_price": "cheap"}), 400, "validation_error"
+        )
