@@ -189,6 +189,12 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 # Health probes (Docker HEALTHCHECK, Kubernetes) call plain HTTP from inside the pod.
 SECURE_REDIRECT_EXEMPT = [r"^api/health$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Proxies between the clients and the app, each appending the address it saw to X-Forwarded-For.
+# The client address (rate limits, the guest reservation cap) is the entry this many from the
+# right; 0 ignores the header, which any client can write, and takes the connection's address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise environ.ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
@@ -231,6 +237,9 @@ REST_FRAMEWORK = {
         "login": env.str("THROTTLE_LOGIN", default="10/min"),
         "checkout": env.str("THROTTLE_CHECKOUT", default="30/min"),
     },
+    # DRF's default (None) takes the whole X-Forwarded-For header as the client's identity, so a
+    # client forging it got a fresh one per request.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

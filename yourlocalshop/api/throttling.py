@@ -27,8 +27,10 @@ COUNT_ATTEMPTS = 3
 
 
 def client_address(request: HttpRequest) -> str:
-    """The client's address as DRF's throttles see it: `REMOTE_ADDR`, or the X-Forwarded-For
-    entry `NUM_PROXIES` points at. Works for Django and DRF requests alike."""
+    """The client's address as DRF's throttles see it: `REMOTE_ADDR` when `NUM_PROXIES`
+    (settings.TRUSTED_PROXY_COUNT) is 0 or the request has no X-Forwarded-For, otherwise the
+    header's entry that many from the right, the one the outermost trusted proxy appended.
+    Entries left of it are the client's to write. Works for Django and DRF requests alike."""
     return BaseThrottle().get_ident(request)
 
 

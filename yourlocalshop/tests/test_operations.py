@@ -277,6 +277,10 @@ def deploy_checks() -> dict[str, tuple[int, str]]:
             },
         ),
         "no_secret_key": (("check",), {**PRODUCTION_ENVIRONMENT, "SECRET_KEY": ""}),
+        "negative_proxy_count": (
+            ("check",),
+            {**PRODUCTION_ENVIRONMENT, "TRUSTED_PROXY_COUNT": "-1"},
+        ),
     }
     processes = {
         name: start_manage(*arguments, environment=environment)
@@ -308,6 +312,13 @@ def test_production_refuses_to_start_without_a_secret_key_when_told_to(deploy_ch
 
     assert returncode != 0
     assert "SECRET_KEY must be set in production" in output
+
+
+def test_a_negative_trusted_proxy_count_is_refused_at_start(deploy_checks):
+    returncode, output = deploy_checks["negative_proxy_count"]
+
+    assert returncode != 0
+    assert "TRUSTED_PROXY_COUNT must be 0 or more" in output
 
 
 # --- Security headers ---------------------------------------------------------------------------

@@ -465,6 +465,45 @@ def test_login_is_rate_limited_with_retry_after(throttle_rates):
     assert token.status_code == 429
 
 
+def _failed_logins(user, *, address: str, forwarded_for: list[str]) -> list[int]:
+    """One failed login per X-Forwarded-For value, each from a fresh client at `address`."""
+    wrong = {"email": user.email, "password": "not-the-password"}
+    return [
+        APIClient(REMOTE_ADDR=address, HTTP_X_FORWARDED_FOR=header)
+        .post("/api/auth/login", wrong, format="json")
+        .status_code
+        for header in forwarded_for
+    ]
+
+
+def test_login_rate_limit_ignores_a_forged_x_forwarded_for(throttle_rates):
+    """Reached directly (TRUSTED_PROXY_COUNT=0), a client writing a new X-Forwarded-For per
+    attempt is still one address: DRF's default took the whole header as the identity."""
+    throttle_rates(login="10/min")
+    user = UserFactory(password=PASSWORD)
+    forged = [f"198.51.100.{attempt}" for attempt in range(10)] + ["192.0.2.1, 192.0.2.2"]
+
+    answers = _failed_logins(user, address="203.0.113.7", forwarded_for=forged)
+
+    assert answers == [400] * 10 + [429]
+
+
+def test_login_rate_limit_behind_one_proxy_counts_the_address_it_appended(settings, throttle_rates):
+    throttle_rates(login="10/min")
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    user = UserFactory(password=PASSWORD)
+    proxy = "10.0.0.2"
+    # The client forges a fresh entry each time; the proxy appends the address it came from.
+    forged = [f"198.51.100.{attempt}, 203.0.113.7" for attempt in range(11)]
+
+    answers = _failed_logins(user, address=proxy, forwarded_for=forged)
+    # Another client behind the same proxy has its own count: the proxy is nobody's identity.
+    other = _failed_logins(user, address=proxy, forwarded_for=["203.0.113.8"])
+
+    assert answers == [400] * 10 + [429]
+    assert other == [400]
+
+
 # --- Odd input is a 4xx, never a 500 (found by schemathesis) -----------------------------------
 
 

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient, APIRequestFactory
 
 from accounts.throttles import LoginRateThrottle
 from yourlocalshop.api import throttling
-from yourlocalshop.api.throttling import rate_parse, window_seconds_left
+from yourlocalshop.api.throttling import client_address, rate_parse, window_seconds_left
 from yourlocalshop.testing import run_concurrently
 
 
@@ -22,6 +22,38 @@ def _throttle_at(now: float) -> LoginRateThrottle:
     throttle = LoginRateThrottle()
     throttle.timer = lambda: now
     return throttle
+
+
+def test_trusted_proxy_count_is_drfs_num_proxies_and_zero_by_default(settings):
+    assert settings.TRUSTED_PROXY_COUNT == 0
+    assert settings.REST_FRAMEWORK["NUM_PROXIES"] == 0
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded_for", "address"),
+    [
+        (0, None, "10.0.0.2"),
+        # Reached directly, the header is the client's own writing.
+        (0, "198.51.100.4", "10.0.0.2"),
+        (0, "198.51.100.4, 203.0.113.7", "10.0.0.2"),
+        (1, None, "10.0.0.2"),
+        (1, "203.0.113.7", "203.0.113.7"),
+        # The proxy appended the last entry; the ones before it came with the request.
+        (1, "198.51.100.4, 203.0.113.7", "203.0.113.7"),
+        (1, "198.51.100.4,203.0.113.7", "203.0.113.7"),
+        (2, "198.51.100.4, 203.0.113.7, 10.0.0.1", "203.0.113.7"),
+        (1, "198.51.100.4, 2001:db8::1", "2001:db8::1"),
+    ],
+)
+def test_client_address_trusts_only_the_entries_the_proxies_appended(
+    settings, proxies, forwarded_for, address
+):
+    # Through the settings fixture: DRF reloads `api_settings` on `setting_changed`.
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": proxies}
+    headers = {"HTTP_X_FORWARDED_FOR": forwarded_for} if forwarded_for is not None else {}
+    request = APIRequestFactory().post("/api/auth/login", REMOTE_ADDR="10.0.0.2", **headers)
+
+    assert client_address(request) == address
 
 
 @pytest.mark.parametrize(
