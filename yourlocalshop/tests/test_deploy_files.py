@@ -3,6 +3,7 @@ them: every key they set is one the settings read, the commands match the Celery
 scheduler the settings name, the image runs as a non-root user and probes /api/health, and the
 Kubernetes manifests hold the processes docs/deployment.md describes."""
 
+import gc
 import json
 import os
 import re
@@ -216,6 +217,25 @@ def test_dockerfile_runs_gunicorn_as_a_non_root_user_on_slim_python():
     assert all(keyword != "RUN" for keyword, _ in instructions[user_index + 1 :])
     assert json.loads(values["CMD"])[:2] == ["gunicorn", "yourlocalshop.wsgi:application"]
     assert "WEB_CONCURRENCY=" in values["ENV"]  # gunicorn reads it as its worker count
+
+
+def test_gunicorn_reads_the_project_config_which_freezes_the_loaded_application():
+    """Every server (image, compose, k8s, benchmarks) starts gunicorn in the project root, where
+    gunicorn finds ./gunicorn.conf.py by itself."""
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    printed = subprocess.run(
+        [gunicorn, "--print-config", "yourlocalshop.wsgi:application"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert re.search(r"^config\s+= \./gunicorn\.conf\.py$", printed, re.MULTILINE)
+
+    namespace: dict = {}
+    exec((ROOT / "gunicorn.conf.py").read_text(), namespace)
+    try:
+        namespace["post_worker_init"](worker=None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
 
 
 def test_dockerfile_installs_pinned_requirements_and_collects_static_files():
