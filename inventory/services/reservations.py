@@ -176,7 +176,8 @@ def reservation_commit(*, reservation_id) -> InventoryReservation:
         return reservation
     lines = list(reservation.lines.all())
     items = locking.stock_items_locked(product_ids=[line.product_id for line in lines])
-    retake_lost_holds(lines=lines, items=items, now=timezone.now())
+    now = timezone.now()
+    held_again = retake_lost_holds(lines=lines, items=items, now=now)
     for line in sorted(lines, key=lambda line: items[line.product_id].pk):
         move_stock(
             stock_item=items[line.product_id],
@@ -189,7 +190,11 @@ def reservation_commit(*, reservation_id) -> InventoryReservation:
         )
     InventoryReservationLine.objects.filter(reservation=reservation).update(is_held=False)
     save_status(reservation, to=ReservationStatus.COMMITTED)
-    notify_stock_changed(items)
+    # Selling units under a live hold lowers on_hand and the live holds alike, so availability
+    # moves only for units that were not live-held: a hold taken again, or every line once the
+    # reservation is past its expiry (its holds stopped counting then). Announcing every sale
+    # would orphan every cached catalogue body (the stock version) once more per order.
+    notify_stock_changed(items if reservation.expires_at <= now else held_again)
     return reservation
 
 

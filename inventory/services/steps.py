@@ -169,8 +169,9 @@ def release_holds(*, reservation: InventoryReservation) -> list[int]:
 
 def retake_lost_holds(
     *, lines: list[InventoryReservationLine], items: dict[int, StockItem], now: datetime
-) -> None:
-    """Hold again the lines that lost their hold (expiry, release), all or none.
+) -> list[int]:
+    """Hold again the lines that lost their hold (expiry, release), all or none; returns the
+    product ids held again (their availability changed).
 
     The caller has locked every stock row of `lines` (`items`), so this keeps the lock order.
     """
@@ -185,6 +186,7 @@ def retake_lost_holds(
     InventoryReservationLine.objects.filter(pk__in=[line.pk for line in lost]).update(is_held=True)
     for line in lost:
         line.is_held = True
+    return [line.product_id for line in lost]
 
 
 def move_stock(

@@ -323,6 +323,51 @@ def test_reservation_commit_past_expiry_keeps_units_nobody_else_took(stocked):
     assert_stock_consistent()
 
 
+@pytest.fixture
+def announced(django_capture_on_commit_callbacks):
+    """Runs a service call and returns the product ids it announced through `stock_changed`."""
+    received = []
+
+    def record(**kwargs):
+        received.extend(kwargs["product_ids"])
+
+    stock_changed.connect(record, weak=False, dispatch_uid="announced")
+
+    def run(call) -> list[int]:
+        received.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            call()
+        return sorted(received)
+
+    yield run
+    stock_changed.disconnect(dispatch_uid="announced")
+
+
+def test_reservation_commit_under_live_holds_announces_nothing(stocked, announced):
+    """Availability is on_hand minus live holds: the sale lowers both by the same units."""
+    product = stocked(5)
+    reservation = stock_reserve(lines=[line(product, 2)], reference="order:1")
+    before = available(product)
+
+    assert announced(lambda: reservation_commit(reservation_id=reservation.pk)) == []
+    assert available(product) == before == 3
+
+
+def test_reservation_commit_announces_what_was_not_live_held(stocked, announced):
+    released, lapsed, live = stocked(5), stocked(5), stocked(5)
+    taken_again = stock_reserve(lines=[line(released, 2)], reference="order:1")
+    reservation_release(reservation_id=taken_again.pk)
+    past_expiry = stock_reserve(lines=[line(lapsed, 2)], reference="order:2", ttl_seconds=5)
+    unexpired = stock_reserve(lines=[line(live, 2)], reference="order:3", ttl_seconds=60)
+
+    assert announced(lambda: reservation_commit(reservation_id=taken_again.pk)) == [released.pk]
+    with clock_moved_by(6):
+        assert available(lapsed) == 5  # its hold stopped counting at expiry
+        assert announced(lambda: reservation_commit(reservation_id=past_expiry.pk)) == [lapsed.pk]
+        assert announced(lambda: reservation_commit(reservation_id=unexpired.pk)) == []
+    assert [available(product) for product in (released, lapsed, live)] == [3, 3, 3]
+
+
 # --- extend --------------------------------------------------------------------------------
 
 
