@@ -222,9 +222,13 @@ CONTENT_SECURITY_POLICY_API_DOCS = (
 
 # --- REST framework and OpenAPI ---------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: DRF answers missing or invalid credentials with 401 only when the first class
+    # names a WWW-Authenticate challenge (`Token`); SessionAuthentication has none, which turned
+    # every "not signed in" into a 403. A request without `Authorization: Token` falls through to
+    # the session, which enforces CSRF exactly as before.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -296,6 +300,7 @@ MOCK_PAYMENT_SLOW_MS = env.int("MOCK_PAYMENT_SLOW_MS", default=3000)
 COURIER_GATEWAY = env.str("COURIER_GATEWAY", default="fulfilment.gateways.MockCourierGateway")
 COURIER_WEBHOOK_SECRET = env.str("COURIER_WEBHOOK_SECRET", default="dev-courier-webhook-secret")
 COURIER_NAME = env.str("COURIER_NAME", default="MockParcel")
+COURIER_BOOKING_LOCK_SECONDS = env.int("COURIER_BOOKING_LOCK_SECONDS", default=60)
 
 RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=30)
 # Whether a full return also refunds the order's shipping charge (EU distance-selling practice).

@@ -32,7 +32,7 @@ from carts.api.cookies import cart_cookie_delete
 from carts.api.serializers import CartMergeSummarySerializer
 from carts.selectors import cart_id_from_cookie
 from carts.services import cart_merge_on_login
-from yourlocalshop.api.schema import problem_details
+from yourlocalshop.api.schema import NOT_SIGNED_IN, problem_details
 
 TAGS = ["auth"]
 SessionOutputSerializer = inline_serializer(
@@ -55,7 +55,6 @@ INVALID_CREDENTIALS = problem_details(
     "Invalid input (`validation_error`) or wrong email/password "
     "(`invalid_credentials`, the same answer whether or not the email has an account).",
 )
-NOT_SIGNED_IN = problem_details("Not signed in.")
 
 
 def _session_start(request, user) -> Response:

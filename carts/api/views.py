@@ -28,7 +28,7 @@ from carts.services import (
     cart_item_update,
     cart_merge_on_login,
 )
-from yourlocalshop.api.schema import problem_details
+from yourlocalshop.api.schema import NOT_SIGNED_IN, problem_details
 
 TAGS = ["cart"]
 BAD_INPUT = problem_details("Invalid input (`validation_error`), per field.")
@@ -138,7 +138,7 @@ class CartMergeView(APIView):
         request=None,
         responses={
             200: CartMergeOutputSerializer,
-            401: problem_details("Not signed in."),
+            401: NOT_SIGNED_IN,
             403: problem_details("CSRF check failed (session clients)."),
         },
     )

@@ -321,7 +321,8 @@ def test_cart_merge_twice_changes_nothing(api_client):
 def test_cart_merge_needs_authentication(api_client):
     response = api_client.post("/api/cart/merge")
 
-    assert response.status_code in (401, 403)
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
 
 
 def test_cart_merge_never_takes_someone_elses_cart(api_client):

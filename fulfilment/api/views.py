@@ -3,7 +3,6 @@
 import json
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
@@ -24,18 +23,16 @@ from fulfilment.enums import PackingTaskStatus
 from fulfilment.errors import InvalidWebhookSignature
 from fulfilment.gateways import SIGNATURE_HEADER, webhook_signature_is_valid
 from yourlocalshop.api.pagination import PageNumberPagination
-from yourlocalshop.api.schema import problem_details
+from yourlocalshop.api.schema import NOT_SIGNED_IN, problem_details
 
 PROBLEM = problem_details("Problem details (application/problem+json).")
 STAFF_ERRORS = {
-    401: problem_details("Not signed in (problem details)."),
+    401: NOT_SIGNED_IN,
     403: problem_details("Signed in, but not staff (problem details)."),
 }
 
 
 class StaffAPIView(APIView):
-    # Token first: its WWW-Authenticate header makes an anonymous request a 401, not a 403.
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [IsAdminUser]
 
 
@@ -230,7 +227,6 @@ class CourierWebhookView(APIView):
 
 
 class OrderShipmentsView(APIView):
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -239,7 +235,7 @@ class OrderShipmentsView(APIView):
         description="The shipments of one of your orders, with tracking numbers and events.",
         responses={
             200: CustomerShipmentSerializer(many=True),
-            401: problem_details("Not signed in (problem details)."),
+            401: NOT_SIGNED_IN,
             404: problem_details("No such order of yours (problem details)."),
         },
     )

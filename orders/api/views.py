@@ -31,7 +31,7 @@ from orders.selectors import (
 from orders.services import checkout_begin, checkout_execute
 from orders.throttles import CheckoutRateThrottle
 from yourlocalshop.api.problems import PROBLEM_CONTENT_TYPE, problem
-from yourlocalshop.api.schema import problem_details
+from yourlocalshop.api.schema import NOT_SIGNED_IN, problem_details
 from yourlocalshop.errors import DomainError
 
 TAGS = ["orders"]
@@ -152,7 +152,7 @@ class OrderListCreateView(ListAPIView):
         tags=TAGS,
         operation_id="orders_list",
         summary="The signed-in customer's orders, newest first",
-        responses={200: OrderSerializer(many=True), 401: problem_details("Not signed in.")},
+        responses={200: OrderSerializer(many=True), 401: NOT_SIGNED_IN},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -161,7 +161,7 @@ class OrderListCreateView(ListAPIView):
         tags=TAGS,
         operation_id="orders_create",
         # Guests check out too: signing in is optional (the empty requirement says so).
-        auth=[{"cookieAuth": []}, {"tokenAuth": []}, {}],
+        auth=[{"tokenAuth": []}, {"cookieAuth": []}, {}],
         summary="Check out: pay for the cart and create the order, exactly once",
         description="Uses the cart's live reservation or reserves by itself. Prices come from "
         "the catalogue, never from the body; unknown fields are refused. Outcomes of an "

@@ -291,7 +291,10 @@ def test_orders_list_and_detail_are_the_callers_only(customer_client, product, a
 
 
 def test_orders_list_needs_sign_in(api_client):
-    assert api_client.get("/api/orders").status_code in (401, 403)
+    response = api_client.get("/api/orders")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
 
 
 def test_checkout_start_reserves_and_order_uses_reservation(customer_client, product):

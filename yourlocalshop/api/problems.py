@@ -11,7 +11,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
@@ -124,12 +124,10 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
             body = problem(
                 status_code=exc.status_code, code=code, detail=_flatten_detail(exc.detail)
             )
-        if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
-            auth_header = context["view"].get_authenticate_header(context["request"])
-            if auth_header:
-                headers["WWW-Authenticate"] = auth_header
-            else:
-                body["status"] = status.HTTP_403_FORBIDDEN
+        # APIView.handle_exception sets `auth_header` on a 401 (the first authentication class's
+        # challenge), and turns the exception into a 403 when that class has none.
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
         return problem_response(body, headers=headers or None)
 
     request = context.get("request")

@@ -5,7 +5,8 @@ handler (`yourlocalshop.api.problems`) and the shared pagination really send, so
 schemathesis in `.ci/run`) can rely on it:
 - every 4xx/5xx body is `application/problem+json` with the ProblemDetails shape;
 - a paginated list answers 400 for a bad `page`/`page_size` and 404 for a page past the last;
-- an operation with a JSON body answers 400 when the body is not JSON.
+- an operation with a JSON body answers 400 when the body is not JSON;
+- an operation that reads `Authorization: Token` answers 401 for an unknown or revoked token.
 
 Views describe each of their errors with `problem_details("…")`, which names the one
 `ProblemDetailsSerializer` (the `ProblemDetails` component) as its body.
@@ -26,6 +27,11 @@ PAGINATION_ERRORS = {
     "404": "The page is past the last one (`not_found`).",
 }
 BODY_ERRORS = {"400": "The body is not valid JSON (`malformed_request`)."}
+# Token authentication runs before any view, even one open to guests.
+TOKEN_ERRORS = {
+    "401": "The token is unknown or revoked (`authentication_failed`), with "
+    "`WWW-Authenticate: Token`.",
+}
 # (operationId, status) of a response -> {link name: (target operationId, {parameter: expression})}
 LINKS = {
     ("cart_item_add", "201"): {
@@ -88,6 +94,18 @@ def problem_details(description: str) -> OpenApiResponse:
     return OpenApiResponse(ProblemDetailsSerializer, description=description)
 
 
+# The 401 of an operation that needs a signed-in caller. A signed-in caller who may not do it gets
+# 403 (`permission_denied`), which each view describes.
+NOT_SIGNED_IN = problem_details(
+    "Not signed in (`not_authenticated`), or the token is unknown or revoked "
+    "(`authentication_failed`); either way with `WWW-Authenticate: Token`."
+)
+
+
+def _reads_token(operation: dict[str, Any]) -> bool:
+    return any("tokenAuth" in requirement for requirement in operation.get("security", []))
+
+
 def _add_missing(responses: dict[str, Any], errors: dict[str, str]) -> None:
     for status_code, description in errors.items():
         responses.setdefault(status_code, {"description": description})
@@ -136,6 +154,8 @@ def shared_responses_and_links(
             _add_missing(responses, PAGINATION_ERRORS)
         if "requestBody" in operation:
             _add_missing(responses, BODY_ERRORS)
+        if _reads_token(operation):
+            _add_missing(responses, TOKEN_ERRORS)
         for status_code, response in responses.items():
             if not status_code.isdigit() or int(status_code) < 400:
                 continue

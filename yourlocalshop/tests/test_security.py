@@ -3,6 +3,8 @@
 - No customer reaches another's cart, order, invoice or return: the answer is 404, the same as for
   an id that does not exist, so ids cannot be probed either.
 - Prices, totals, statuses and owners never come from the client: such fields are refused (400).
+- Missing, unknown or revoked credentials are a 401 with `WWW-Authenticate: Token`; a signed-in
+  caller who may not do something gets a 403.
 - Session (cookie) clients need the CSRF token on every unsafe request.
 - Stock hoarding is capped per customer and per guest address; login and checkout are rate
   limited with Retry-After.
@@ -14,6 +16,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.services import user_token_delete, user_token_get_or_create
 from accounts.tests.factories import UserFactory
 from carts.models import Cart, CartItem
 from carts.selectors import CART_COOKIE_NAME
@@ -240,6 +243,60 @@ def test_order_create_refuses_client_sent_field(customer_client, field, value):
     assert _place_order(customer_client, key=f"forbidden-{field}").status_code == 201
 
 
+# --- Not signed in (401) or not allowed (403) --------------------------------------------------
+SIGNED_IN_ONLY = [
+    ("get", "/api/auth/me"),
+    ("get", "/api/orders"),
+    ("post", "/api/cart/merge"),
+    ("get", "/api/admin/packing-tasks"),
+    ("get", "/api/admin/returns"),
+]
+
+
+def _token_client(key: str) -> APIClient:
+    return APIClient(HTTP_AUTHORIZATION=f"Token {key}")
+
+
+def _assert_authentication_problem(response, code: str) -> None:
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"
+    assert response["WWW-Authenticate"] == "Token"
+    problem = response.json()
+    assert (problem["status"], problem["code"]) == (401, code)
+    assert problem["title"] == "Authentication required."
+
+
+@pytest.mark.parametrize(("method", "path"), SIGNED_IN_ONLY)
+def test_signed_in_only_endpoint_without_credentials_is_401_with_token_challenge(method, path):
+    response = getattr(APIClient(), method)(path)
+
+    _assert_authentication_problem(response, "not_authenticated")
+
+
+@pytest.mark.parametrize(("method", "path"), [*SIGNED_IN_ONLY, ("get", "/api/cart")])
+def test_revoked_or_unknown_token_is_401_even_where_guests_are_welcome(method, path):
+    user = UserFactory()
+    revoked = user_token_get_or_create(user=user).key
+    user_token_delete(user=user)
+
+    for key in (revoked, "0" * 40):
+        response = getattr(_token_client(key), method)(path)
+
+        _assert_authentication_problem(response, "authentication_failed")
+
+
+@pytest.mark.parametrize("path", ["/api/admin/packing-tasks", "/api/admin/returns"])
+def test_signed_in_customer_on_a_staff_endpoint_is_403_without_challenge(path):
+    customer = UserFactory()
+
+    response = _token_client(user_token_get_or_create(user=customer).key).get(path)
+
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/problem+json"
+    assert "WWW-Authenticate" not in response
+    assert response.json()["code"] == "permission_denied"
+
+
 # --- CSRF on session requests ------------------------------------------------------------------
 
 
@@ -298,7 +355,19 @@ def test_session_logout_without_csrf_token_is_refused(session_client):
         "/api/auth/logout", HTTP_X_CSRFTOKEN=_csrf_token(session_client)
     )
     assert logged_out.status_code == 204
-    assert session_client.get("/api/auth/me").status_code in (401, 403)
+    assert session_client.get("/api/auth/me").status_code == 401
+
+
+def test_session_request_without_csrf_token_is_refused_whatever_other_authorization_it_sends(
+    session_client,
+):
+    # Only `Authorization: Token` is read before the session; a browser's cached Basic
+    # credentials (or any other scheme) leave the session and its CSRF check in charge.
+    refused = session_client.post("/api/auth/logout", HTTP_AUTHORIZATION="Basic Zm9vOmJhcg==")
+
+    assert refused.status_code == 403
+    assert "CSRF" in refused.json()["detail"]
+    assert session_client.get("/api/auth/me").status_code == 200
 
 
 def test_session_login_without_csrf_token_is_refused(db):
