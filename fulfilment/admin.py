@@ -266,9 +266,17 @@ class ShipmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Retry courier booking", permissions=["change"])
     def retry_booking(self, request, queryset):
-        results = [services.shipment_book(shipment_id=shipment.pk) for shipment in queryset]
-        booked = sum(1 for shipment in results if shipment.tracking_number)
-        self.message_user(request, f"{booked} of {len(results)} shipment(s) are booked.")
+        booked, refused = 0, []
+        shipments = list(queryset)
+        for shipment in shipments:
+            try:
+                if services.shipment_book(shipment_id=shipment.pk).tracking_number:
+                    booked += 1
+            except DomainError as error:
+                refused.append(f"{shipment}: {error.detail}")
+        self.message_user(request, f"{booked} of {len(shipments)} shipment(s) are booked.")
+        if refused:
+            self.message_user(request, " ".join(refused), messages.WARNING)
 
     @admin.action(description="Refresh tracking from the courier", permissions=["change"])
     def refresh_tracking(self, request, queryset):

@@ -37,6 +37,14 @@ class OrderNotPackable(DomainError):
     title = "This order is no longer to be packed."
 
 
+class ShipmentBookingInProgress(DomainError):
+    """Another attempt is booking the courier for this shipment right now."""
+
+    code = "shipment_booking_in_progress"
+    status = 409
+    title = "The courier is being booked for this shipment; try again in a moment."
+
+
 class InvalidWebhookSignature(DomainError):
     code = "invalid_webhook_signature"
     status = 401

@@ -6,16 +6,20 @@ check lives here too because it is part of the courier's protocol, not of our bu
 
 import hashlib
 import hmac
+import secrets
 from abc import ABC, abstractmethod
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.utils.module_loading import import_string
 
 from fulfilment.enums import ShipmentStatus
 from fulfilment.errors import CourierError
+from fulfilment.models import MockCourierBooking
 
 if TYPE_CHECKING:
     from fulfilment.models import Shipment
@@ -43,11 +47,12 @@ class CourierGateway(ABC):
         """The carrier's name shown to staff and customers."""
 
     @abstractmethod
-    def book(self, shipment: "Shipment") -> BookingResult:
+    def book(self, shipment: "Shipment", *, idempotency_key: str) -> BookingResult:
         """Book a collection for the shipment's parcels; raise CourierError when it fails.
 
-        Must be idempotent on the shipment id: a booking retried after a timeout returns the
-        tracking number of the first one instead of booking a second collection.
+        Must be idempotent on `idempotency_key` (sent to the courier as its idempotency key): a
+        booking retried after a timeout or a crash returns the first booking's tracking number
+        instead of booking a second collection.
         """
 
     @abstractmethod
@@ -56,10 +61,13 @@ class CourierGateway(ABC):
 
 
 class MockCourierGateway(CourierGateway):
-    """A courier that always answers at once, with tracking numbers derived from the shipment id.
+    """A courier simulated in the shop's database (`MockCourierBooking`) that answers at once.
 
-    `simulated_outages` makes the next bookings fail like a courier answering 503, so tests and
-    demos can watch a booking fail, become visible to staff and succeed on a retry.
+    Idempotent on the key like a real courier: a key booked before returns that booking's
+    tracking number. Its writes commit on their own, as a remote courier's would, whatever the
+    caller's transaction. `simulated_outages` makes the next bookings fail like a courier
+    answering 503, so tests and demos can watch a booking fail, become visible to staff and
+    succeed on a retry.
     """
 
     simulated_outages: ClassVar[int] = 0
@@ -68,15 +76,28 @@ class MockCourierGateway(CourierGateway):
     def carrier(self) -> str:
         return settings.COURIER_NAME
 
-    def book(self, shipment: "Shipment") -> BookingResult:
+    def book(self, shipment: "Shipment", *, idempotency_key: str) -> BookingResult:
         if MockCourierGateway.simulated_outages > 0:
             MockCourierGateway.simulated_outages -= 1
             raise CourierError("The courier is unavailable (503); the booking will be retried.")
-        tracking_number = f"MP{shipment.pk.hex[:12].upper()}"
-        return BookingResult(
-            tracking_number=tracking_number,
-            label_url=f"https://courier.example/labels/{tracking_number}.pdf",
-        )
+        booking = self._booking_created(
+            idempotency_key=idempotency_key
+        ) or MockCourierBooking.objects.get(idempotency_key=idempotency_key)
+        return BookingResult(tracking_number=booking.tracking_number, label_url=booking.label_url)
+
+    def _booking_created(self, *, idempotency_key: str) -> MockCourierBooking | None:
+        """A new collection, or None when the key was booked before. One insert, committed on its
+        own (inside a caller's transaction, a savepoint lets a refusal be caught)."""
+        tracking_number = "MP" + secrets.token_hex(6).upper()
+        try:
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
+                return MockCourierBooking.objects.create(
+                    idempotency_key=idempotency_key,
+                    tracking_number=tracking_number,
+                    label_url=f"https://courier.example/labels/{tracking_number}.pdf",
+                )
+        except IntegrityError:
+            return None
 
     def track(self, tracking_number: str) -> TrackingResult:
         # The mock courier never moves parcels by itself; its webhook calls do.

@@ -104,6 +104,9 @@ class Shipment(models.Model):
     booking_attempts = models.PositiveIntegerField(default=0)
     booking_error = models.TextField(blank=True)
     last_booking_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When the booking attempt in flight started (no lock is held across the courier call); null
+    # when none is. One older than COURIER_BOOKING_LOCK_SECONDS died and may be resumed.
+    booking_started_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     booked_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -113,6 +116,15 @@ class Shipment(models.Model):
     class Meta:
         ordering = ["created_at"]
         indexes = [models.Index(fields=["status"], name="fulfil_shipment_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(booking_started_at__isnull=True)
+                | models.Q(
+                    status__in=[ShipmentStatus.BOOKING_PENDING, ShipmentStatus.BOOKING_FAILED]
+                ),
+                name="fulfilment_shipment_booking_only_while_unbooked",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.tracking_number or f"Shipment {self.pk}"
@@ -134,3 +146,15 @@ class ShipmentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shipment} {self.status}"
+
+
+class MockCourierBooking(models.Model):
+    """The mock courier's own ledger of collections (stands in for the courier's database)."""
+
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    tracking_number = models.CharField(max_length=64, unique=True)
+    label_url = models.URLField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.tracking_number

@@ -6,7 +6,7 @@ order, so two services never wait for each other in opposite directions.
 
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
@@ -29,9 +29,10 @@ from fulfilment.errors import (
     OrderNotPackable,
     PackingTaskNotFound,
     PackingTasksNotBatchable,
+    ShipmentBookingInProgress,
     ShipmentNotFound,
 )
-from fulfilment.gateways import get_courier_gateway
+from fulfilment.gateways import BookingResult, get_courier_gateway
 from fulfilment.models import (
     FulfilmentBatch,
     PackingTask,
@@ -210,8 +211,9 @@ def packing_task_mark_packed(
 
     Idempotent: a task that already has a shipment returns it and books nothing again (a failed
     booking is only retried). Concurrency-safe: the task row is locked while its shipment is
-    created, the shipment row while it is booked. When the courier fails, the task stays `packed`
-    and the shipment `booking_failed` with the error, and a retry is queued.
+    created; a call made while another one is booking the courier raises
+    ShipmentBookingInProgress (see `shipment_book`). When the courier fails, the task stays
+    `packed` and the shipment `booking_failed` with the error, and a retry is queued.
     """
     if not parcel_weights_grams or any(weight <= 0 for weight in parcel_weights_grams):
         raise InvalidParcels()
@@ -270,16 +272,42 @@ def fulfilment_batch_create(*, packing_task_ids: Iterable[int], user) -> Fulfilm
 BOOKABLE_STATUSES = (ShipmentStatus.BOOKING_PENDING, ShipmentStatus.BOOKING_FAILED)
 
 
-@transaction.atomic
 def shipment_book(*, shipment_id) -> Shipment:
     """Book the courier for a shipment not booked yet; on success ship the task and the order.
 
-    Idempotent and single-flight: the shipment row stays locked across the courier call, so a
-    concurrent or repeated call waits and then finds it booked (the courier call is short and
-    bounded; a double booking would send two vans). A courier failure is recorded on the shipment
-    (`booking_failed`, error text, attempts) and committed, never raised; the caller decides
-    about retrying. The customer email is queued after commit.
+    Never holds a transaction or row lock across the courier call, so a slow courier blocks no
+    webhook, staff action or task that locks the shipment. Three phases:
+
+    1. claim (transaction): return the shipment when nothing is left to book; raise
+       ShipmentBookingInProgress while another attempt is in flight (started less than
+       COURIER_BOOKING_LOCK_SECONDS ago); else record that this attempt started and commit.
+    2. book (no transaction): the courier, with the shipment's idempotency key, so an attempt
+       resumed after a crash or a stale one gets the same collection, never a second van.
+    3. record (transaction): the booking, shipping the task and the order; or the failure
+       (`booking_failed`, error text), committed, never raised: the caller decides about retrying.
+
+    Idempotent: a booked shipment is returned as it is. The customer email is queued after commit.
     """
+    shipment = _booking_claim(shipment_id=shipment_id)
+    if shipment.status not in BOOKABLE_STATUSES:
+        return shipment
+    started_at = shipment.booking_started_at
+    try:
+        result = get_courier_gateway().book(
+            shipment, idempotency_key=_booking_idempotency_key(shipment)
+        )
+    except CourierError as error:
+        return _booking_record_failure(shipment_id=shipment.pk, started_at=started_at, error=error)
+    return _booking_record(shipment_id=shipment.pk, result=result)
+
+
+def _booking_idempotency_key(shipment: Shipment) -> str:
+    # One key per shipment, so every attempt, resumed or retried, asks for the same collection.
+    return f"shipment-{shipment.pk}"
+
+
+def _lock_shipment(shipment_id) -> Shipment:
+    """The shipment, locked after its packing task (the module's lock order)."""
     packing_task_id = (
         Shipment.objects.filter(pk=shipment_id).values_list("packing_task_id", flat=True).first()
     )
@@ -289,39 +317,41 @@ def shipment_book(*, shipment_id) -> Shipment:
     shipment = Shipment.objects.select_for_update(of=("self",)).get(pk=shipment_id)
     shipment.packing_task = packing_task
     shipment.order = packing_task.order
+    return shipment
+
+
+@transaction.atomic
+def _booking_claim(*, shipment_id) -> Shipment:
+    shipment = _lock_shipment(shipment_id)
     if shipment.status not in BOOKABLE_STATUSES:
         return shipment
-    if packing_task.status != PackingTaskStatus.PACKED:
+    if shipment.packing_task.status != PackingTaskStatus.PACKED:
         # Created under the task's lock together with the move to `packed`; anything else is a bug.
-        raise IllegalTransition(f"Packing task {packing_task.pk} is not packed.")
+        raise IllegalTransition(f"Packing task {shipment.packing_task.pk} is not packed.")
     now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.COURIER_BOOKING_LOCK_SECONDS)
+    if shipment.booking_started_at is not None and shipment.booking_started_at > stale_before:
+        raise ShipmentBookingInProgress(shipmentId=str(shipment.pk))
+    shipment.booking_started_at = now
     shipment.booking_attempts += 1
     shipment.last_booking_attempt_at = now
-    try:
-        result = get_courier_gateway().book(shipment)
-    except CourierError as exc:
-        if shipment.status != ShipmentStatus.BOOKING_FAILED:
-            transition(shipment, to=ShipmentStatus.BOOKING_FAILED, allowed=SHIPMENT_TRANSITIONS)
-        shipment.booking_error = str(exc)[:2000]
-        shipment.save(
-            update_fields=[
-                "status",
-                "status_changed_at",
-                "booking_attempts",
-                "last_booking_attempt_at",
-                "booking_error",
-            ]
-        )
-        logger.warning(
-            "Courier booking failed",
-            extra={"shipment_id": str(shipment.pk), "attempts": shipment.booking_attempts},
-        )
-        return shipment
+    shipment.save(
+        update_fields=["booking_started_at", "booking_attempts", "last_booking_attempt_at"]
+    )
+    return shipment
 
+
+@transaction.atomic
+def _booking_record(*, shipment_id, result: BookingResult) -> Shipment:
+    shipment = _lock_shipment(shipment_id)
+    if shipment.status not in BOOKABLE_STATUSES:
+        # An attempt resumed meanwhile recorded the same booking (same key).
+        return shipment
     transition(shipment, to=ShipmentStatus.BOOKED, allowed=SHIPMENT_TRANSITIONS)
     shipment.tracking_number = result.tracking_number
     shipment.label_url = result.label_url
     shipment.booking_error = ""
+    shipment.booking_started_at = None
     shipment.booked_at = shipment.status_changed_at
     shipment.save()
     ShipmentEvent.objects.create(
@@ -330,6 +360,7 @@ def shipment_book(*, shipment_id) -> Shipment:
         description=f"Collection booked with {shipment.carrier}.",
         occurred_at=shipment.booked_at,
     )
+    packing_task = shipment.packing_task
     transition(packing_task, to=PackingTaskStatus.SHIPPED, allowed=PACKING_TASK_TRANSITIONS)
     packing_task.shipped_at = packing_task.status_changed_at
     packing_task.save(update_fields=["status", "status_changed_at", "shipped_at"])
@@ -339,6 +370,26 @@ def shipment_book(*, shipment_id) -> Shipment:
 
     shipment_pk = str(shipment.pk)
     transaction.on_commit(lambda: shipment_notify_customer_task.delay(shipment_pk))
+    return shipment
+
+
+@transaction.atomic
+def _booking_record_failure(*, shipment_id, started_at: datetime, error: CourierError) -> Shipment:
+    shipment = _lock_shipment(shipment_id)
+    if shipment.booking_started_at != started_at:
+        # Booked meanwhile, or a resumed attempt owns the outcome now.
+        return shipment
+    if shipment.status != ShipmentStatus.BOOKING_FAILED:
+        transition(shipment, to=ShipmentStatus.BOOKING_FAILED, allowed=SHIPMENT_TRANSITIONS)
+    shipment.booking_error = str(error)[:2000]
+    shipment.booking_started_at = None
+    shipment.save(
+        update_fields=["status", "status_changed_at", "booking_error", "booking_started_at"]
+    )
+    logger.warning(
+        "Courier booking failed",
+        extra={"shipment_id": str(shipment.pk), "attempts": shipment.booking_attempts},
+    )
     return shipment
 
 

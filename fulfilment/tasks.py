@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 
 from fulfilment import services
+from fulfilment.errors import ShipmentBookingInProgress
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,11 @@ def packing_tasks_heal_task() -> int:
     time_limit=60,
 )
 def shipment_book_task(self, shipment_id: str) -> str:
-    shipment = services.shipment_book(shipment_id=shipment_id)
+    try:
+        shipment = services.shipment_book(shipment_id=shipment_id)
+    except ShipmentBookingInProgress:
+        # The attempt in flight records the outcome; if it died, the sweep resumes it once stale.
+        return ShipmentBookingInProgress.code
     still_unbooked = shipment.status in services.BOOKABLE_STATUSES
     # An eager retry would run inline, inside the staff member's request: the sweep retries instead.
     if still_unbooked and not self.request.is_eager and self.request.retries < self.max_retries:

@@ -1,6 +1,9 @@
+from datetime import timedelta
+
 import pytest
+from django.conf import settings as django_settings
 from django.core import mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from catalogue.models import Product
@@ -8,14 +11,20 @@ from fulfilment import selectors, services
 from fulfilment.consumers import PACKING_TASK_CONSUMER
 from fulfilment.enums import PackingTaskStatus, ShipmentStatus
 from fulfilment.errors import (
+    CourierError,
     OrderNotPackable,
     PackingTaskNotFound,
     PackingTasksNotBatchable,
+    ShipmentBookingInProgress,
     ShipmentNotFound,
 )
 from fulfilment.gateways import MockCourierGateway, TrackingResult
-from fulfilment.models import PackingTask, Shipment, ShipmentEvent
-from fulfilment.tasks import packing_tasks_heal_task, shipments_retry_bookings_task
+from fulfilment.models import MockCourierBooking, PackingTask, Shipment, ShipmentEvent
+from fulfilment.tasks import (
+    packing_tasks_heal_task,
+    shipment_book_task,
+    shipments_retry_bookings_task,
+)
 from fulfilment.tests.factories import (
     OrderLineFactory,
     paid_order_with_lines,
@@ -133,7 +142,10 @@ def test_packing_task_mark_packed_books_the_courier_and_ships_the_order(
     order = packing_task.order
     order.refresh_from_db()
     assert shipment.status == ShipmentStatus.BOOKED
-    assert shipment.tracking_number == f"MP{shipment.pk.hex[:12].upper()}"
+    assert shipment.tracking_number == (
+        MockCourierBooking.objects.get(idempotency_key=f"shipment-{shipment.pk}").tracking_number
+    )
+    assert shipment.booking_started_at is None
     assert shipment.label_url.endswith(f"{shipment.tracking_number}.pdf")
     assert shipment.parcel_weights_grams == [1200, 800]
     assert packing_task.status == PackingTaskStatus.SHIPPED
@@ -225,6 +237,154 @@ def test_courier_failure_is_visible_and_the_sweep_books_it_later(
     assert shipment.booking_error == ""
     assert PackingTask.objects.get().status == PackingTaskStatus.SHIPPED
     assert len(mail.outbox) == 1
+
+
+class OutsideTransactionCourierGateway(MockCourierGateway):
+    """Records whether a transaction was open on the booking's connection while it was called."""
+
+    in_atomic_block: list[bool] = []
+
+    def book(self, shipment, *, idempotency_key):
+        OutsideTransactionCourierGateway.in_atomic_block.append(connection.in_atomic_block)
+        return super().book(shipment, idempotency_key=idempotency_key)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_shipment_book_calls_the_courier_outside_any_transaction(settings, staff_user):
+    settings.COURIER_GATEWAY = "fulfilment.tests.test_services.OutsideTransactionCourierGateway"
+    OutsideTransactionCourierGateway.in_atomic_block = []
+    packing_task = _picking_task(staff_user)
+
+    shipment = services.packing_task_mark_packed(
+        packing_task_id=packing_task.pk, parcel_weights_grams=[1000], user=staff_user
+    )
+
+    assert OutsideTransactionCourierGateway.in_atomic_block == [False]
+    shipment.refresh_from_db()
+    assert shipment.status == ShipmentStatus.BOOKED
+    assert shipment.booking_started_at is None
+
+
+class CrashingCourierGateway(MockCourierGateway):
+    """The process dies during the courier call: after the courier booked, or before it answered."""
+
+    crash_after_booking = True
+
+    def book(self, shipment, *, idempotency_key):
+        if CrashingCourierGateway.crash_after_booking:
+            super().book(shipment, idempotency_key=idempotency_key)
+        raise RuntimeError("The worker died.")
+
+
+def _crash_during_booking(settings, staff_user, *, after_booking: bool) -> Shipment:
+    settings.COURIER_GATEWAY = "fulfilment.tests.test_services.CrashingCourierGateway"
+    CrashingCourierGateway.crash_after_booking = after_booking
+    packing_task = _picking_task(staff_user)
+    with pytest.raises(RuntimeError):
+        services.packing_task_mark_packed(
+            packing_task_id=packing_task.pk, parcel_weights_grams=[1000], user=staff_user
+        )
+    settings.COURIER_GATEWAY = "fulfilment.gateways.MockCourierGateway"
+    return Shipment.objects.get(packing_task=packing_task)
+
+
+def _let_booking_attempt_go_stale(settings, shipment: Shipment) -> None:
+    Shipment.objects.filter(pk=shipment.pk).update(
+        booking_started_at=timezone.now()
+        - timedelta(seconds=settings.COURIER_BOOKING_LOCK_SECONDS + 1)
+    )
+
+
+def test_shipment_book_after_a_crash_past_the_courier_records_the_same_booking_once(
+    settings, staff_user, django_capture_on_commit_callbacks
+):
+    shipment = _crash_during_booking(settings, staff_user, after_booking=True)
+    courier_booking = MockCourierBooking.objects.get()
+    assert shipment.status == ShipmentStatus.BOOKING_PENDING
+    assert shipment.tracking_number is None
+    assert shipment.booking_started_at is not None
+    _let_booking_attempt_go_stale(settings, shipment)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        shipment = services.shipment_book(shipment_id=shipment.pk)
+
+    shipment.refresh_from_db()
+    assert shipment.status == ShipmentStatus.BOOKED
+    assert shipment.tracking_number == courier_booking.tracking_number
+    assert shipment.booking_attempts == 2
+    assert shipment.booking_started_at is None
+    assert MockCourierBooking.objects.count() == 1
+    assert PackingTask.objects.get().status == PackingTaskStatus.SHIPPED
+    assert Order.objects.get().status == OrderStatus.SHIPPED
+    assert len(mail.outbox) == 1
+
+
+def test_shipment_book_refuses_an_attempt_in_flight_and_resumes_a_stale_one(
+    settings, staff_user, django_capture_on_commit_callbacks
+):
+    shipment = _crash_during_booking(settings, staff_user, after_booking=False)
+
+    with pytest.raises(ShipmentBookingInProgress):
+        services.shipment_book(shipment_id=shipment.pk)
+    # The retry task leaves the attempt in flight alone, quietly.
+    assert shipment_book_task.delay(str(shipment.pk)).get() == "shipment_booking_in_progress"
+    assert Shipment.objects.get().booking_attempts == 1
+
+    _let_booking_attempt_go_stale(settings, shipment)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert shipment_book_task.delay(str(shipment.pk)).get() == ShipmentStatus.BOOKED
+
+    shipment.refresh_from_db()
+    assert shipment.tracking_number == MockCourierBooking.objects.get().tracking_number
+    assert shipment.booking_attempts == 2
+
+
+class OutlivedCourierGateway(MockCourierGateway):
+    """The first call hangs past the booking lock, a resumed attempt books meanwhile, then the
+    first call times out."""
+
+    calls = 0
+
+    def book(self, shipment, *, idempotency_key):
+        OutlivedCourierGateway.calls += 1
+        if OutlivedCourierGateway.calls > 1:
+            return super().book(shipment, idempotency_key=idempotency_key)
+        _let_booking_attempt_go_stale(django_settings, shipment)
+        services.shipment_book(shipment_id=shipment.pk)
+        raise CourierError("The courier timed out.")
+
+
+def test_shipment_book_failure_of_an_outlived_attempt_leaves_the_resumed_booking(
+    settings, staff_user, django_capture_on_commit_callbacks
+):
+    settings.COURIER_GATEWAY = "fulfilment.tests.test_services.OutlivedCourierGateway"
+    OutlivedCourierGateway.calls = 0
+    packing_task = _picking_task(staff_user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        shipment = services.packing_task_mark_packed(
+            packing_task_id=packing_task.pk, parcel_weights_grams=[1000], user=staff_user
+        )
+
+    assert OutlivedCourierGateway.calls == 2
+    assert shipment.status == ShipmentStatus.BOOKED
+    shipment.refresh_from_db()
+    assert shipment.status == ShipmentStatus.BOOKED
+    assert shipment.booking_error == ""
+    assert shipment.tracking_number == MockCourierBooking.objects.get().tracking_number
+
+
+def test_mock_courier_books_once_per_idempotency_key():
+    shipment = Shipment()  # the mock books by key alone
+    gateway = MockCourierGateway()
+
+    first = gateway.book(shipment, idempotency_key="shipment-1")
+    again = gateway.book(shipment, idempotency_key="shipment-1")
+    other = gateway.book(shipment, idempotency_key="shipment-2")
+
+    assert again == first
+    assert other.tracking_number != first.tracking_number
+    assert MockCourierBooking.objects.count() == 2
 
 
 def test_fulfilment_batch_pick_list_sums_skus_sorted_by_sku(staff_user):
