@@ -107,13 +107,18 @@ class PackingTaskPackedView(StaffAPIView):
         description=(
             "Marks the task packed and books the courier. Repeating the call returns the same "
             "shipment and books nothing again. When the courier fails the task stays `packed`, "
-            "the shipment shows `booking_failed` with the error, and the booking is retried."
+            "the shipment shows `booking_failed` with the error, and the booking is retried. "
+            "A call made while the courier is still being booked for this task is answered 409 "
+            "`shipment_booking_in_progress`: repeat it a moment later."
         ),
         responses={
             200: PackedOutputSerializer,
             400: PROBLEM,
             404: PROBLEM,
-            409: problem_details("The task is not being picked (problem details)."),
+            409: problem_details(
+                "The task is not being picked, or its courier booking is in progress "
+                "(problem details)."
+            ),
             **STAFF_ERRORS,
         },
     )

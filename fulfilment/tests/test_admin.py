@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from fulfilment import services
@@ -94,6 +95,28 @@ def test_admin_shows_a_failed_booking_to_staff(client, packer, courier_outage):
     assert "Courier booking failed and will be retried" in page
     assert "The courier is unavailable" in client.get(CHANGELIST).content.decode()
     assert PackingTask.objects.get().status == PackingTaskStatus.PACKED
+
+
+def test_admin_retry_booking_reports_a_booking_in_progress(client, packer, courier_outage):
+    packing_task = _pending_task()
+    services.packing_task_start(packing_task_id=packing_task.pk, user=packer)
+    courier_outage(1)
+    shipment = services.packing_task_mark_packed(
+        packing_task_id=packing_task.pk, parcel_weights_grams=[1000], user=packer
+    )
+    Shipment.objects.filter(pk=shipment.pk).update(booking_started_at=timezone.now())
+
+    response = client.post(
+        "/admin/fulfilment/shipment/",
+        {"action": "retry_booking", "_selected_action": [shipment.pk]},
+        follow=True,
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "0 of 1 shipment(s) are booked." in page
+    assert "The courier is being booked for this shipment" in page
+    assert Shipment.objects.get().booking_attempts == 1
 
 
 def test_admin_action_create_batch(client, packer):

@@ -2,6 +2,7 @@ import json
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from accounts.tests.factories import UserFactory
@@ -228,6 +229,28 @@ def test_packed_before_picking_is_409(staff_client):
 
     assert response.status_code == 409
     assert response.json()["code"] == "illegal_transition"
+
+
+def test_packed_while_the_courier_is_being_booked_is_409(staff_client, staff_user, courier_outage):
+    packing_task = _picking_task(staff_user)
+    courier_outage(1)
+    shipment = services.packing_task_mark_packed(
+        packing_task_id=packing_task.pk, parcel_weights_grams=[1000], user=staff_user
+    )
+    # Another request's booking attempt started a moment ago and is still waiting for the courier.
+    Shipment.objects.filter(pk=shipment.pk).update(booking_started_at=timezone.now())
+
+    response = staff_client.post(
+        f"{PACKING_TASKS}/{packing_task.pk}/packed",
+        {"parcels": [{"weightGrams": 1000}]},
+        format="json",
+    )
+
+    assert response.status_code == 409
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "shipment_booking_in_progress"
+    assert response.json()["shipmentId"] == str(shipment.pk)
+    assert Shipment.objects.get().booking_attempts == 1
 
 
 def test_fulfilment_batch_create_and_detail_with_pick_list(staff_client, staff_user):
