@@ -4,6 +4,10 @@ from fulfilment.api.schema import PackingTaskStatusField, ShipmentStatusField
 from fulfilment.enums import COURIER_TRACKING_STATUSES
 
 
+class PackingTaskListQuerySerializer(serializers.Serializer):
+    status = PackingTaskStatusField(required=False)
+
+
 class PackingTaskLineSerializer(serializers.Serializer):
     sku = serializers.CharField()
     name = serializers.CharField()

@@ -3,7 +3,7 @@
 import json
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.exceptions import ParseError
 from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,9 +17,9 @@ from fulfilment.api.serializers import (
     FulfilmentBatchSerializer,
     PackedInputSerializer,
     PackedOutputSerializer,
+    PackingTaskListQuerySerializer,
     PackingTaskSerializer,
 )
-from fulfilment.enums import PackingTaskStatus
 from fulfilment.errors import InvalidWebhookSignature
 from fulfilment.gateways import SIGNATURE_HEADER, webhook_signature_is_valid
 from yourlocalshop.api.pagination import PageNumberPagination
@@ -48,9 +48,7 @@ class PackingTaskListView(StaffAPIView):
     @extend_schema(
         operation_id="packing_tasks_list",
         tags=["fulfilment"],
-        parameters=[
-            OpenApiParameter("status", enum=PackingTaskStatus.values, required=False),
-        ],
+        parameters=[PackingTaskListQuerySerializer],
         responses={
             200: PackingTaskSerializer(many=True),
             400: problem_details("Unknown status or bad page (problem details)."),
@@ -58,14 +56,15 @@ class PackingTaskListView(StaffAPIView):
         },
     )
     def get(self, request):
-        status = request.query_params.get("status")
-        if status is not None and status not in PackingTaskStatus.values:
-            raise ValidationError(
-                {"status": [f"Must be one of: {', '.join(PackingTaskStatus.values)}."]}
-            )
+        # A plain dict, as in every list filter: from a QueryDict DRF reads an optional field's
+        # empty value as absent, and `?status=` would list everything instead of being refused.
+        query = PackingTaskListQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(
-            selectors.packing_tasks_list(status=status), request, view=self
+            selectors.packing_tasks_list(status=query.validated_data.get("status")),
+            request,
+            view=self,
         )
         return paginator.get_paginated_response(PackingTaskSerializer(page, many=True).data)
 

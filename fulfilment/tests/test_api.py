@@ -89,8 +89,9 @@ def test_packing_tasks_list_is_oldest_first_filtered_and_paginated(staff_client,
     ] or (pending["results"][0]["lines"][0]["sku"] == "SKU-A")
 
 
-def test_packing_tasks_list_refuses_an_unknown_status(staff_client):
-    response = staff_client.get(PACKING_TASKS, {"status": "lost"})
+@pytest.mark.parametrize("status", ["lost", ""])
+def test_packing_tasks_list_refuses_an_unknown_or_empty_status(staff_client, status):
+    response = staff_client.get(PACKING_TASKS, {"status": status})
 
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error"
