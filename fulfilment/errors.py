@@ -46,8 +46,10 @@ class ShipmentBookingInProgress(DomainError):
 
 
 class InvalidWebhookSignature(DomainError):
+    # 403, not 401: a signature is not an HTTP authentication scheme, so there is no challenge to
+    # send, and RFC 9110 requires WWW-Authenticate on every 401.
     code = "invalid_webhook_signature"
-    status = 401
+    status = 403
     title = "The webhook signature is missing or wrong."
 
 

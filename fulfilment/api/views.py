@@ -201,7 +201,7 @@ class CourierWebhookView(APIView):
         responses={
             200: CourierEventOutputSerializer,
             400: PROBLEM,
-            401: problem_details("Missing or wrong signature (problem details)."),
+            403: problem_details("Missing or wrong signature (problem details)."),
             404: problem_details("Unknown tracking number (problem details)."),
         },
     )

@@ -316,18 +316,18 @@ def _tracking_event(shipment, *, event_id="evt-1", status="in_transit") -> dict:
     "signature",
     [None, "", "sha256=" + "0" * 64, "not-a-signature"],
 )
-def test_courier_webhook_with_a_bad_signature_is_401(api_client, staff_user, signature):
+def test_courier_webhook_with_a_bad_signature_is_403(api_client, staff_user, signature):
     shipment = _booked_shipment(staff_user)
 
     response = _webhook(api_client, _tracking_event(shipment), signature=signature)
 
-    assert response.status_code == 401
+    assert response.status_code == 403
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["code"] == "invalid_webhook_signature"
     assert Shipment.objects.get().status == ShipmentStatus.BOOKED
 
 
-def test_courier_webhook_signed_with_another_secret_is_401(api_client, staff_user):
+def test_courier_webhook_signed_with_another_secret_is_403(api_client, staff_user):
     shipment = _booked_shipment(staff_user)
     raw = json.dumps(_tracking_event(shipment)).encode()
 
@@ -338,7 +338,7 @@ def test_courier_webhook_signed_with_another_secret_is_401(api_client, staff_use
         headers={SIGNATURE_HEADER: webhook_signature(raw, secret="someone-else")},
     )
 
-    assert response.status_code == 401
+    assert response.status_code == 403
 
 
 def test_courier_webhook_moves_shipment_and_order_and_replays_idempotently(api_client, staff_user):
