@@ -1,6 +1,7 @@
 """Catalogue read-path benchmark: list and detail through gunicorn on PostgreSQL + Redis.
 
     .venv/bin/python bench/catalogue.py [--duration 10] [--connections 16] [--threads 2]
+                                        [--version-recheck-seconds 0]
 
 It (re)creates the database `yls_bench` (BENCH_DATABASE_URL), migrates it, seeds
 `sample_products.json`, warms the cache, starts gunicorn (2 sync workers, persistent database
@@ -91,6 +92,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--skip-prepare", action="store_true", help="reuse the seeded database")
+    parser.add_argument(
+        "--version-recheck-seconds",
+        type=float,
+        default=0.0,
+        help="the server's CATALOGUE_VERSION_RECHECK_SECONDS (0, the default: every request "
+        "reads the version tokens)",
+    )
     options = parser.parse_args()
     if message := wrk_missing():
         raise SystemExit(message)
@@ -98,9 +106,13 @@ def main() -> None:
     if not options.skip_prepare:
         prepare()
     list_paths, detail_paths = catalogue_paths()
+    SERVICES.env["CATALOGUE_VERSION_RECHECK_SECONDS"] = str(options.version_recheck_seconds)
     server = SERVICES.start_gunicorn(workers=2)
     try:
-        print(f"gunicorn: 2 sync workers, CONN_MAX_AGE=600, PostgreSQL {DATABASE_URL}, {REDIS_URL}")
+        print(
+            f"gunicorn: 2 sync workers, CONN_MAX_AGE=600, PostgreSQL {DATABASE_URL}, {REDIS_URL}, "
+            f"CATALOGUE_VERSION_RECHECK_SECONDS={options.version_recheck_seconds:g}"
+        )
         for name, targets in (("list", list_paths), ("detail", detail_paths)):
             run_wrk(
                 name,

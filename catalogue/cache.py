@@ -19,12 +19,14 @@ per process, which is right only for the single-process development server and t
 On top, each server process keeps finished response bodies in its own memory, keyed by both
 version tokens and kept no longer than a stock hint. A cached request then costs one shared-cache
 round trip (reading the two tokens) and no SQL, and an edit is still seen by every process on its
-next request, since every request reads the current tokens from the shared cache.
+next request, since every request reads the current tokens from the shared cache (unless an
+operator sets CATALOGUE_VERSION_RECHECK_SECONDS, see `_versions`).
 """
 
 import hashlib
 import logging
 import random
+import time
 import uuid
 from dataclasses import asdict
 from typing import Any
@@ -57,8 +59,38 @@ def _new_token() -> str:
 Versions = tuple[str, str]  # (catalogue version, stock version)
 
 
+# The tokens this process read last, and when (time.monotonic()); used only with
+# CATALOGUE_VERSION_RECHECK_SECONDS above 0.
+_versions_seen: tuple[float, Versions] | None = None
+
+
 def _versions() -> Versions:
-    """The current catalogue and stock version tokens, in one cache round trip."""
+    """The current catalogue and stock version tokens, in one cache round trip.
+
+    That round trip is a third of a cached request's cost (bench/README.md). An operator may
+    trade freshness for it: with CATALOGUE_VERSION_RECHECK_SECONDS above 0, tokens read are
+    reused for that long, so another process's edit shows here up to that late. Edits made by
+    this process forget the tokens it holds, and show at once.
+    """
+    global _versions_seen
+    recheck_seconds = settings.CATALOGUE_VERSION_RECHECK_SECONDS
+    if recheck_seconds <= 0:
+        return _versions_read()
+    seen = _versions_seen
+    if seen is not None and time.monotonic() - seen[0] < recheck_seconds:
+        return seen[1]
+    read_at = time.monotonic()  # before the read: tokens are never reused past the bound
+    versions = _versions_read()
+    _versions_seen = (read_at, versions)
+    return versions
+
+
+def _versions_forget() -> None:
+    global _versions_seen
+    _versions_seen = None
+
+
+def _versions_read() -> Versions:
     found = cache.get_many([VERSION_KEY, STOCK_VERSION_KEY])
     versions = []
     for key in (VERSION_KEY, STOCK_VERSION_KEY):
@@ -100,14 +132,19 @@ def _response_body_key(key: str, versions: Versions) -> str:
 
 def catalogue_cache_invalidate() -> None:
     """Orphan every cached product, list and category document, now and after the commit."""
-    cache.set(VERSION_KEY, _new_token(), timeout=None)
-    transaction.on_commit(lambda: cache.set(VERSION_KEY, _new_token(), timeout=None))
+    _version_replace(VERSION_KEY)
+    transaction.on_commit(lambda: _version_replace(VERSION_KEY))
+
+
+def _version_replace(key: str) -> None:
+    cache.set(key, _new_token(), timeout=None)
+    _versions_forget()
 
 
 def stock_hints_invalidate(*, product_ids: list[int]) -> None:
     """Drop cached stock hints of these products and every stock-filtered list."""
     cache.delete_many([_stock_hint_key(product_id) for product_id in product_ids])
-    cache.set(STOCK_VERSION_KEY, _new_token(), timeout=None)
+    _version_replace(STOCK_VERSION_KEY)
 
 
 def _stock_hint_key(product_id: int) -> str:

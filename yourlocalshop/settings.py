@@ -272,6 +272,11 @@ PRICES_INCLUDE_TAX = env.bool("PRICES_INCLUDE_TAX", default=True)
 
 CATALOGUE_CACHE_SECONDS = env.int("CATALOGUE_CACHE_SECONDS", default=300)
 CATALOGUE_STOCK_HINT_CACHE_SECONDS = env.int("CATALOGUE_STOCK_HINT_CACHE_SECONDS", default=10)
+# 0: every catalogue request reads the version tokens, so an edit shows on every server's next
+# request. Above 0, each process reuses the tokens it read for that many seconds (catalogue.cache).
+CATALOGUE_VERSION_RECHECK_SECONDS = env.float("CATALOGUE_VERSION_RECHECK_SECONDS", default=0.0)
+if CATALOGUE_VERSION_RECHECK_SECONDS < 0:
+    raise environ.ImproperlyConfigured("CATALOGUE_VERSION_RECHECK_SECONDS must be 0 or more.")
 CATALOGUE_LOW_STOCK_THRESHOLD = env.int("CATALOGUE_LOW_STOCK_THRESHOLD", default=5)
 CATALOGUE_WARMUP_TOP = env.int("CATALOGUE_WARMUP_TOP", default=500)
 CATALOGUE_WARMUP_ON_START = env.bool("CATALOGUE_WARMUP_ON_START", default=True)

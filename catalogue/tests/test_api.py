@@ -437,3 +437,50 @@ def test_bad_query_is_refused_every_time_never_cached(api_client):
         assert_problem(
             api_client.get("/api/products", {"min_price": "cheap"}), 400, "validation_error"
         )
+
+
+@pytest.fixture
+def version_recheck(settings, monkeypatch):
+    """CATALOGUE_VERSION_RECHECK_SECONDS = 1 with a clock the test moves (returned)."""
+    from catalogue import cache as catalogue_cache
+
+    settings.CATALOGUE_VERSION_RECHECK_SECONDS = 1
+    monkeypatch.setattr(catalogue_cache, "_versions_seen", None)
+    clock = {"now": 1000.0}
+    monkeypatch.setattr(catalogue_cache.time, "monotonic", lambda: clock["now"])
+    return clock
+
+
+def test_with_a_recheck_interval_another_process_edit_shows_within_it(api_client, version_recheck):
+    from django.core.cache import cache as shared_cache
+
+    from catalogue.cache import VERSION_KEY
+    from catalogue.models import Product
+
+    ProductFactory(sku="BREAD", price=Decimal("2.00"))
+    assert api_client.get("/api/products/BREAD").json()["price"] == "2.00"
+
+    # Another server process edits: the row and the shared token change, nothing here is told.
+    Product.objects.filter(sku="BREAD").update(price=Decimal("2.40"))
+    shared_cache.set(VERSION_KEY, "set-by-another-process", timeout=None)
+
+    version_recheck["now"] += 0.9
+    assert api_client.get("/api/products/BREAD").json()["price"] == "2.00"
+    version_recheck["now"] += 0.1
+    assert api_client.get("/api/products/BREAD").json()["price"] == "2.40"
+
+
+def test_with_a_recheck_interval_this_process_edits_show_at_once(
+    api_client, version_recheck, set_stock
+):
+    product = ProductFactory(sku="BREAD", price=Decimal("2.00"))
+    set_stock(product, 50)
+    assert api_client.get("/api/products/BREAD").json()["price"] == "2.00"
+
+    product.price = Decimal("2.40")
+    product.save()
+    assert api_client.get("/api/products/BREAD").json()["price"] == "2.40"
+
+    set_stock(product, 0)
+    stock_changed.send(sender=None, product_ids=[product.id])
+    assert api_client.get("/api/products/BREAD").json()["stockHint"] == "out_of_stock"

@@ -281,6 +281,10 @@ def deploy_checks() -> dict[str, tuple[int, str]]:
             ("check",),
             {**PRODUCTION_ENVIRONMENT, "TRUSTED_PROXY_COUNT": "-1"},
         ),
+        "negative_version_recheck": (
+            ("check",),
+            {**PRODUCTION_ENVIRONMENT, "CATALOGUE_VERSION_RECHECK_SECONDS": "-1"},
+        ),
     }
     processes = {
         name: start_manage(*arguments, environment=environment)
@@ -314,11 +318,18 @@ def test_production_refuses_to_start_without_a_secret_key_when_told_to(deploy_ch
     assert "SECRET_KEY must be set in production" in output
 
 
-def test_a_negative_trusted_proxy_count_is_refused_at_start(deploy_checks):
-    returncode, output = deploy_checks["negative_proxy_count"]
+@pytest.mark.parametrize(
+    ("scenario", "setting"),
+    [
+        ("negative_proxy_count", "TRUSTED_PROXY_COUNT"),
+        ("negative_version_recheck", "CATALOGUE_VERSION_RECHECK_SECONDS"),
+    ],
+)
+def test_a_negative_count_setting_is_refused_at_start(deploy_checks, scenario, setting):
+    returncode, output = deploy_checks[scenario]
 
     assert returncode != 0
-    assert "TRUSTED_PROXY_COUNT must be 0 or more" in output
+    assert f"{setting} must be 0 or more" in output
 
 
 # --- Security headers ---------------------------------------------------------------------------
