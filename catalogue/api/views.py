@@ -26,7 +26,7 @@ class CachedPublicReadMixin:
     A GET whose body this process already holds under the current version tokens is answered
     before DRF's request handling, as Django's `cache_page` would answer it: content negotiation,
     authentication and throttling decide nothing for a public JSON document, yet cost about a
-    third of a cached request's CPU. A miss goes through DRF, whose handler builds the data under
+    sixth of a cached request's CPU. A miss goes through DRF, whose handler builds the data under
     the tokens of that same lookup; errors (bad query values, unknown SKU) are never cached.
     """
 
