@@ -111,7 +111,7 @@ _response_bodies = LocMemCache(
 
 def response_body_lookup(*, key: str) -> tuple[Versions, bytes | None]:
     """The current version tokens, and this process's JSON body for `key` (a description of the
-    request) under them, or None. One shared-cache round trip either way."""
+    request) under them, or None. At most one shared-cache round trip (see `_versions`)."""
     versions = _versions()
     return versions, _response_bodies.get(_response_body_key(key, versions))
 
