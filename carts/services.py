@@ -248,10 +248,9 @@ def cart_reserve(*, cart: Cart, ttl_seconds: int | None = None):
 
     Atomic and all-or-nothing (`InsufficientStock` names every short line); locks the cart.
     Idempotent: calling it again for an unchanged cart refreshes the same reservation, and any
-    later change of the cart releases it. A customer may hold at most
-    `MAX_ACTIVE_RESERVATIONS_PER_CUSTOMER` live reservations across their carts, and the guest
-    carts created from one client address at most `MAX_ACTIVE_RESERVATIONS_PER_GUEST_ADDRESS`
-    (`TooManyActiveReservations`, 429).
+    later change of the cart releases it. A customer holds one live reservation at most (one open
+    cart); the guest carts created from one client address at most
+    `MAX_ACTIVE_RESERVATIONS_PER_GUEST_ADDRESS` (`TooManyActiveReservations`, 429).
     """
     with transaction.atomic():
         cart = _cart_lock_open(cart_id=cart.pk)
@@ -349,25 +348,25 @@ def _check_sellable(*, product, quantity: int) -> None:
 
 
 def _check_reservation_cap(cart: Cart) -> None:
-    """Refuse a reservation beyond the cap of the cart's customer, or of the client address a
-    guest cart came from. The caller holds the cart's row lock in its transaction: with one open
-    cart per customer, that lock already serializes a customer's checks."""
-    if cart.owner_id is not None:
-        limit = settings.MAX_ACTIVE_RESERVATIONS_PER_CUSTOMER
-        holders = Cart.objects.filter(owner_id=cart.owner_id)
-    elif cart.client_address:
-        limit = settings.MAX_ACTIVE_RESERVATIONS_PER_GUEST_ADDRESS
-        _guest_address_lock(cart.client_address)
-        # Only an open guest cart can still hold stock (a checked-out one committed its
-        # reservation, a merged one released it), so the list stays short however many guest
-        # orders an address has placed.
-        holders = Cart.objects.filter(
-            owner__isnull=True, status=CartStatus.OPEN, client_address=cart.client_address
-        )
-    else:
-        return  # a guest cart created before addresses were recorded
-    # Carts keep the id of their last reservation (a checked-out cart hands it to its order),
-    # so ask inventory which of them still hold stock.
+    """Refuse a guest cart's reservation beyond the cap of the client address it came from.
+
+    Customers need no count: a customer has one open cart (a database constraint), and only an
+    open cart holds a reservation (checkout commits it before closing the cart, a merge releases
+    it), so they hold one live reservation at most whatever they send. A guest can make a new
+    cart with every cookie jar, hence the cap per address. The caller holds the cart's row lock.
+    """
+    if cart.owner_id is not None or not cart.client_address:
+        return  # a customer's, or a guest cart created before addresses were recorded
+    limit = settings.MAX_ACTIVE_RESERVATIONS_PER_GUEST_ADDRESS
+    _guest_address_lock(cart.client_address)
+    # Only an open guest cart can still hold stock (a checked-out one committed its reservation, a
+    # merged one released it), so the list stays short however many guest orders an address has
+    # placed.
+    holders = Cart.objects.filter(
+        owner__isnull=True, status=CartStatus.OPEN, client_address=cart.client_address
+    )
+    # An open cart keeps the id of its last reservation, which may have expired or been released:
+    # inventory says which still hold stock.
     other_reservation_ids = list(
         holders.filter(reservation_id__isnull=False)
         .exclude(pk=cart.pk)
