@@ -31,19 +31,26 @@ def _live_held_lines() -> QuerySet[InventoryReservationLine]:
     )
 
 
-def _live_held_units() -> Coalesce:
-    """The units live holds take of the outer stock row's product (0 when none)."""
+def _sum_per_outer_row(rows: QuerySet, *, key: str, outer_key: str, field: str) -> Coalesce:
+    """The sum of `field` over the `rows` whose `key` equals the outer row's `outer_key` (0 when
+    there are none), as a subquery: one statement, one snapshot."""
     return Coalesce(
         Subquery(
-            _live_held_lines()
-            .filter(product_id=OuterRef("product_id"))
+            rows.filter(**{key: OuterRef(outer_key)})
             .order_by()
-            .values("product_id")
-            .annotate(total=Sum("quantity"))
+            .values(key)
+            .annotate(total=Sum(field))
             .values("total")[:1],
             output_field=IntegerField(),
         ),
         Value(0),
+    )
+
+
+def _live_held_units() -> Coalesce:
+    """The units live holds take of the outer stock row's product (0 when none)."""
+    return _sum_per_outer_row(
+        _live_held_lines(), key="product_id", outer_key="product_id", field="quantity"
     )
 
 
@@ -82,27 +89,14 @@ def stock_ledger_mismatches() -> QuerySet[StockItem]:
 
     One statement, so it reads one snapshot: a concurrent change is seen whole or not at all.
     """
-    ledger = Coalesce(
-        Subquery(
-            StockMovement.objects.filter(stock_item_id=OuterRef("pk"))
-            .order_by()
-            .values("stock_item_id")
-            .annotate(total=Sum("delta"))
-            .values("total")[:1],
-            output_field=IntegerField(),
-        ),
-        Value(0),
+    ledger = _sum_per_outer_row(
+        StockMovement.objects.all(), key="stock_item_id", outer_key="pk", field="delta"
     )
-    held = Coalesce(
-        Subquery(
-            InventoryReservationLine.objects.filter(product_id=OuterRef("product_id"), is_held=True)
-            .order_by()
-            .values("product_id")
-            .annotate(total=Sum("quantity"))
-            .values("total")[:1],
-            output_field=IntegerField(),
-        ),
-        Value(0),
+    held = _sum_per_outer_row(
+        InventoryReservationLine.objects.filter(is_held=True),
+        key="product_id",
+        outer_key="product_id",
+        field="quantity",
     )
     return (
         StockItem.objects.select_related("product")
