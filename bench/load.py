@@ -205,6 +205,20 @@ async def send(
     return response
 
 
+async def add_to_cart(client, recorder, *, sku: str, headers: dict) -> bool:
+    """One unit of `sku` into the shopper's cart; True when it was added."""
+    added = await send(
+        client,
+        recorder,
+        "cart add",
+        "POST",
+        "/api/cart/items",
+        json={"sku": sku, "quantity": 1},
+        headers=headers,
+    )
+    return added is not None and added.status_code == 201
+
+
 async def shopper(client, recorder, *, deadline, customers, orders_counter, data, browse):
     list_paths = browse[0]
     while time.perf_counter() < deadline:
@@ -217,29 +231,11 @@ async def shopper(client, recorder, *, deadline, customers, orders_counter, data
         sku = data["ample"][number % len(data["ample"])]
         await send(client, recorder, "catalogue detail", "GET", f"/api/products/{sku}")
         wanted = {sku: 1}
-        added = await send(
-            client,
-            recorder,
-            "cart add",
-            "POST",
-            "/api/cart/items",
-            json={"sku": sku, "quantity": 1},
-            headers=headers,
-        )
-        if added is None or added.status_code != 201:
+        if not await add_to_cart(client, recorder, sku=sku, headers=headers):
             continue
         if number % SCARCE_EVERY == 0:
             scarce = data["scarce"][number // SCARCE_EVERY % len(data["scarce"])]
-            added = await send(
-                client,
-                recorder,
-                "cart add",
-                "POST",
-                "/api/cart/items",
-                json={"sku": scarce, "quantity": 1},
-                headers=headers,
-            )
-            if added is not None and added.status_code == 201:
+            if await add_to_cart(client, recorder, sku=scarce, headers=headers):
                 wanted[scarce] = 1
         await checkout(client, recorder, headers=headers, wanted=wanted)
 
