@@ -26,7 +26,7 @@ from orders.errors import OrderNotFound
 from orders.forms import CheckoutForm, OrderLookupForm
 from orders.idempotency import StoredResponse, idempotency_key_validate
 from orders.selectors import order_get_for_viewer, order_lookup, orders_for_user
-from orders.services import checkout_begin, checkout_execute
+from orders.services import checkout_attempt
 from returns.selectors import returns_for_order
 from returns.services import RETURNABLE_ORDER_STATUSES
 from yourlocalshop.errors import DomainError
@@ -52,25 +52,18 @@ def _error_response(error: DomainError) -> StoredResponse:
 
 
 def _place_order(request, form: CheckoutForm) -> StoredResponse:
-    cookie_cart_id = cart_id_from_cookie(request)
-    outcome = checkout_begin(
+    stored, _replayed = checkout_attempt(
         user=request.user,
-        cookie_cart_id=cookie_cart_id,
+        cookie_cart_id=cart_id_from_cookie(request),
         key=idempotency_key_validate(form.cleaned_data["idempotency_key"]),
         path=request.path,
         body=form.api_body(),
-        in_progress_wait_seconds=IN_PROGRESS_WAIT_SECONDS,
-    )
-    if isinstance(outcome, StoredResponse):
-        return outcome
-    return checkout_execute(
-        record=outcome,
-        user=request.user,
-        cookie_cart_id=cookie_cart_id,
         data=form.checkout_data,
         respond=_confirmation_response,
         respond_error=_error_response,
+        in_progress_wait_seconds=IN_PROGRESS_WAIT_SECONDS,
     )
+    return stored
 
 
 @require_http_methods(["GET", "POST"])

@@ -28,7 +28,7 @@ from orders.selectors import (
     order_lookup,
     orders_for_user,
 )
-from orders.services import checkout_begin, checkout_execute
+from orders.services import checkout_attempt
 from orders.throttles import CheckoutRateThrottle
 from yourlocalshop.api.problems import PROBLEM_CONTENT_TYPE, problem
 from yourlocalshop.api.schema import NOT_SIGNED_IN, problem_details
@@ -203,25 +203,17 @@ class OrderListCreateView(ListAPIView):
         key = idempotency_key_validate(request.headers.get("Idempotency-Key"))
         serializer = OrderCreateInputSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        cookie_cart_id = cart_id_from_cookie(request)
-        outcome = checkout_begin(
+        stored, replayed = checkout_attempt(
             user=request.user,
-            cookie_cart_id=cookie_cart_id,
+            cookie_cart_id=cart_id_from_cookie(request),
             key=key,
             path=request.path,
             body=request.data,
-        )
-        if isinstance(outcome, StoredResponse):
-            return _http_response(outcome, replayed=True)
-        stored = checkout_execute(
-            record=outcome,
-            user=request.user,
-            cookie_cart_id=cookie_cart_id,
             data=serializer.validated_data,
             respond=_created,
             respond_error=_problem_rendered,
         )
-        return _http_response(stored)
+        return _http_response(stored, replayed=replayed)
 
 
 class OrderDetailView(APIView):

@@ -11,7 +11,7 @@ from orders.services.checkout import (
     checkouts_abandoned,
     order_place,
 )
-from orders.services.execution import checkout_begin, checkout_execute
+from orders.services.execution import checkout_attempt
 from orders.services.invoices import CreditNoteLineRequest, credit_note_issue, invoice_issue
 from orders.services.lifecycle import (
     order_mark_delivered,
@@ -23,8 +23,7 @@ from orders.services.lifecycle import (
 __all__ = [
     "CheckoutRequest",
     "CreditNoteLineRequest",
-    "checkout_begin",
-    "checkout_execute",
+    "checkout_attempt",
     "checkout_settle_abandoned",
     "checkouts_abandoned",
     "credit_note_issue",

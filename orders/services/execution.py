@@ -105,3 +105,39 @@ def checkout_execute(
         idempotency_release(record=record)
         raise
     return idempotency_complete(record=record, response=lambda: respond(order))
+
+
+def checkout_attempt(
+    *,
+    user,
+    cookie_cart_id: uuid.UUID | None,
+    key: str,
+    path: str,
+    body: Any,
+    data: Mapping[str, Any],
+    respond: Respond,
+    respond_error: RespondError,
+    in_progress_wait_seconds: float = 0,
+) -> tuple[StoredResponse, bool]:
+    """One checkout attempt from claim to stored outcome (`checkout_begin`, then
+    `checkout_execute` unless the attempt already completed). Returns the response and whether
+    it is the replay of a completed attempt."""
+    outcome = checkout_begin(
+        user=user,
+        cookie_cart_id=cookie_cart_id,
+        key=key,
+        path=path,
+        body=body,
+        in_progress_wait_seconds=in_progress_wait_seconds,
+    )
+    if isinstance(outcome, StoredResponse):
+        return outcome, True
+    stored = checkout_execute(
+        record=outcome,
+        user=user,
+        cookie_cart_id=cookie_cart_id,
+        data=data,
+        respond=respond,
+        respond_error=respond_error,
+    )
+    return stored, False
