@@ -5,13 +5,12 @@ called by checkout, does."""
 
 import hashlib
 import uuid
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import prefetch_related_objects
 from django.http import HttpRequest
 from django.utils import timezone
@@ -36,6 +35,7 @@ from inventory.selectors import (
 )
 from inventory.services import ReservationLineRequest, reservation_release, stock_reserve
 from yourlocalshop.api.throttling import client_address
+from yourlocalshop.db import create_unless_duplicate
 from yourlocalshop.state_machine import transition
 
 # Ids beyond a signed 64-bit integer cannot exist; asking the database would be an error.
@@ -74,13 +74,9 @@ def cart_get_or_create_for_user(*, user) -> Cart:
     cart = Cart.objects.filter(owner=user, status=CartStatus.OPEN).first()
     if cart is not None:
         return cart
-    # Outside a transaction the insert commits on its own and a refused one leaves nothing to
-    # roll back: a savepoint (or BEGIN/COMMIT) is only needed inside a caller's transaction.
-    try:
-        with transaction.atomic() if connection.in_atomic_block else nullcontext():
-            return Cart.objects.create(owner=user)
-    except IntegrityError:
-        return Cart.objects.get(owner=user, status=CartStatus.OPEN)
+    return create_unless_duplicate(Cart.objects, owner=user) or Cart.objects.get(
+        owner=user, status=CartStatus.OPEN
+    )
 
 
 @transaction.atomic

@@ -8,18 +8,17 @@ import hashlib
 import hmac
 import secrets
 from abc import ABC, abstractmethod
-from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
 from django.utils.module_loading import import_string
 
 from fulfilment.enums import ShipmentStatus
 from fulfilment.errors import CourierError
 from fulfilment.models import MockCourierBooking
+from yourlocalshop.db import create_unless_duplicate
 
 if TYPE_CHECKING:
     from fulfilment.models import Shipment
@@ -89,15 +88,12 @@ class MockCourierGateway(CourierGateway):
         """A new collection, or None when the key was booked before. One insert, committed on its
         own (inside a caller's transaction, a savepoint lets a refusal be caught)."""
         tracking_number = "MP" + secrets.token_hex(6).upper()
-        try:
-            with transaction.atomic() if connection.in_atomic_block else nullcontext():
-                return MockCourierBooking.objects.create(
-                    idempotency_key=idempotency_key,
-                    tracking_number=tracking_number,
-                    label_url=f"https://courier.example/labels/{tracking_number}.pdf",
-                )
-        except IntegrityError:
-            return None
+        return create_unless_duplicate(
+            MockCourierBooking.objects,
+            idempotency_key=idempotency_key,
+            tracking_number=tracking_number,
+            label_url=f"https://courier.example/labels/{tracking_number}.pdf",
+        )
 
     def track(self, tracking_number: str) -> TrackingResult:
         # The mock courier never moves parcels by itself; its webhook calls do.

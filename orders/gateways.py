@@ -8,17 +8,17 @@ anything.
 import random
 import secrets
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.utils.module_loading import import_string
 
 from orders.enums import MockChargeStatus
 from orders.models import MockCharge, MockRefund
+from yourlocalshop.db import create_unless_duplicate
 
 CENT = Decimal("0.01")
 
@@ -160,18 +160,15 @@ class MockPaymentGateway:
         """A first attempt's charge, decided by it unless the token scripts transient failures;
         None when the key was used before. One insert, committed on its own like a remote
         provider's write (inside a caller's transaction, a savepoint lets a refusal be caught)."""
-        try:
-            with transaction.atomic() if connection.in_atomic_block else nullcontext():
-                return MockCharge.objects.create(
-                    id="ch_" + secrets.token_hex(12),
-                    idempotency_key=idempotency_key,
-                    token=token,
-                    amount=amount,
-                    currency=currency,
-                    status=_first_outcome(token),
-                )
-        except IntegrityError:
-            return None
+        return create_unless_duplicate(
+            MockCharge.objects,
+            id="ch_" + secrets.token_hex(12),
+            idempotency_key=idempotency_key,
+            token=token,
+            amount=amount,
+            currency=currency,
+            status=_first_outcome(token),
+        )
 
     def _charge_attempt(self, *, idempotency_key: str, token: str) -> tuple[MockCharge, bool]:
         """A later attempt under a known key: its recorded outcome, or the next scripted step of

@@ -10,13 +10,12 @@ unlocked and a retry resumes from the recovery point.
 import hashlib
 import json
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from orders.enums import IdempotencyState, RecoveryPoint
@@ -26,6 +25,7 @@ from orders.errors import (
     IdempotencyRequestInProgress,
 )
 from orders.models import IdempotencyKey
+from yourlocalshop.db import create_unless_duplicate
 
 MAX_KEY_LENGTH = 255
 # 409 "in progress" is about the key, not about the outcome, so it is never stored.
@@ -70,23 +70,18 @@ def idempotency_begin(
     held only for this short transaction, never during the execution itself.
     """
     now = timezone.now()
-    # The common case, a new key, is one insert; the unique constraint arbitrates races. Outside
-    # any transaction the insert commits on its own and a refused one leaves nothing to roll
-    # back, so the savepoint (or BEGIN/COMMIT) an `atomic` block would add is only needed inside
-    # a caller's transaction.
-    claim = transaction.atomic() if connection.in_atomic_block else nullcontext()
-    try:
-        with claim:
-            return IdempotencyKey.objects.create(
-                caller=caller,
-                key=key,
-                request_method=method,
-                request_path=path,
-                fingerprint=fingerprint,
-                locked_at=now,
-            )
-    except IntegrityError:
-        pass
+    # The common case, a new key, is one insert; the unique constraint arbitrates races.
+    created = create_unless_duplicate(
+        IdempotencyKey.objects,
+        caller=caller,
+        key=key,
+        request_method=method,
+        request_path=path,
+        fingerprint=fingerprint,
+        locked_at=now,
+    )
+    if created is not None:
+        return created
     with transaction.atomic():
         record = IdempotencyKey.objects.select_for_update().get(caller=caller, key=key)
         return _claim_existing(record=record, fingerprint=fingerprint, now=now)
