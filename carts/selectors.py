@@ -1,6 +1,7 @@
 """Cart reads. Which cart a request may see is decided here, once."""
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -122,9 +123,21 @@ def cart_view(*, cart: Cart | None) -> PricedCart:
     stays listed (so the customer can remove it) with a warning, and checkout refuses it."""
     if cart is None:
         return PricedCart(cart=None, lines=[], warnings=[])
+    return _priced(cart=cart, items=cart.items.all())
+
+
+def cart_view_after_write(*, cart: Cart) -> PricedCart:
+    """`cart_view` of a cart that a write has just changed and committed: its lines are read
+    again (one query), the cart row is not. The view shows nothing of the row but its id, and a
+    checkout that closed the cart right after the write must not turn that write's answer into
+    a 404."""
+    return _priced(cart=cart, items=cart_items_prefetch().queryset.filter(cart_id=cart.pk))
+
+
+def _priced(*, cart: Cart, items: Iterable[CartItem]) -> PricedCart:
     lines: list[PricedCartLine] = []
     warnings: list[dict] = []
-    for item in cart.items.all():
+    for item in items:
         product = item.product
         if not product.is_active:
             warnings.append(

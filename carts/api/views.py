@@ -20,6 +20,7 @@ from carts.selectors import (
     cart_get_open,
     cart_id_from_cookie,
     cart_view,
+    cart_view_after_write,
 )
 from carts.services import (
     cart_get_or_create_for_request,
@@ -47,9 +48,8 @@ UNSELLABLE = {
 }
 
 
-def _cart_response(cart: Cart | None, *, status_code: int = status.HTTP_200_OK) -> Response:
-    fresh = cart_get_open(cart_id=cart.pk) if cart is not None else None
-    return Response(CartOutputSerializer(cart_view(cart=fresh)).data, status=status_code)
+def _cart_response(cart: Cart, *, status_code: int = status.HTTP_200_OK) -> Response:
+    return Response(CartOutputSerializer(cart_view_after_write(cart=cart)).data, status=status_code)
 
 
 def _cart_for_item_change(request) -> Cart:
