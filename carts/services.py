@@ -36,7 +36,7 @@ from inventory.selectors import (
 from inventory.services import ReservationLineRequest, reservation_release, stock_reserve
 from yourlocalshop.api.throttling import client_address
 from yourlocalshop.db import create_unless_duplicate
-from yourlocalshop.state_machine import transition
+from yourlocalshop.state_machine import illegal_transition, transition, transition_rows
 
 # Ids beyond a signed 64-bit integer cannot exist; asking the database would be an error.
 MAX_DATABASE_ID = 2**63 - 1
@@ -277,18 +277,24 @@ def cart_reserve_locked(*, cart: Cart, ttl_seconds: int | None = None):
     return reservation
 
 
-@transaction.atomic(savepoint=False)
-def cart_mark_checked_out(*, cart: Cart) -> Cart:
-    """Freeze the cart after its order was placed (orders calls this inside its own
-    transaction, so no savepoint of its own: an error rolls back the caller's whole
-    transaction). Locks the cart. The reservation id is kept: the order now owns that
-    reservation. Idempotent for a cart already checked out."""
-    locked = Cart.objects.select_for_update().get(pk=cart.pk)
-    if locked.status != CartStatus.CHECKED_OUT:
-        transition(locked, to=CartStatus.CHECKED_OUT, allowed=ALLOWED_TRANSITIONS)
-        locked.save(update_fields=["status", "status_changed_at", "updated_at"])
-    cart.status, cart.status_changed_at = locked.status, locked.status_changed_at
-    return locked
+def cart_mark_checked_out(*, cart_id: uuid.UUID) -> None:
+    """Freeze the cart after its order was placed. Idempotent for a cart already checked out;
+    `IllegalTransition` for one that can no longer be (a merged cart). The reservation id is
+    kept: the order now owns that reservation.
+
+    Orders calls this inside its own transaction, as the last step of a paid checkout, so the
+    move is one conditional update (its row lock lasts until that transaction ends) rather than a
+    locking read and a write; the status is read only when no row moved.
+    """
+    carts = Cart.objects.filter(pk=cart_id)
+    checked_out = CartStatus.CHECKED_OUT
+    if transition_rows(
+        carts, to=checked_out, allowed=ALLOWED_TRANSITIONS, updated_at=timezone.now()
+    ):
+        return
+    current = carts.values_list("status", flat=True).first()
+    if current != checked_out:
+        raise illegal_transition(Cart, current=current, to=checked_out)
 
 
 def carts_abandoned_delete(*, older_than_days: int | None = None) -> int:

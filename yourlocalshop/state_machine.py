@@ -2,6 +2,7 @@
 tasks, returns). Each app lists its allowed moves next to its status enum and calls `transition`."""
 
 from collections.abc import Mapping
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
@@ -24,12 +25,37 @@ def transition(
     """
     current = getattr(instance, field)
     if to not in allowed.get(current, ()):
-        raise IllegalTransition(
-            f"{instance._meta.verbose_name.capitalize()} cannot go from '{current}' to '{to}'.",
-            current=current,
-            requested=to,
-        )
+        raise illegal_transition(type(instance), current=current, to=to)
     setattr(instance, field, to)
     if timestamp_field:
         setattr(instance, timestamp_field, timezone.now())
     return current
+
+
+def transition_rows(
+    queryset: models.QuerySet,
+    *,
+    to: str,
+    allowed: Mapping[str, frozenset[str] | set[str]],
+    field: str = "status",
+    timestamp_field: str | None = "status_changed_at",
+    **also: Any,
+) -> int:
+    """`transition` as one conditional UPDATE, for a caller that need not read the rows first:
+    moves the rows of `queryset` whose current status allows `to` (setting `also` with it) and
+    returns how many moved. The update holds their row locks until the caller's transaction
+    ends. Rows in any other status are left as they are; what that means is the caller's to say
+    (`illegal_transition` for a refusal)."""
+    values = {field: to, **also}
+    if timestamp_field:
+        values[timestamp_field] = timezone.now()
+    sources = [status for status, targets in allowed.items() if to in targets]
+    return queryset.filter(**{f"{field}__in": sources}).update(**values)
+
+
+def illegal_transition(model: type[models.Model], *, current: str, to: str) -> IllegalTransition:
+    return IllegalTransition(
+        f"{model._meta.verbose_name.capitalize()} cannot go from '{current}' to '{to}'.",
+        current=current,
+        requested=to,
+    )

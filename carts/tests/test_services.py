@@ -200,8 +200,8 @@ def test_cart_mark_checked_out_freezes_cart_and_is_idempotent():
     cart = CartFactory(owner=UserFactory())
     cart_item_add(cart=cart, sku=product.sku, quantity=1)
 
-    cart_mark_checked_out(cart=cart)
-    cart_mark_checked_out(cart=cart)
+    cart_mark_checked_out(cart_id=cart.pk)
+    cart_mark_checked_out(cart_id=cart.pk)
 
     cart.refresh_from_db()
     assert cart.status == CartStatus.CHECKED_OUT
@@ -216,7 +216,7 @@ def test_cart_merged_cannot_be_checked_out():
     cart = CartFactory(status=CartStatus.MERGED)
 
     with pytest.raises(IllegalTransition):
-        cart_mark_checked_out(cart=cart)
+        cart_mark_checked_out(cart_id=cart.pk)
 
 
 def test_cart_merge_skips_products_no_longer_sold():

@@ -27,7 +27,6 @@ from django.utils import timezone
 
 from carts.enums import CartStatus
 from carts.errors import CartEmpty, CartNotFound
-from carts.models import Cart
 from carts.selectors import cart_locked_with_items
 from carts.services import cart_mark_checked_out, cart_reserve_locked
 from inventory.services import reservation_commit, reservation_release
@@ -291,7 +290,7 @@ def _phase_3_complete(
     order.paid_at = timezone.now()
     order.save(update_fields=["status", "status_changed_at", "paid_at", "updated_at"])
     if order.cart_id:
-        cart_mark_checked_out(cart=Cart(pk=order.cart_id))
+        cart_mark_checked_out(cart_id=order.cart_id)
     outbox_publish(
         event_type="order_paid",
         aggregate_id=str(order.pk),
