@@ -38,10 +38,10 @@ def product_get_active(*, sku: str) -> Product:
         raise ProductNotFound(f"No product with SKU {sku!r} is on sale.", sku=sku) from None
 
 
-def products_active_by_sku(*, skus: Iterable[str]) -> dict[str, Product]:
-    """Active products keyed by SKU; unknown or inactive SKUs are simply absent."""
-    products = Product.objects.select_related("category").filter(sku__in=set(skus), is_active=True)
-    return {product.sku: product for product in products}
+def products_on_sale(*, skus: Iterable[str]) -> QuerySet[Product]:
+    """The active products among these SKUs (unknown or inactive SKUs are simply absent), as a
+    queryset another app can filter its own rows by."""
+    return Product.objects.filter(sku__in=set(skus), is_active=True)
 
 
 def products_by_id(*, product_ids: Iterable[int]) -> QuerySet[Product]:

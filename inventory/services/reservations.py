@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from catalogue.selectors import products_active_by_sku
+from catalogue.selectors import products_on_sale
 from inventory import locking
 from inventory.enums import RESERVATION_TRANSITIONS, MovementReason, ReservationStatus
 from inventory.errors import (
@@ -87,10 +87,13 @@ def stock_reserve(
     reference = require_reference(reference)
     expires_at = expiry(ttl_seconds)
     now = timezone.now()
-    products = products_active_by_sku(skus=quantities)
-    items = StockItem.objects.filter(
-        product_id__in=[product.pk for product in products.values()]
-    ).in_bulk(field_name="product_id")
+    # Products on sale that have a stock row, with their products, keyed by SKU: one query.
+    items = {
+        item.product.sku: item
+        for item in StockItem.objects.select_related("product").filter(
+            product__in=products_on_sale(skus=quantities)
+        )
+    }
 
     existing = (
         InventoryReservation.objects.select_for_update()
@@ -122,15 +125,13 @@ def stock_reserve(
             ) from None
         return _refresh_existing(concurrent, quantities=quantities, expires_at=expires_at)
 
+    # Unknown, inactive and stockless SKUs have no units to sell.
     shortages: dict[str, tuple[int | None, int]] = {
-        sku: (None, quantity) for sku, quantity in quantities.items() if sku not in products
+        sku: (None, quantity) for sku, quantity in quantities.items() if sku not in items
     }
-    for sku, product in sorted(
-        products.items(), key=lambda pair: getattr(items.get(pair[1].pk), "pk", 0)
-    ):
-        item = items.get(product.pk)
-        if item is None or not hold(stock_item=item, quantity=quantities[sku], now=now):
-            shortages[sku] = (product.pk, quantities[sku])
+    for sku, item in sorted(items.items(), key=lambda pair: pair[1].pk):
+        if not hold(stock_item=item, quantity=quantities[sku], now=now):
+            shortages[sku] = (item.product_id, quantities[sku])
     if shortages:
         raise insufficient(shortages)
     # Written once every hold succeeded, already marked held, in the holds' transaction: one
@@ -138,14 +139,14 @@ def stock_reserve(
     InventoryReservationLine.objects.bulk_create(
         InventoryReservationLine(
             reservation=reservation,
-            product=product,
+            product=item.product,
             sku=sku,
             quantity=quantities[sku],
             is_held=True,
         )
-        for sku, product in products.items()
+        for sku, item in items.items()
     )
-    notify_stock_changed(changed_product_ids + [product.pk for product in products.values()])
+    notify_stock_changed(changed_product_ids + [item.product_id for item in items.values()])
     return reservation
 
 

@@ -94,21 +94,29 @@ def test_stock_reserve_is_all_or_nothing_and_names_each_short_sku(stocked):
     assert_stock_consistent()
 
 
-def test_stock_reserve_counts_unknown_and_inactive_skus_as_unavailable(stocked):
+def test_stock_reserve_counts_unknown_inactive_and_stockless_skus_as_unavailable(stocked):
     inactive = stocked(5)
     inactive.is_active = False
     inactive.save()
+    never_stocked = ProductFactory()
+    StockItem.objects.filter(product=never_stocked).delete()
 
     with pytest.raises(InsufficientStock) as raised:
         stock_reserve(
-            lines=[ReservationLineRequest("NO-SUCH-SKU", 1), line(inactive, 1)],
+            lines=[
+                ReservationLineRequest("NO-SUCH-SKU", 1),
+                line(inactive, 1),
+                line(never_stocked, 1),
+            ],
             reference="cart:1",
         )
 
     assert {entry["sku"]: entry["available"] for entry in raised.value.extra["availability"]} == {
         "NO-SUCH-SKU": 0,
         inactive.sku: 0,
+        never_stocked.sku: 0,
     }
+    assert not InventoryReservation.objects.exists()
 
 
 def test_stock_reserve_adds_up_repeated_skus(stocked):
