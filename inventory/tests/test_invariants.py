@@ -8,6 +8,7 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
@@ -91,9 +92,10 @@ class InventoryMachine(RuleBasedStateMachine):
         ]
         with override_settings(INVENTORY_PESSIMISTIC_THRESHOLD=threshold):
             try:
-                reservation = stock_reserve(
-                    lines=lines, reference=f"cart:{uuid.uuid4()}", ttl_seconds=ttl
-                )
+                with transaction.atomic():  # the service takes no savepoint of its own
+                    reservation = stock_reserve(
+                        lines=lines, reference=f"cart:{uuid.uuid4()}", ttl_seconds=ttl
+                    )
             except InsufficientStock:
                 assert not should_succeed
                 return multiple()
@@ -114,7 +116,8 @@ class InventoryMachine(RuleBasedStateMachine):
         was_committed = reservation.status == ReservationStatus.COMMITTED
         should_succeed = was_committed or self.can_retake(reservation)
         try:
-            reservation_commit(reservation_id=reservation_id)
+            with transaction.atomic():  # the service takes no savepoint of its own
+                reservation_commit(reservation_id=reservation_id)
         except InsufficientStock:
             assert not should_succeed
             return

@@ -62,7 +62,7 @@ def test_stock_reserve_refuses_more_than_available(stocked, threshold):
     product = stocked(2)
     with override_settings(INVENTORY_PESSIMISTIC_THRESHOLD=threshold):
         stock_reserve(lines=[line(product, 2)], reference="cart:1")
-        with pytest.raises(InsufficientStock) as raised:
+        with pytest.raises(InsufficientStock) as raised, transaction.atomic():
             stock_reserve(lines=[line(product, 1)], reference="cart:2")
 
     assert raised.value.extra == {
@@ -74,7 +74,7 @@ def test_stock_reserve_refuses_more_than_available(stocked, threshold):
 def test_stock_reserve_is_all_or_nothing_and_names_each_short_sku(stocked):
     plenty, scarce, also_scarce = stocked(10), stocked(1), stocked(0)
 
-    with pytest.raises(InsufficientStock) as raised:
+    with pytest.raises(InsufficientStock) as raised, transaction.atomic():
         stock_reserve(
             lines=[line(plenty, 2), line(scarce, 2), line(also_scarce, 1)], reference="cart:1"
         )
@@ -101,7 +101,7 @@ def test_stock_reserve_counts_unknown_inactive_and_stockless_skus_as_unavailable
     never_stocked = ProductFactory()
     StockItem.objects.filter(product=never_stocked).delete()
 
-    with pytest.raises(InsufficientStock) as raised:
+    with pytest.raises(InsufficientStock) as raised, transaction.atomic():
         stock_reserve(
             lines=[
                 ReservationLineRequest("NO-SUCH-SKU", 1),
@@ -145,7 +145,7 @@ def test_stock_reserve_refuses_other_lines_under_an_active_reference(stocked):
     product = stocked(5)
     stock_reserve(lines=[line(product, 2)], reference="cart:1")
 
-    with pytest.raises(ReservationReferenceConflict):
+    with pytest.raises(ReservationReferenceConflict), transaction.atomic():
         stock_reserve(lines=[line(product, 3)], reference="cart:1")
 
     assert available(product) == 3
@@ -308,7 +308,7 @@ def test_reservation_commit_of_an_expired_reservation_fails_when_the_stock_is_go
     with clock_moved_by(6):
         stock_reserve(lines=[line(product, 1)], reference="cart:2")
 
-    with pytest.raises(InsufficientStock) as raised:
+    with pytest.raises(InsufficientStock) as raised, transaction.atomic():
         reservation_commit(reservation_id=reservation.pk)
 
     assert raised.value.extra["availability"] == [

@@ -2,8 +2,8 @@
 an N+1 or a re-read of the cart creeping back into the checkout path fails here, not only in
 the benchmark. The first invoice of a year creates its counter row, so one order is placed
 before measuring. Inside the test's transaction, statements that run in autocommit in production
-(the idempotency key's and the mock charge's inserts) take savepoints: the test counts 49 for this
-checkout where production spends 46, as `bench/checkout.py` reports."""
+(the idempotency key's and the mock charge's inserts) take savepoints: the test counts 44 for this
+checkout where production spends 41, as `bench/checkout.py` reports."""
 
 import pytest
 from django.db import connection
@@ -15,7 +15,7 @@ from orders.tests.factories import stocked_product
 pytestmark = pytest.mark.django_db
 
 ADD_TO_CART_BUDGET = 11  # to a customer's existing cart
-CHECKOUT_BUDGET = 49  # one line, one invoice; +3 per further line (hold, sale, ledger row)
+CHECKOUT_BUDGET = 44  # one line, one invoice; +3 per further line (hold, sale, ledger row)
 
 
 def _place(client, products) -> tuple[int, int]:
