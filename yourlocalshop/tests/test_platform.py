@@ -83,3 +83,30 @@ def test_redis_cache_keeps_one_client_per_connection_pool(settings):
     assert backend._cache.get_client() is backend._cache.get_client()
     assert backend._cache.get_client(write=True) is backend._cache.get_client()
     backend.delete_many(["first", "second"])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgresql_prepares_a_statement_once_it_has_run_it_the_threshold_times(settings):
+    from catalogue.models import Product
+
+    def probe() -> None:  # a statement no other test runs
+        list(Product.objects.filter(sku="probe", slug="probe").values_list("image_url"))
+
+    def probe_is_prepared() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return any(
+                '"image_url"' in text and '"slug" = $' in text and '"sku" = $' in text
+                for (text,) in cursor.fetchall()
+            )
+
+    threshold = settings.DATABASES["default"]["OPTIONS"]["prepare_threshold"]
+    assert threshold == settings.DATABASE_PREPARE_THRESHOLD > 0
+    for _ in range(threshold):
+        probe()
+    assert not probe_is_prepared()  # run and planned afresh each time so far
+
+    probe()
+
+    assert probe_is_prepared()
