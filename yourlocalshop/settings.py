@@ -142,6 +142,13 @@ CELERY_RESULT_BACKEND = None
 # Without a broker every task runs in-process at once, so the embedded mode needs no worker.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
+# Celery's Django fixup closes every database connection after every task unless this is set,
+# and then only after this many tasks: a worker would otherwise connect afresh for each task (a
+# new PostgreSQL backend per paid order's outbox delivery). Between those, `yourlocalshop.celery`
+# gives tasks the lifecycle Django gives requests (CONN_MAX_AGE, health checks).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
+if CELERY_DB_REUSE_MAX < 0:
+    raise environ.ImproperlyConfigured("CELERY_DB_REUSE_MAX must be 0 or more.")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

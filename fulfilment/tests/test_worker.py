@@ -176,3 +176,34 @@ def test_worker_killed_inside_the_packing_task_consumer_redelivers_and_creates_o
         ProcessedEvent.objects.filter(consumer=PACKING_TASK_CONSUMER, event_id=event.pk).count()
         == 1
     )
+
+
+def _other_sessions() -> set[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return {pid for (pid,) in cursor.fetchall()}
+
+
+def _delivered(event) -> bool:
+    return OutboxEvent.objects.filter(pk=event.pk, delivered_at__isnull=False).exists()
+
+
+def test_a_worker_keeps_its_database_connection_from_task_to_task(workers):
+    """Celery's Django fixup would close it after every task (a new PostgreSQL backend per
+    delivery); settings.CELERY_DB_REUSE_MAX and the task signals keep it, as a request would."""
+    worker = workers()
+    orders = [
+        paid_order_with_lines(skus_and_quantities=[(f"SKU-{index}", 1)]) for index in range(3)
+    ]
+
+    first = publish_order_paid(orders[0])
+    assert _wait_for(lambda: _delivered(first), timeout=10), worker.log()
+    sessions_after_the_first_task = _other_sessions()
+    rest = [publish_order_paid(order) for order in orders[1:]]
+    assert _wait_for(lambda: all(_delivered(event) for event in rest), timeout=10), worker.log()
+
+    assert len(sessions_after_the_first_task) == 1
+    assert _other_sessions() == sessions_after_the_first_task

@@ -285,6 +285,10 @@ def deploy_checks() -> dict[str, tuple[int, str]]:
             ("check",),
             {**PRODUCTION_ENVIRONMENT, "CATALOGUE_VERSION_RECHECK_SECONDS": "-1"},
         ),
+        "negative_db_reuse": (
+            ("check",),
+            {**PRODUCTION_ENVIRONMENT, "CELERY_DB_REUSE_MAX": "-1"},
+        ),
         # `check` reads the settings without connecting, so no server needs to answer.
         "negative_prepare_threshold": (
             ("check",),
@@ -333,6 +337,7 @@ def test_production_refuses_to_start_without_a_secret_key_when_told_to(deploy_ch
         ("negative_proxy_count", "TRUSTED_PROXY_COUNT"),
         ("negative_version_recheck", "CATALOGUE_VERSION_RECHECK_SECONDS"),
         ("negative_prepare_threshold", "DATABASE_PREPARE_THRESHOLD"),
+        ("negative_db_reuse", "CELERY_DB_REUSE_MAX"),
     ],
 )
 def test_a_negative_count_setting_is_refused_at_start(deploy_checks, scenario, setting):
