@@ -106,6 +106,10 @@ def workers(broker):
         worker.stop()
 
 
+def _delivered(event) -> bool:
+    return OutboxEvent.objects.filter(pk=event.pk, delivered_at__isnull=False).exists()
+
+
 def _wait_for(condition, *, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -167,10 +171,7 @@ def test_worker_killed_inside_the_packing_task_consumer_redelivers_and_creates_o
 
     created = _wait_for(lambda: PackingTask.objects.filter(order=order).exists(), timeout=15)
     assert created, second_worker.log()
-    assert _wait_for(
-        lambda: OutboxEvent.objects.filter(pk=event.pk, delivered_at__isnull=False).exists(),
-        timeout=10,
-    ), second_worker.log()
+    assert _wait_for(lambda: _delivered(event), timeout=10), second_worker.log()
     assert PackingTask.objects.filter(order=order).count() == 1
     assert (
         ProcessedEvent.objects.filter(consumer=PACKING_TASK_CONSUMER, event_id=event.pk).count()
@@ -185,10 +186,6 @@ def _other_sessions() -> set[int]:
             "AND pid <> pg_backend_pid()"
         )
         return {pid for (pid,) in cursor.fetchall()}
-
-
-def _delivered(event) -> bool:
-    return OutboxEvent.objects.filter(pk=event.pk, delivered_at__isnull=False).exists()
 
 
 def test_a_worker_keeps_its_database_connection_from_task_to_task(workers):
