@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "yourlocalshop",
     "accounts",
@@ -230,13 +231,14 @@ CONTENT_SECURITY_POLICY = env.str(
         "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     ),
 )
-# Swagger UI and ReDoc come from drf-spectacular's CDN defaults and use inline styles/workers.
+# Swagger UI and ReDoc are served from drf-spectacular-sidecar's static files (same origin, no
+# CDN); Swagger UI's start-up script is a file too (SpectacularSwaggerSplitView). ReDoc styles
+# itself inline and renders the schema in a blob: worker.
 CONTENT_SECURITY_POLICY_API_DOCS_PATHS = ("/api/docs", "/api/redoc")
 CONTENT_SECURITY_POLICY_API_DOCS = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src 'self' data: https://fonts.gstatic.com; img-src 'self' data: https:; "
-    "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; worker-src 'self' blob:; object-src 'none'; base-uri 'self'; "
+    "frame-ancestors 'none'"
 )
 
 # --- REST framework and OpenAPI ---------------------------------------------------------------
@@ -275,6 +277,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "yourlocalshop.api.schema.shared_responses_and_links",
