@@ -37,6 +37,8 @@ class Product(models.Model):
     )
     is_active = models.BooleanField(default=True)
     image_url = models.URLField(max_length=500, blank=True)
+    # Shipping weight of one unit; the packing station proposes parcel weights from it.
+    weight_grams = models.PositiveIntegerField(null=True, blank=True)
     # Higher is more popular: drives the default ordering and which products the cache warms.
     popularity = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -44,6 +44,11 @@ def products_on_sale(*, skus: Iterable[str]) -> QuerySet[Product]:
     return Product.objects.filter(sku__in=set(skus), is_active=True)
 
 
+def product_weights_by_sku(*, skus: Iterable[str]) -> dict[str, int | None]:
+    """Shipping weight of one unit per SKU, sold or not (None when not recorded)."""
+    return dict(Product.objects.filter(sku__in=list(skus)).values_list("sku", "weight_grams"))
+
+
 def products_by_id(*, product_ids: Iterable[int]) -> QuerySet[Product]:
     return Product.objects.select_related("category").filter(id__in=list(product_ids))
 

@@ -16,9 +16,6 @@ from fulfilment.errors import CourierError
 from fulfilment.models import FulfilmentBatch, PackingTask, PackingTaskLine, Shipment, ShipmentEvent
 from yourlocalshop.errors import DomainError
 
-# The admin action cannot ask for weights; staff correct them through the API or a re-pack.
-DEFAULT_PARCEL_WEIGHT_GRAMS = 1000
-
 
 class ReadOnlyAdminMixin:
     def has_add_permission(self, request, obj=None) -> bool:
@@ -124,22 +121,22 @@ class PackingTaskAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         )
 
     @admin.action(
-        description=f"Mark packed and book courier (one {DEFAULT_PARCEL_WEIGHT_GRAMS} g parcel)",
+        description="Mark packed and book courier (one parcel weighing the products)",
         permissions=["change"],
     )
     def mark_packed_and_book_courier(self, request, queryset):
-        failed_bookings = []
+        booked, failed_bookings = [], []
 
         def pack(task):
-            shipment = services.packing_task_mark_packed(
-                packing_task_id=task.pk,
-                parcel_weights_grams=[DEFAULT_PARCEL_WEIGHT_GRAMS],
-                user=request.user,
-            )
-            if shipment.booking_error:
+            shipment = services.packing_task_mark_packed(packing_task_id=task.pk, user=request.user)
+            if shipment.tracking_number:
+                booked.append(f"#{task.pk}: {shipment.carrier} {shipment.tracking_number}")
+            else:
                 failed_bookings.append(f"#{task.pk}: {shipment.booking_error}")
 
         _run_per_task(self, request, queryset, pack, "Packed {count} task(s).")
+        if booked:
+            self.message_user(request, "Booked: " + ", ".join(booked), messages.SUCCESS)
         if failed_bookings:
             self.message_user(
                 request,

@@ -45,6 +45,18 @@ class ShipmentBookingInProgress(DomainError):
     title = "The courier is being booked for this shipment; try again in a moment."
 
 
+class ScannedSkuNotInTask(DomainError):
+    code = "scanned_sku_not_in_task"
+    status = 409
+    title = "The scanned product is not part of this order."
+
+
+class ScannedTooMany(DomainError):
+    code = "scanned_too_many"
+    status = 409
+    title = "Every unit of the scanned product is already picked."
+
+
 class InvalidWebhookSignature(DomainError):
     # 403, not 401: a signature is not an HTTP authentication scheme, so there is no challenge to
     # send, and RFC 9110 requires WWW-Authenticate on every 401.

@@ -50,6 +50,16 @@ class PackingTask(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     packed_at = models.DateTimeField(null=True, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
+    # Who packed the task before every line was scanned off (the packing station's override, or
+    # an API client that does not scan), and when; empty when every unit was scanned.
+    pick_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    pick_override_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -71,12 +81,18 @@ class PackingTaskLine(models.Model):
     sku = models.CharField(max_length=64)
     name = models.CharField(max_length=200)
     quantity = models.PositiveIntegerField()
+    # Units scanned off the shelf so far (the packing station's scan input).
+    picked_quantity = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["sku", "id"]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(quantity__gt=0), name="fulfilment_taskline_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(picked_quantity__lte=models.F("quantity")),
+                name="fulfilment_taskline_picked_lte_quantity",
             ),
         ]
 

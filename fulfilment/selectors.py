@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
 
+from catalogue import selectors as catalogue_selectors
 from fulfilment.errors import FulfilmentBatchNotFound, PackingTaskNotFound
 from fulfilment.models import FulfilmentBatch, PackingTask, PackingTaskLine, Shipment, ShipmentEvent
 from orders.errors import OrderNotFound
@@ -33,6 +34,15 @@ def packing_task_get(*, packing_task_id: int) -> PackingTask:
     if packing_task is None:
         raise PackingTaskNotFound(f"Packing task {packing_task_id} does not exist.")
     return packing_task
+
+
+def packing_task_products_weight_grams(*, packing_task_id: int) -> int | None:
+    """What the task's products weigh together, or None when a product's weight is unknown."""
+    lines = list(PackingTaskLine.objects.filter(packing_task_id=packing_task_id))
+    weights = catalogue_selectors.product_weights_by_sku(skus={line.sku for line in lines})
+    if not lines or any(weights.get(line.sku) is None for line in lines):
+        return None
+    return sum(weights[line.sku] * line.quantity for line in lines)
 
 
 def fulfilment_batch_get(*, batch_id: int) -> FulfilmentBatch:

@@ -12,10 +12,11 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from fulfilment import selectors
 from fulfilment.enums import (
     COURIER_TRACKING_STATUSES,
     PACKING_TASK_TRANSITIONS,
@@ -29,6 +30,8 @@ from fulfilment.errors import (
     OrderNotPackable,
     PackingTaskNotFound,
     PackingTasksNotBatchable,
+    ScannedSkuNotInTask,
+    ScannedTooMany,
     ShipmentBookingInProgress,
     ShipmentNotFound,
 )
@@ -160,6 +163,17 @@ def _lock_packing_task(packing_task_id: int) -> PackingTask:
     return packing_task
 
 
+def _start_picking_locked(packing_task: PackingTask, *, user) -> None:
+    """Move a locked pending task to `picking`, its order to `packing`; records who and when."""
+    _ensure_order_packable(packing_task)
+    transition(packing_task, to=PackingTaskStatus.PICKING, allowed=PACKING_TASK_TRANSITIONS)
+    packing_task.assignee = user
+    packing_task.started_at = packing_task.status_changed_at
+    packing_task.save(update_fields=["status", "status_changed_at", "assignee", "started_at"])
+    if packing_task.order.status == OrderStatus.PAID:
+        order_services.order_mark_packing(order=packing_task.order)
+
+
 @transaction.atomic
 def packing_task_start(*, packing_task_id: int, user) -> PackingTask:
     """Staff start picking: the task moves to `picking`, the order to `packing`.
@@ -169,16 +183,44 @@ def packing_task_start(*, packing_task_id: int, user) -> PackingTask:
     OrderNotPackable when the order was cancelled or refunded meanwhile.
     """
     packing_task = _lock_packing_task(packing_task_id)
-    if packing_task.status == PackingTaskStatus.PICKING:
-        return packing_task
-    _ensure_order_packable(packing_task)
-    transition(packing_task, to=PackingTaskStatus.PICKING, allowed=PACKING_TASK_TRANSITIONS)
-    packing_task.assignee = user
-    packing_task.started_at = packing_task.status_changed_at
-    packing_task.save(update_fields=["status", "status_changed_at", "assignee", "started_at"])
-    if packing_task.order.status == OrderStatus.PAID:
-        order_services.order_mark_packing(order=packing_task.order)
+    if packing_task.status != PackingTaskStatus.PICKING:
+        _start_picking_locked(packing_task, user=user)
     return packing_task
+
+
+@transaction.atomic
+def packing_task_scan(*, packing_task_id: int, sku: str, user) -> PackingTaskLine:
+    """One unit scanned (or typed) off the shelf: the line with that SKU counts one more picked.
+
+    Atomic, locks the task, so two scanners on one task never lose a unit. Scanning a pending
+    task starts picking it (recorded, as `packing_task_start`). Raises ScannedSkuNotInTask for a
+    SKU the order does not contain, ScannedTooMany when every unit of it is already picked, and
+    IllegalTransition once the task is packed.
+    """
+    packing_task = _lock_packing_task(packing_task_id)
+    if packing_task.status == PackingTaskStatus.PENDING:
+        _start_picking_locked(packing_task, user=user)
+    elif packing_task.status != PackingTaskStatus.PICKING:
+        raise IllegalTransition(
+            f"Packing task {packing_task.pk} is {packing_task.status}; there is nothing to pick."
+        )
+    sku = sku.strip()
+    lines = list(packing_task.lines.filter(sku=sku).order_by("pk"))
+    if not lines:
+        raise ScannedSkuNotInTask(
+            f"{sku} is not in order {packing_task.order.number}. Put it back.", sku=sku
+        )
+    line = next((line for line in lines if line.picked_quantity < line.quantity), None)
+    if line is None:
+        ordered = sum(line.quantity for line in lines)
+        raise ScannedTooMany(
+            f"Order {packing_task.order.number} needs {ordered} x {sku}, all picked already. "
+            "Put this one back.",
+            sku=sku,
+        )
+    line.picked_quantity += 1
+    line.save(update_fields=["picked_quantity"])
+    return line
 
 
 @transaction.atomic
@@ -190,11 +232,26 @@ def _packing_task_pack(
     if shipment is not None:
         return shipment
     _ensure_order_packable(packing_task)
+    if packing_task.status == PackingTaskStatus.PENDING:
+        # Packed straight from the queue: picking is started first, so its step is recorded.
+        _start_picking_locked(packing_task, user=user)
     transition(packing_task, to=PackingTaskStatus.PACKED, allowed=PACKING_TASK_TRANSITIONS)
     packing_task.packed_at = packing_task.status_changed_at
     if packing_task.assignee_id is None:
         packing_task.assignee = user
-    packing_task.save(update_fields=["status", "status_changed_at", "packed_at", "assignee"])
+    if packing_task.lines.filter(picked_quantity__lt=F("quantity")).exists():
+        packing_task.pick_override_by = user
+        packing_task.pick_override_at = packing_task.packed_at
+    packing_task.save(
+        update_fields=[
+            "status",
+            "status_changed_at",
+            "packed_at",
+            "assignee",
+            "pick_override_by",
+            "pick_override_at",
+        ]
+    )
     return Shipment.objects.create(
         packing_task=packing_task,
         order=packing_task.order,
@@ -205,9 +262,14 @@ def _packing_task_pack(
 
 
 def packing_task_mark_packed(
-    *, packing_task_id: int, parcel_weights_grams: Sequence[int], user
+    *, packing_task_id: int, parcel_weights_grams: Sequence[int] | None = None, user
 ) -> Shipment:
-    """Staff packed the parcels: the task moves to `packed` and the courier is booked.
+    """Staff packed the parcels: the task moves to `packed` and the courier is booked with them.
+
+    A pending task is started first in the same transaction (both steps recorded), so "packed"
+    straight from the queue is never an error. Without `parcel_weights_grams` the task goes as one
+    parcel weighing its products (InvalidParcels when a product's weight is unknown). Packing
+    before every unit was scanned is recorded as an override by `user`.
 
     Idempotent: a task that already has a shipment returns it and books nothing again (a failed
     booking is only retried). Concurrency-safe: the task row is locked while its shipment is
@@ -215,6 +277,8 @@ def packing_task_mark_packed(
     ShipmentBookingInProgress (see `shipment_book`). When the courier fails, the task stays
     `packed` and the shipment `booking_failed` with the error, and a retry is queued.
     """
+    if parcel_weights_grams is None:
+        parcel_weights_grams = _default_parcel_weights(packing_task_id=packing_task_id)
     if not parcel_weights_grams or any(weight <= 0 for weight in parcel_weights_grams):
         raise InvalidParcels()
     shipment = _packing_task_pack(
@@ -231,6 +295,15 @@ def packing_task_mark_packed(
             )
         )
     return shipment
+
+
+def _default_parcel_weights(*, packing_task_id: int) -> list[int]:
+    weight = selectors.packing_task_products_weight_grams(packing_task_id=packing_task_id)
+    if weight is None:
+        raise InvalidParcels(
+            "Some products of this order have no weight; give the weight of each parcel."
+        )
+    return [weight]
 
 
 # --- Batches --------------------------------------------------------------------------------------

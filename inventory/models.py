@@ -22,6 +22,10 @@ class StockItem(models.Model):
     )
     on_hand = models.IntegerField(default=0)
     reserved = models.IntegerField(default=0)
+    # Where the units are kept (shelf, bin), shown on pick lists; empty when not recorded.
+    location = models.CharField(max_length=64, blank=True)
+    # Reorder when what can be sold falls to this level; 0 means "only when out of stock".
+    reorder_level = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

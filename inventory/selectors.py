@@ -83,6 +83,15 @@ def stock_items_with_availability() -> QuerySet[StockItem]:
     )
 
 
+def stock_locations_by_sku(*, skus: Iterable[str]) -> dict[str, str]:
+    """Where each SKU is kept, for the SKUs whose location is recorded."""
+    return dict(
+        StockItem.objects.filter(product__sku__in=list(skus))
+        .exclude(location="")
+        .values_list("product__sku", "location")
+    )
+
+
 def stock_ledger_mismatches() -> QuerySet[StockItem]:
     """Stock rows whose `on_hand` differs from their ledger sum, or whose `reserved` counter
     differs from the units their reservation lines hold; annotated with both recomputed values.

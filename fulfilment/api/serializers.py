@@ -12,6 +12,7 @@ class PackingTaskLineSerializer(serializers.Serializer):
     sku = serializers.CharField()
     name = serializers.CharField()
     quantity = serializers.IntegerField()
+    pickedQuantity = serializers.IntegerField(source="picked_quantity")
 
 
 class ShipmentEventSerializer(serializers.Serializer):
@@ -55,6 +56,11 @@ class PackingTaskSerializer(serializers.Serializer):
     startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
     packedAt = serializers.DateTimeField(source="packed_at", allow_null=True)
     shippedAt = serializers.DateTimeField(source="shipped_at", allow_null=True)
+    pickOverrideAt = serializers.DateTimeField(
+        source="pick_override_at",
+        allow_null=True,
+        help_text="When the task was packed before every unit was scanned (null: all scanned).",
+    )
     lines = PackingTaskLineSerializer(many=True)
     shipment = ShipmentSerializer(allow_null=True)
 
@@ -64,7 +70,17 @@ class ParcelSerializer(serializers.Serializer):
 
 
 class PackedInputSerializer(serializers.Serializer):
-    parcels = ParcelSerializer(many=True, allow_empty=False, max_length=20)
+    parcels = ParcelSerializer(
+        many=True,
+        allow_empty=False,
+        max_length=20,
+        required=False,
+        help_text="Omitted: one parcel weighing the products of the order.",
+    )
+
+
+class ScanInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
 
 
 class PackedOutputSerializer(serializers.Serializer):

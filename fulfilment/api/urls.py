@@ -20,6 +20,11 @@ urlpatterns = [
         name="packing-task-packed",
     ),
     path(
+        "admin/packing-tasks/<int:packing_task_id>/scan",
+        views.PackingTaskScanView.as_view(),
+        name="packing-task-scan",
+    ),
+    path(
         "admin/fulfilment-batches",
         views.FulfilmentBatchCreateView.as_view(),
         name="fulfilment-batch-create",

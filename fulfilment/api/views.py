@@ -19,6 +19,7 @@ from fulfilment.api.serializers import (
     PackedOutputSerializer,
     PackingTaskListQuerySerializer,
     PackingTaskSerializer,
+    ScanInputSerializer,
 )
 from fulfilment.errors import InvalidWebhookSignature
 from fulfilment.gateways import SIGNATURE_HEADER, webhook_signature_is_valid
@@ -104,7 +105,11 @@ class PackingTaskPackedView(StaffAPIView):
         tags=["fulfilment"],
         request=PackedInputSerializer,
         description=(
-            "Marks the task packed and books the courier. Repeating the call returns the same "
+            "Marks the task packed and books the courier with the parcels given (without them: "
+            "one parcel weighing the order's products). A pending task is started in the same "
+            "step. Packing before every unit was scanned is recorded (`pickOverrideAt`). "
+            "The answer's shipment carries the carrier and, once booked, the tracking number. "
+            "Repeating the call returns the same "
             "shipment and books nothing again. When the courier fails the task stays `packed`, "
             "the shipment shows `booking_failed` with the error, and the booking is retried. "
             "A call made while the courier is still being booked for this task is answered 409 "
@@ -115,7 +120,7 @@ class PackingTaskPackedView(StaffAPIView):
             400: PROBLEM,
             404: PROBLEM,
             409: problem_details(
-                "The task is not being picked, or its courier booking is in progress "
+                "The order is no longer to be packed, or its courier booking is in progress "
                 "(problem details)."
             ),
             **STAFF_ERRORS,
@@ -124,11 +129,12 @@ class PackingTaskPackedView(StaffAPIView):
     def post(self, request, packing_task_id: int):
         body = PackedInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        parcels = body.validated_data.get("parcels")
         shipment = services.packing_task_mark_packed(
             packing_task_id=packing_task_id,
-            parcel_weights_grams=[
-                parcel["weightGrams"] for parcel in body.validated_data["parcels"]
-            ],
+            parcel_weights_grams=(
+                None if parcels is None else [parcel["weightGrams"] for parcel in parcels]
+            ),
             user=request.user,
         )
         packing_task = selectors.packing_task_get(packing_task_id=packing_task_id)
@@ -141,6 +147,36 @@ class PackingTaskPackedView(StaffAPIView):
                 }
             ).data
         )
+
+
+class PackingTaskScanView(StaffAPIView):
+    @extend_schema(
+        operation_id="packing_tasks_scan",
+        tags=["fulfilment"],
+        request=ScanInputSerializer,
+        description=(
+            "One unit of a SKU scanned off the shelf (a barcode scanner or typed): its line counts "
+            "one more picked. Starts picking a pending task. A SKU the order does not contain is "
+            "409 `scanned_sku_not_in_task`, one unit more than ordered 409 `scanned_too_many`."
+        ),
+        responses={
+            200: PackingTaskSerializer,
+            400: PROBLEM,
+            404: PROBLEM,
+            409: problem_details(
+                "Wrong SKU, too many units, or the task is already packed (problem details)."
+            ),
+            **STAFF_ERRORS,
+        },
+    )
+    def post(self, request, packing_task_id: int):
+        body = ScanInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.packing_task_scan(
+            packing_task_id=packing_task_id, sku=body.validated_data["sku"], user=request.user
+        )
+        packing_task = selectors.packing_task_get(packing_task_id=packing_task_id)
+        return Response(PackingTaskSerializer(packing_task).data)
 
 
 class FulfilmentBatchCreateView(StaffAPIView):

@@ -3,6 +3,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
+from catalogue.models import Product
 from fulfilment import services
 from fulfilment.enums import PackingTaskStatus, ShipmentStatus
 from fulfilment.models import FulfilmentBatch, PackingTask, Shipment
@@ -63,12 +64,14 @@ def test_packing_queue_shows_the_order_lines_of_a_task(client, packer):
 
 def test_admin_actions_start_pack_and_book(client, packer, django_capture_on_commit_callbacks):
     packing_task = _pending_task()
+    Product.objects.update(weight_grams=250)
 
     client.post(CHANGELIST, {"action": "start_picking", "_selected_action": [packing_task.pk]})
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(
+        response = client.post(
             CHANGELIST,
             {"action": "mark_packed_and_book_courier", "_selected_action": [packing_task.pk]},
+            follow=True,
         )
 
     packing_task.refresh_from_db()
@@ -76,12 +79,14 @@ def test_admin_actions_start_pack_and_book(client, packer, django_capture_on_com
     assert packing_task.status == PackingTaskStatus.SHIPPED
     assert packing_task.assignee == packer
     assert shipment.status == ShipmentStatus.BOOKED
-    assert shipment.parcel_weights_grams == [1000]
+    assert shipment.parcel_weights_grams == [750]
+    assert f"MockParcel {shipment.tracking_number}" in response.content.decode()
     assert Order.objects.get().status == OrderStatus.SHIPPED
 
 
 def test_admin_shows_a_failed_booking_to_staff(client, packer, courier_outage):
     packing_task = _pending_task()
+    Product.objects.update(weight_grams=250)
     services.packing_task_start(packing_task_id=packing_task.pk, user=packer)
     courier_outage(1)
 

@@ -50,6 +50,7 @@ def _booked_shipment(staff_user) -> Shipment:
         ("get", f"{PACKING_TASKS}/1"),
         ("post", f"{PACKING_TASKS}/1/start"),
         ("post", f"{PACKING_TASKS}/1/packed"),
+        ("post", f"{PACKING_TASKS}/1/scan"),
         ("post", "/api/admin/fulfilment-batches"),
         ("get", "/api/admin/fulfilment-batches/1"),
     ],
@@ -206,7 +207,7 @@ def test_packed_with_the_courier_down_shows_the_error_and_stays_packed(
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"parcels": []}, {"parcels": [{"weightGrams": 0}]}, {"parcels": [{"weight": 5}]}],
+    [{"parcels": []}, {"parcels": [{"weightGrams": 0}]}, {"parcels": [{"weight": 5}]}],
 )
 def test_packed_with_bad_parcels_is_400(staff_client, staff_user, body):
     packing_task = _picking_task(staff_user)
@@ -219,17 +220,48 @@ def test_packed_with_bad_parcels_is_400(staff_client, staff_user, body):
     assert not Shipment.objects.exists()
 
 
-def test_packed_before_picking_is_409(staff_client):
+def test_packed_from_pending_starts_and_packs_in_one_step(staff_client, staff_user):
     packing_task = _pending_task()
 
     response = staff_client.post(
         f"{PACKING_TASKS}/{packing_task.pk}/packed",
-        {"parcels": [{"weightGrams": 1500}]},
+        {"parcels": [{"weightGrams": 1500}, {"weightGrams": 400}]},
         format="json",
     )
+    detail = staff_client.get(f"{PACKING_TASKS}/{packing_task.pk}").json()
 
-    assert response.status_code == 409
-    assert response.json()["code"] == "illegal_transition"
+    assert response.status_code == 200
+    assert response.json()["status"] == "shipped"
+    assert response.json()["shipment"]["carrier"] == "MockParcel"
+    assert response.json()["shipment"]["trackingNumber"]
+    assert detail["startedAt"] is not None
+    assert detail["pickOverrideAt"] is not None
+    assert Shipment.objects.get().parcel_weights_grams == [1500, 400]
+
+
+def test_packed_without_parcels_of_products_without_weight_is_400(staff_client, staff_user):
+    packing_task = _picking_task(staff_user)
+
+    response = staff_client.post(f"{PACKING_TASKS}/{packing_task.pk}/packed", {}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_parcels"
+    assert not Shipment.objects.exists()
+
+
+def test_scan_ticks_a_line_and_refuses_a_wrong_sku(staff_client, staff_user):
+    packing_task = _pending_task(skus_and_quantities=[("SKU-A", 1)])
+    url = f"{PACKING_TASKS}/{packing_task.pk}/scan"
+
+    scanned = staff_client.post(url, {"sku": "SKU-A"}, format="json")
+    too_many = staff_client.post(url, {"sku": "SKU-A"}, format="json")
+    wrong = staff_client.post(url, {"sku": "SKU-Z"}, format="json")
+
+    assert scanned.status_code == 200
+    assert scanned.json()["status"] == "picking"
+    assert scanned.json()["lines"][0]["pickedQuantity"] == 1
+    assert (too_many.status_code, too_many.json()["code"]) == (409, "scanned_too_many")
+    assert (wrong.status_code, wrong.json()["code"]) == (409, "scanned_sku_not_in_task")
 
 
 def test_packed_while_the_courier_is_being_booked_is_409(staff_client, staff_user, courier_outage):

@@ -12,9 +12,12 @@ from fulfilment.consumers import PACKING_TASK_CONSUMER
 from fulfilment.enums import PackingTaskStatus, ShipmentStatus
 from fulfilment.errors import (
     CourierError,
+    InvalidParcels,
     OrderNotPackable,
     PackingTaskNotFound,
     PackingTasksNotBatchable,
+    ScannedSkuNotInTask,
+    ScannedTooMany,
     ShipmentBookingInProgress,
     ShipmentNotFound,
 )
@@ -178,15 +181,130 @@ def test_packing_task_mark_packed_twice_returns_the_same_shipment_and_books_once
     assert len(mail.outbox) == 1
 
 
-def test_packing_task_mark_packed_before_picking_is_refused(staff_user):
+def test_packing_task_mark_packed_from_pending_starts_and_packs_in_one_step(
+    staff_user, django_capture_on_commit_callbacks
+):
     order = paid_order_with_lines()
     packing_task = services.packing_task_create_for_order(order_id=order.pk)
 
-    with pytest.raises(IllegalTransition):
-        services.packing_task_mark_packed(
+    with django_capture_on_commit_callbacks(execute=True):
+        shipment = services.packing_task_mark_packed(
             packing_task_id=packing_task.pk, parcel_weights_grams=[1000], user=staff_user
         )
+
+    packing_task.refresh_from_db()
+    order.refresh_from_db()
+    assert shipment.tracking_number
+    assert packing_task.status == PackingTaskStatus.SHIPPED
+    assert packing_task.assignee == staff_user
+    assert packing_task.started_at is not None
+    assert packing_task.started_at <= packing_task.packed_at
+    assert order.status == OrderStatus.SHIPPED
+
+
+class RecordingCourier(MockCourierGateway):
+    """The mock courier, remembering the parcels each booking asked it to collect."""
+
+    parcels_booked: list[list[int]] = []
+
+    def book(self, shipment, *, idempotency_key):
+        RecordingCourier.parcels_booked.append(list(shipment.parcel_weights_grams))
+        return super().book(shipment, idempotency_key=idempotency_key)
+
+
+def test_packing_task_mark_packed_books_the_courier_with_each_parcel(settings, staff_user):
+    settings.COURIER_GATEWAY = "fulfilment.tests.test_services.RecordingCourier"
+    RecordingCourier.parcels_booked = []
+    packing_task = _picking_task(staff_user)
+
+    services.packing_task_mark_packed(
+        packing_task_id=packing_task.pk, parcel_weights_grams=[2500, 700], user=staff_user
+    )
+
+    assert RecordingCourier.parcels_booked == [[2500, 700]]
+
+
+def test_packing_task_mark_packed_without_parcels_weighs_the_products(settings, staff_user):
+    settings.COURIER_GATEWAY = "fulfilment.tests.test_services.RecordingCourier"
+    RecordingCourier.parcels_booked = []
+    packing_task = _picking_task(staff_user, skus_and_quantities=[("MUG", 2), ("TEA", 1)])
+    Product.objects.filter(sku="MUG").update(weight_grams=350)
+    Product.objects.filter(sku="TEA").update(weight_grams=120)
+
+    shipment = services.packing_task_mark_packed(packing_task_id=packing_task.pk, user=staff_user)
+
+    assert shipment.parcel_weights_grams == [820]
+    assert RecordingCourier.parcels_booked == [[820]]
+
+
+def test_packing_task_mark_packed_without_parcels_refuses_products_of_unknown_weight(staff_user):
+    packing_task = _picking_task(staff_user, skus_and_quantities=[("MUG", 2), ("TEA", 1)])
+    Product.objects.filter(sku="MUG").update(weight_grams=350)
+
+    with pytest.raises(InvalidParcels, match="no weight"):
+        services.packing_task_mark_packed(packing_task_id=packing_task.pk, user=staff_user)
     assert not Shipment.objects.exists()
+
+
+def test_packing_task_scan_ticks_units_off_and_starts_a_pending_task(staff_user):
+    order = paid_order_with_lines(skus_and_quantities=[("MUG", 2), ("TEA", 1)])
+    packing_task = services.packing_task_create_for_order(order_id=order.pk)
+
+    services.packing_task_scan(packing_task_id=packing_task.pk, sku=" MUG\n", user=staff_user)
+    line = services.packing_task_scan(packing_task_id=packing_task.pk, sku="MUG", user=staff_user)
+
+    packing_task.refresh_from_db()
+    assert (line.sku, line.picked_quantity) == ("MUG", 2)
+    assert packing_task.status == PackingTaskStatus.PICKING
+    assert packing_task.started_at is not None
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PACKING
+
+
+def test_packing_task_scan_refuses_a_wrong_sku_and_one_too_many(staff_user):
+    packing_task = _picking_task(staff_user, skus_and_quantities=[("MUG", 1)])
+    services.packing_task_scan(packing_task_id=packing_task.pk, sku="MUG", user=staff_user)
+
+    with pytest.raises(ScannedSkuNotInTask, match="TEA is not in order"):
+        services.packing_task_scan(packing_task_id=packing_task.pk, sku="TEA", user=staff_user)
+    with pytest.raises(ScannedTooMany, match="needs 1 x MUG"):
+        services.packing_task_scan(packing_task_id=packing_task.pk, sku="MUG", user=staff_user)
+    assert packing_task.lines.get().picked_quantity == 1
+
+
+def test_packing_task_scan_of_a_packed_task_is_refused(staff_user):
+    packing_task = _picking_task(staff_user, skus_and_quantities=[("MUG", 1)])
+    services.packing_task_mark_packed(
+        packing_task_id=packing_task.pk, parcel_weights_grams=[500], user=staff_user
+    )
+
+    with pytest.raises(IllegalTransition):
+        services.packing_task_scan(packing_task_id=packing_task.pk, sku="MUG", user=staff_user)
+
+
+def test_packing_before_every_unit_is_scanned_records_the_override(staff_user):
+    packing_task = _picking_task(staff_user, skus_and_quantities=[("MUG", 2)])
+    services.packing_task_scan(packing_task_id=packing_task.pk, sku="MUG", user=staff_user)
+
+    services.packing_task_mark_packed(
+        packing_task_id=packing_task.pk, parcel_weights_grams=[500], user=staff_user
+    )
+
+    packing_task.refresh_from_db()
+    assert packing_task.pick_override_by == staff_user
+    assert packing_task.pick_override_at == packing_task.packed_at
+
+
+def test_packing_every_scanned_unit_records_no_override(staff_user):
+    packing_task = _picking_task(staff_user, skus_and_quantities=[("MUG", 1)])
+    services.packing_task_scan(packing_task_id=packing_task.pk, sku="MUG", user=staff_user)
+
+    services.packing_task_mark_packed(
+        packing_task_id=packing_task.pk, parcel_weights_grams=[500], user=staff_user
+    )
+
+    packing_task.refresh_from_db()
+    assert packing_task.pick_override_by is None
+    assert packing_task.pick_override_at is None
 
 
 def test_courier_outage_is_retried_by_the_booking_task(
