@@ -292,7 +292,8 @@ def packing_task_mark_packed(
         transaction.on_commit(
             lambda: shipment_book_task.apply_async(
                 (shipment_pk,), countdown=BOOKING_RETRY_BASE_SECONDS
-            )
+            ),
+            robust=True,
         )
     return shipment
 
@@ -442,7 +443,7 @@ def _booking_record(*, shipment_id, result: BookingResult) -> Shipment:
     from fulfilment.tasks import shipment_notify_customer_task
 
     shipment_pk = str(shipment.pk)
-    transaction.on_commit(lambda: shipment_notify_customer_task.delay(shipment_pk))
+    transaction.on_commit(lambda: shipment_notify_customer_task.delay(shipment_pk), robust=True)
     return shipment
 
 

@@ -50,7 +50,7 @@ def outbox_publish(*, event_type: str, payload: dict[str, Any], aggregate_id: st
         event_type=event_type, payload=payload, aggregate_id=str(aggregate_id)
     )
     event_id = str(event.id)
-    transaction.on_commit(lambda: _queue_delivery(event_id))
+    transaction.on_commit(lambda: _queue_delivery(event_id), robust=True)
     return event
 
 

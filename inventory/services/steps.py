@@ -2,7 +2,6 @@
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -56,9 +55,13 @@ def kind_and_note(reason: str, *, kinds: frozenset[str], default: str) -> tuple[
 def notify_stock_changed(product_ids: Iterable[int]) -> None:
     product_ids = sorted(set(product_ids))
     if product_ids:
-        transaction.on_commit(
-            partial(stock_changed.send, sender=StockItem, product_ids=product_ids)
-        )
+
+        def send_stock_changed() -> None:
+            stock_changed.send(sender=StockItem, product_ids=product_ids)
+
+        # Robust: a cache that cannot drop its hints is logged, never an error of the change
+        # that already committed (the hints expire by themselves).
+        transaction.on_commit(send_stock_changed, robust=True)
 
 
 def insufficient(shortages: dict[str, tuple[int | None, int]]) -> InsufficientStock:

@@ -10,7 +10,8 @@
 
 Every phase is resumable from the idempotency record's recovery point, and the gateway is
 idempotent on the order's provider key, so a retry, a crash or the sweeper never charges twice.
-A charge whose order cannot be completed is refunded (`_compensate`).
+A charge whose order did not commit as paid is refunded (`_compensate`); what runs after the
+paid commit can never undo it.
 """
 
 import logging
@@ -95,16 +96,7 @@ def order_place(*, record: IdempotencyKey, request: CheckoutRequest, respond: Re
         return order  # completed earlier (by a previous execution or the sweeper)
     charge = _phase_2_charge(order=order, payment_token=request.payment_token)
     _record_recovery_point(record=record, point=RecoveryPoint.CHARGED, charge=charge)
-    try:
-        return _phase_3_complete(order=order, charge=charge, record=record, respond=respond)
-    except Exception as error:
-        _compensate(order=order, charge=charge, cause=error)
-        raise CheckoutFailed(
-            "The payment was taken but the order could not be completed, so it was refunded "
-            "in full. Nothing else changed; you can try again.",
-            orderId=str(order.pk),
-            cause=getattr(error, "code", "server_error"),
-        ) from error
+    return _complete_or_compensate(order=order, charge=charge, record=record, respond=respond)
 
 
 # --- Phase 1 ------------------------------------------------------------------------------------
@@ -306,6 +298,40 @@ def _phase_3_complete(
 # --- Compensation and the sweeper ---------------------------------------------------------------
 
 
+def _complete_or_compensate(
+    *,
+    order: Order,
+    charge: GatewayCharge,
+    record: IdempotencyKey | None,
+    respond: Respond | None,
+) -> Order:
+    """Phase 3; if it fails, refund the charge only when the database says the order did not
+    commit as paid.
+
+    An error can come after the commit (an `on_commit` hook, the connection lost while Django
+    confirms the commit): the paid order stands then, and the charge is never refunded. When the
+    order's state cannot be read, nothing is decided here; the error propagates and a retry with
+    the same key, or the sweeper, settles the order from its committed state.
+    """
+    try:
+        return _phase_3_complete(order=order, charge=charge, record=record, respond=respond)
+    except Exception as error:
+        paid = Order.objects.filter(pk=order.pk, paid_at__isnull=False).first()
+        if paid is not None:
+            logger.exception(
+                "An after-commit step of a paid checkout failed; the order stands",
+                extra={"order_id": str(order.pk)},
+            )
+            return paid
+        _compensate(order=order, charge=charge, cause=error)
+        raise CheckoutFailed(
+            "The payment was taken but the order could not be completed, so it was refunded "
+            "in full. Nothing else changed; you can try again.",
+            orderId=str(order.pk),
+            cause=getattr(error, "code", "server_error"),
+        ) from error
+
+
 def _compensate(*, order: Order, charge: GatewayCharge, cause: BaseException) -> None:
     """Refund a captured charge whose order could not be completed, and give the stock back.
 
@@ -375,9 +401,8 @@ def checkout_settle_abandoned(*, order_id: uuid.UUID) -> str:
         return OrderStatus.FAILED
     charge = validated_charge(charge, amount=order.total, currency=order.currency)
     try:
-        return _phase_3_complete(order=order, charge=charge, record=None, respond=None).status
-    except Exception as error:
-        _compensate(order=order, charge=charge, cause=error)
+        return _complete_or_compensate(order=order, charge=charge, record=None, respond=None).status
+    except CheckoutFailed:
         return OrderStatus.REFUNDED
 
 
