@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint fmt migrations-check schema-check e2e-deps e2e screenshots lint-config bench openapi fuzz
+.PHONY: install run runserver test lint fmt migrations-check schema-check e2e-deps e2e screenshots lint-config bench openapi fuzz
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed (set PYTHON=python3.12)")'
@@ -20,8 +20,27 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-## Serve the seeded shop on http://$(HOST):$(PORT) (SQLite, no services needed).
+## Serve the seeded shop on http://$(HOST):$(PORT) (SQLite, no services needed) through gunicorn:
+## ONE process with RUN_THREADS threads. The embedded shape's cache (locmem) and its eager Celery
+## tasks live inside that process, so a second process would serve catalogue pages its sibling has
+## already invalidated; threads share the cache, and SQLite (WAL, IMMEDIATE transactions, a busy
+## timeout) makes writers queue. Reloads on code changes while DEBUG=1 (the default here); each
+## request and each e-mail sent is printed on the console.
+RUN_THREADS ?= 8
+RUN_SERVER = $(BIN)/gunicorn yourlocalshop.wsgi:application --bind $(HOST):$(PORT) --workers 1 \
+  --threads $(RUN_THREADS) --timeout 60 --graceful-timeout 10
 run: install
+	@export DEBUG=$${DEBUG:-1} ACCESS_LOG=$${ACCESS_LOG:-1}; set -e; \
+	$(BIN)/python manage.py prepare_database; \
+	$(BIN)/python manage.py seed_products --file sample_products.json; \
+	$(BIN)/python manage.py ensure_demo_admin; \
+	case "$$DEBUG" in 1|true|True|yes|on) reload=--reload ;; \
+	  *) reload=; $(BIN)/python manage.py collectstatic --noinput --verbosity 0 ;; esac; \
+	exec $(RUN_SERVER) $$reload
+
+## The same shop on Django's development server, for a debugger or its own conveniences: not for
+## more than one shopper at a time (its short listen queue resets connections under a burst).
+runserver: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py prepare_database
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_products --file sample_products.json
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py ensure_demo_admin

@@ -110,9 +110,17 @@ if IS_POSTGRESQL:
             server_side_binding=True, prepare_threshold=DATABASE_PREPARE_THRESHOLD
         )
 else:
-    # SQLite serialises writers; wait for the lock instead of failing at once under load.
+    # SQLite serialises writers. Every transaction takes the write lock when it begins
+    # (IMMEDIATE), so a writer waits for it (up to `timeout` seconds) instead of failing with
+    # "database is locked" when a read turns into a write; in WAL mode readers never wait for a
+    # writer, nor a writer for readers (`make run` serves from several threads). synchronous stays
+    # FULL: a paid order must survive a power cut, not only a crash.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL",
+        }
     )
 # RESET_DB=1 drops and recreates the schema at start (`manage.py prepare_database`, and pytest's
 # --create-db), as `RESET_DB=1 pytest -q` and `docker run -e RESET_DB=1 …` expect.

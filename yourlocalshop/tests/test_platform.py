@@ -1,4 +1,5 @@
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -110,3 +111,20 @@ def test_postgresql_prepares_a_statement_once_it_has_run_it_the_threshold_times(
     probe()
 
     assert probe_is_prepared()
+
+
+@pytest.mark.skipif(settings.IS_POSTGRESQL, reason="SQLite's own settings: the SQLite suite")
+def test_a_sqlite_database_file_is_opened_in_wal_mode_with_immediate_transactions(tmp_path):
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    shop_file = DatabaseWrapper(
+        {**connection.settings_dict, "NAME": str(tmp_path / "shop.sqlite3")}, alias="wal_probe"
+    )
+    # The connection the backend opens for a request, with its settings' start-up commands.
+    raw = shop_file.get_new_connection(shop_file.get_connection_params())
+    try:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert raw.execute("PRAGMA busy_timeout").fetchone()[0] == 20_000
+        assert shop_file.transaction_mode == "IMMEDIATE"
+    finally:
+        raw.close()
