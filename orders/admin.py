@@ -1,7 +1,31 @@
-from django.contrib import admin
+"""Orders, payments, invoices and credit notes in the back office: read-only.
 
+Money and statuses change only through orders' services; the one change staff make here, a
+refund, is a button on the order's page with a confirmation page that calls `order_refund`.
+"""
+
+import uuid
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
+
+from orders import services
 from orders.models import IdempotencyKey, Invoice, InvoiceLine, Order, OrderLine, Payment, Refund
+from yourlocalshop.addresses import address_lines
 from yourlocalshop.admin import ReadOnlyAdminMixin
+from yourlocalshop.errors import DomainError
+
+
+def _address_html(address) -> str:
+    return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in address_lines(address)))
 
 
 class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -24,21 +48,124 @@ class RefundInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: every change of an order goes through orders.services."""
 
-    list_display = ["number", "email", "status", "total", "currency", "created_at"]
-    list_filter = ["status", "created_at"]
+    list_display = ["number", "email", "status", "total", "currency", "paid_at", "created_at"]
+    list_filter = ["status", "created_at", "paid_at"]
     search_fields = ["number", "email", "id"]
     date_hierarchy = "created_at"
     inlines = [OrderLineInline, PaymentInline, RefundInline]
     list_select_related = ["user"]
+    change_form_template = "admin/orders/order/change_form.html"
+    fields = [
+        "number",
+        "status",
+        "email",
+        "user",
+        "delivery_address",
+        "currency",
+        "subtotal",
+        "shipping",
+        "tax",
+        "total",
+        "refunded_amount",
+        "failure_code",
+        "created_at",
+        "paid_at",
+        "status_changed_at",
+    ]
+    readonly_fields = fields
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+    @admin.display(description="Delivery address")
+    def delivery_address(self, order: Order) -> str:
+        return _address_html(order.shipping_address)
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    def has_refund_permission(self, request) -> bool:
+        # The order screens never edit an order, so `change` means "may refund it here".
+        return request.user.has_perm("orders.change_order")
+
+    def get_urls(self):
+        return [
+            path(
+                "<uuid:order_id>/refund/",
+                self.admin_site.admin_view(self.refund_view),
+                name="orders_order_refund",
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        context["can_refund"] = (
+            obj is not None
+            and obj.refunded_amount < obj.total
+            and obj.paid_at is not None
+            and self.has_refund_permission(request)
+        )
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    def refund_view(self, request, order_id):
+        if not self.has_refund_permission(request):
+            raise PermissionDenied
+        order = get_object_or_404(Order, pk=order_id)
+        change_url = reverse("admin:orders_order_change", args=[order.pk])
+        refundable = order.total - order.refunded_amount
+        form = RefundForm(
+            request.POST or None,
+            refundable=refundable,
+            initial={"amount": refundable, "idempotency_key": uuid.uuid4().hex},
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                refund = services.order_refund(
+                    order=order,
+                    amount=form.cleaned_data["amount"],
+                    # One key per confirmation page: a double click refunds once.
+                    idempotency_key=f"admin:{form.cleaned_data['idempotency_key']}",
+                    reason=form.cleaned_data["reason"],
+                )
+            except DomainError as error:
+                self.message_user(request, error.detail, messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"Refunded {refund.amount} {order.currency} of order {order.number} "
+                    f"(provider reference {refund.provider_refund_id}).",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(change_url)
+        return TemplateResponse(
+            request,
+            "admin/orders/order/refund.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Refund order {order.number}",
+                "opts": self.model._meta,
+                "original": order,
+                "refundable": refundable,
+                "form": form,
+                "change_url": change_url,
+            },
+        )
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    reason = forms.CharField(
+        max_length=255, help_text="Kept with the refund; say why, for the books and the customer."
+    )
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, refundable: Decimal, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.refundable = refundable
+        self.fields["amount"].help_text = f"At most {refundable} can still be refunded."
+
+    def clean_amount(self) -> Decimal:
+        amount = self.cleaned_data["amount"]
+        if amount > self.refundable:
+            raise forms.ValidationError(f"At most {self.refundable} can still be refunded.")
+        return amount
 
 
 class InvoiceLineInline(ReadOnlyInline):
@@ -47,33 +174,44 @@ class InvoiceLineInline(ReadOnlyInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
-    """Issued documents never change, so the admin only shows them."""
+class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Issued invoices and credit notes never change, so the admin only shows them."""
 
     list_display = ["number", "kind", "order", "total", "currency", "issued_at"]
     list_filter = ["kind", "year"]
     search_fields = ["number", "order__number", "buyer_email"]
+    list_select_related = ["order"]
     inlines = [InvoiceLineInline]
+    fields = [
+        "number",
+        "kind",
+        "order",
+        "credited_invoice",
+        "reference",
+        "issued_at",
+        "seller_name",
+        "seller_address",
+        "seller_vat_id",
+        "buyer_name",
+        "buyer_email",
+        "buyer_address_formatted",
+        "currency",
+        "vat_rate",
+        "prices_include_tax",
+        "net_total",
+        "tax_total",
+        "total",
+    ]
+    readonly_fields = fields
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    @admin.display(description="Buyer address")
+    def buyer_address_formatted(self, invoice: Invoice) -> str:
+        return _address_html(invoice.buyer_address)
 
 
 @admin.register(IdempotencyKey)
-class IdempotencyKeyAdmin(admin.ModelAdmin):
+class IdempotencyKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["key", "caller", "state", "recovery_point", "response_status", "created_at"]
     list_filter = ["state", "recovery_point"]
     search_fields = ["key", "caller"]
     exclude = ["response_body"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False

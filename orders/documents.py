@@ -5,6 +5,7 @@ from django.template.loader import render_to_string
 from orders.enums import InvoiceKind
 from orders.models import Invoice
 from orders.pdf import PAGE_HEIGHT, PdfDocument
+from yourlocalshop.addresses import address_lines
 
 LINES_PER_PAGE = 30
 
@@ -13,26 +14,13 @@ def _title(invoice: Invoice) -> str:
     return "Credit note" if invoice.kind == InvoiceKind.CREDIT_NOTE else "Invoice"
 
 
-def _address_lines(address: dict) -> list[str]:
-    return [
-        value
-        for value in (
-            address.get("line1"),
-            address.get("line2"),
-            f"{address.get('postcode', '')} {address.get('city', '')}".strip(),
-            address.get("country"),
-        )
-        if value
-    ]
-
-
 def invoice_html(invoice: Invoice) -> str:
     return render_to_string(
         "orders/invoice.html",
         {
             "invoice": invoice,
             "title": _title(invoice),
-            "buyer_address_lines": _address_lines(invoice.buyer_address),
+            "buyer_address_lines": address_lines(invoice.buyer_address, with_name=False),
             "vat_percent": invoice.vat_rate * 100,
         },
     )
@@ -50,7 +38,11 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     seller = [invoice.seller_name, invoice.seller_address]
     if invoice.seller_vat_id:
         seller.append(f"VAT ID {invoice.seller_vat_id}")
-    buyer = [invoice.buyer_name, invoice.buyer_email, *_address_lines(invoice.buyer_address)]
+    buyer = [
+        invoice.buyer_name,
+        invoice.buyer_email,
+        *address_lines(invoice.buyer_address, with_name=False),
+    ]
     document.text(50, top - 64, "Seller", bold=True)
     document.text(320, top - 64, "Bill to", bold=True)
     for index, line in enumerate(seller):

@@ -29,7 +29,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 CSRF_FAILURE_VIEW = "yourlocalshop.views.csrf_failure"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin with the shop's site (backoffice.site): header, owner's overview, reports.
+    "backoffice.admin_apps.BackOfficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "orders",
     "fulfilment",
     "returns",
+    "backoffice",
 ]
 
 MIDDLEWARE = [

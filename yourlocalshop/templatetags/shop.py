@@ -9,6 +9,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django import template
 from django.conf import settings
 from django.http import QueryDict
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
+
+from yourlocalshop.addresses import address_lines
 
 register = template.Library()
 
@@ -34,6 +38,12 @@ def money(amount, currency: str | None = None) -> str:
     if symbol:
         return f"{sign}{symbol}{digits}"
     return f"{sign}{digits} {code}"
+
+
+@register.filter
+def address_html(address) -> str:
+    """`{{ order.shipping_address|address_html }}`: the address's lines, one per line."""
+    return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in address_lines(address)))
 
 
 @register.simple_tag(takes_context=True)
