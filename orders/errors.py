@@ -16,6 +16,8 @@ class IdempotencyKeyReused(DomainError):
 
 
 class IdempotencyRequestInProgress(DomainError):
+    """Raised with `retry_after`: the seconds left on the running execution's lease."""
+
     code = "idempotency_request_in_progress"
     status = 409
     title = "A request with this Idempotency-Key is still being processed; retry shortly."
@@ -27,6 +29,7 @@ class CheckoutInProgress(DomainError):
     code = "checkout_in_progress"
     status = 409
     title = "This cart is already being checked out."
+    retry_after = 5
 
 
 class ProductUnavailable(DomainError):
@@ -51,6 +54,7 @@ class PaymentUnavailable(DomainError):
     code = "payment_unavailable"
     status = 503
     title = "The payment provider is unavailable; nothing was charged. Please retry."
+    retry_after = 10
 
 
 class CheckoutFailed(DomainError):

@@ -1,7 +1,8 @@
 """Idempotency-Key handling with Stripe semantics (and the IETF draft's status codes).
 
 A record per (caller, key) is unique in the database. It holds the request's fingerprint, whether
-an execution is running (`locked_at`), how far it got (`recovery_point`, order, charge) and, once
+an execution is running (`locked_at`, the start of its lease, renewed at each recovery point),
+how far it got (`recovery_point`, order, charge) and, once
 finished, the exact response, which every later request with the same key and body gets back
 byte-for-byte. Responses that say nothing about the outcome (5xx) are not stored: the key is
 unlocked and a retry resumes from the recovery point.
@@ -9,6 +10,7 @@ unlocked and a retry resumes from the recovery point.
 
 import hashlib
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from orders.enums import IdempotencyState, RecoveryPoint
+from orders.enums import IdempotencyState, OrderStatus, RecoveryPoint
 from orders.errors import (
     IdempotencyKeyRequired,
     IdempotencyKeyReused,
@@ -63,11 +65,12 @@ def idempotency_begin(
 ) -> IdempotencyKey | StoredResponse:
     """Claim the key for one execution, or say why not.
 
-    Returns the locked record (new, unlocked after a 5xx, or with a stale lock older than
-    `IDEMPOTENCY_LOCK_SECONDS`) whose recovery point the execution resumes from, or the stored
-    response of a completed execution. Raises `IdempotencyKeyReused` (different request) and
-    `IdempotencyRequestInProgress` (another execution holds the lock). Atomic; the row lock is
-    held only for this short transaction, never during the execution itself.
+    Returns the locked record (new, unlocked after a 5xx, or whose lease of
+    `IDEMPOTENCY_LOCK_SECONDS` since its last renewal ran out: its execution died) whose recovery
+    point the execution resumes from, or the stored response of a completed execution. Raises
+    `IdempotencyKeyReused` (different request) and `IdempotencyRequestInProgress` (another
+    execution holds the lease; its `retry_after` says when the lease ends). Atomic; the row lock
+    is held only for this short transaction, never during the execution itself.
     """
     now = timezone.now()
     # The common case, a new key, is one insert; the unique constraint arbitrates races.
@@ -94,12 +97,32 @@ def _claim_existing(
         raise IdempotencyKeyReused()
     if record.state == IdempotencyState.COMPLETED:
         return stored_response(record)
-    stale_before = now - timedelta(seconds=settings.IDEMPOTENCY_LOCK_SECONDS)
-    if record.locked_at is not None and record.locked_at > stale_before:
-        raise IdempotencyRequestInProgress()
+    lease_end = _lease_end(record)
+    if lease_end is not None and lease_end > now:
+        raise IdempotencyRequestInProgress(retry_after=math.ceil((lease_end - now).total_seconds()))
     record.locked_at = now
     record.save(update_fields=["locked_at", "updated_at"])
     return record
+
+
+def _lease_end(record: IdempotencyKey):
+    if record.locked_at is None:
+        return None
+    return record.locked_at + timedelta(seconds=settings.IDEMPOTENCY_LOCK_SECONDS)
+
+
+def idempotency_progress(*, record: IdempotencyKey, point: str, **fields: Any) -> None:
+    """Record how far the execution got (and `fields` such as the provider's charge id), and
+    renew its lease: a live execution keeps its key, a dead one frees it a lease after its last
+    step. One statement, in the caller's transaction if there is one."""
+    now = timezone.now()
+    IdempotencyKey.objects.filter(pk=record.pk).update(
+        recovery_point=point, locked_at=now, updated_at=now, **fields
+    )
+    record.recovery_point = point
+    record.locked_at = now
+    for field, value in fields.items():
+        setattr(record, field, value)
 
 
 def stored_response(record: IdempotencyKey) -> StoredResponse:
@@ -161,12 +184,19 @@ def idempotency_release(*, record: IdempotencyKey) -> None:
 
 
 def idempotency_purge_expired() -> int:
-    """Delete keys older than `IDEMPOTENCY_TTL_HOURS`; returns how many. Never deletes a key whose
-    execution is still locked (a crashed one is settled by the checkout sweeper first)."""
-    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS)
+    """Delete keys older than `IDEMPOTENCY_TTL_HOURS`; returns how many.
+
+    A key whose execution crashed and was never replayed goes too, once its order is settled; it
+    stays while its lease is live or its order is still `pending_payment` (the checkout sweeper
+    settles that order first, and a same-key retry must still find it meanwhile).
+    """
+    now = timezone.now()
+    cutoff = now - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS)
+    lease_live_since = now - timedelta(seconds=settings.IDEMPOTENCY_LOCK_SECONDS)
     deleted, _ = (
         IdempotencyKey.objects.filter(created_at__lt=cutoff)
-        .exclude(state=IdempotencyState.IN_PROGRESS, locked_at__isnull=False)
+        .exclude(state=IdempotencyState.IN_PROGRESS, locked_at__gt=lease_live_since)
+        .exclude(state=IdempotencyState.IN_PROGRESS, order__status=OrderStatus.PENDING_PAYMENT)
         .delete()
     )
     return deleted

@@ -12,11 +12,21 @@ class DomainError(Exception):
     code: ClassVar[str] = "domain_error"
     status: ClassVar[int] = 422
     title: ClassVar[str] = "The request cannot be completed."
+    # Seconds after which a retry may succeed (the `Retry-After` header); None: do not say.
+    retry_after: int | None = None
 
-    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self, detail: str | None = None, *, retry_after: int | None = None, **extra: Any
+    ) -> None:
         self.detail = detail or self.title
         self.extra = extra
+        if retry_after is not None:
+            self.retry_after = max(1, retry_after)
         super().__init__(self.detail)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
 
 
 class NotFound(DomainError):

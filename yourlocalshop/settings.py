@@ -326,7 +326,10 @@ MAX_ACTIVE_RESERVATIONS_PER_GUEST_ADDRESS = env.int(
     "MAX_ACTIVE_RESERVATIONS_PER_GUEST_ADDRESS", default=5
 )
 
-IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=60)
+# The lease of a checkout execution on its Idempotency-Key, renewed at each step it completes:
+# a retry of a crashed execution resumes it this long after its last step. Longer than the
+# payment call with its retries.
+IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=30)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 OUTBOX_SWEEP_INTERVAL_SECONDS = env.int("OUTBOX_SWEEP_INTERVAL_SECONDS", default=60)
 

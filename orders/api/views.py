@@ -77,6 +77,7 @@ def _problem_rendered(error: DomainError) -> StoredResponse:
             **error.extra,
         ),
         content_type=PROBLEM_CONTENT_TYPE,
+        headers=error.headers,
     )
 
 
@@ -185,8 +186,8 @@ class OrderListCreateView(ListAPIView):
             ),
             409: problem_details(
                 "`insufficient_stock` (with `availability`), `price_changed` (expectedTotal "
-                "differs), `idempotency_request_in_progress`, `checkout_in_progress` or "
-                "`checkout_failed_refunded` (charge refunded)."
+                "differs), `idempotency_request_in_progress` or `checkout_in_progress` (both "
+                "with `Retry-After`), or `checkout_failed_refunded` (charge refunded)."
             ),
             422: problem_details(
                 "`cart_empty`, `idempotency_key_reused` (same key, different body) or "
@@ -196,7 +197,9 @@ class OrderListCreateView(ListAPIView):
                 "Too many live reservations (`too_many_active_reservations`) or checkout "
                 "requests (`rate_limited`)."
             ),
-            503: problem_details("The payment provider is unavailable (`payment_unavailable`)."),
+            503: problem_details(
+                "The payment provider is unavailable (`payment_unavailable`, with `Retry-After`)."
+            ),
         },
     )
     def post(self, request):

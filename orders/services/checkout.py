@@ -50,7 +50,7 @@ from orders.gateways import (
     validated_refund,
     with_retries,
 )
-from orders.idempotency import StoredResponse, idempotency_store
+from orders.idempotency import StoredResponse, idempotency_progress, idempotency_store
 from orders.models import IdempotencyKey, Order, OrderLine, Payment, Refund
 from orders.services.invoices import invoice_issue
 from orders.taxes import money, tax_split
@@ -95,7 +95,9 @@ def order_place(*, record: IdempotencyKey, request: CheckoutRequest, respond: Re
     if order.status != OrderStatus.PENDING_PAYMENT:
         return order  # completed earlier (by a previous execution or the sweeper)
     charge = _phase_2_charge(order=order, payment_token=request.payment_token)
-    _record_recovery_point(record=record, point=RecoveryPoint.CHARGED, charge=charge)
+    idempotency_progress(
+        record=record, point=RecoveryPoint.CHARGED, provider_charge_id=charge.charge_id
+    )
     return _complete_or_compensate(order=order, charge=charge, record=record, respond=respond)
 
 
@@ -158,9 +160,7 @@ def _phase_1_reserve(*, record: IdempotencyKey, request: CheckoutRequest) -> Ord
         setattr(order, field, value)
     order.save()
     OrderLine.objects.bulk_create(OrderLine(order=order, **line) for line in priced_lines)
-    record.order = order
-    record.recovery_point = RecoveryPoint.ORDER_CREATED
-    record.save(update_fields=["order", "recovery_point", "updated_at"])
+    idempotency_progress(record=record, point=RecoveryPoint.ORDER_CREATED, order=order)
     return order
 
 
@@ -247,12 +247,6 @@ def _payment_failed(*, order: Order, code: str) -> None:
     if locked.reservation_id:
         reservation_release(reservation_id=locked.reservation_id)
     order.status = locked.status
-
-
-def _record_recovery_point(*, record: IdempotencyKey, point: str, charge: GatewayCharge) -> None:
-    IdempotencyKey.objects.filter(pk=record.pk).update(
-        recovery_point=point, provider_charge_id=charge.charge_id, updated_at=timezone.now()
-    )
 
 
 # --- Phase 3 ------------------------------------------------------------------------------------

@@ -174,6 +174,7 @@ def test_order_place_gateway_down_is_503_then_same_key_succeeds(
 
     assert down.status_code == 503
     assert down.json()["code"] == "payment_unavailable"
+    assert down.headers["Retry-After"] == "10"
     assert not MockCharge.objects.filter(status="succeeded").exists()
     assert stock_of(product).reserved == 0
     record = IdempotencyKey.objects.get()

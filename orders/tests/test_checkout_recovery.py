@@ -78,8 +78,10 @@ def test_order_place_crash_after_charge_is_resumed_by_same_key(customer_client, 
     in_progress = checkout(customer_client, key=key)
     assert in_progress.status_code == 409
     assert in_progress.json()["code"] == "idempotency_request_in_progress"
+    # The lease was renewed by the charge, just now: retry when it runs out.
+    assert 29 <= int(in_progress.headers["Retry-After"]) <= 30
 
-    age_execution(seconds=61)  # the lock is stale: the crashed execution may be resumed
+    age_execution(seconds=31)  # the lease ran out: the crashed execution may be resumed
     resumed = checkout(customer_client, key=key)
 
     assert resumed.status_code == 201
@@ -99,7 +101,7 @@ def test_order_place_crash_before_charge_is_resumed_with_one_charge(customer_cli
         checkout(customer_client, key=key)
     assert not MockCharge.objects.exists()
 
-    age_execution(seconds=61)
+    age_execution(seconds=31)
     resumed = checkout(customer_client, key=key)
 
     assert resumed.status_code == 201
@@ -192,6 +194,7 @@ def test_order_place_other_key_for_same_cart_while_running_is_refused(customer_c
     assert first.status_code == 201
     assert answers[0].status_code == 409
     assert answers[0].json()["code"] == "checkout_in_progress"
+    assert answers[0].headers["Retry-After"] == "5"
     assert Order.objects.count() == MockCharge.objects.count() == 1
 
 
@@ -249,7 +252,7 @@ def test_order_place_crash_after_compensation_answers_refunded_on_retry(customer
         pytest.raises(SimulatedCrash),
     ):
         checkout(customer_client, key=key)
-    age_execution(seconds=61)
+    age_execution(seconds=31)
 
     retry = checkout(customer_client, key=key)
 

@@ -4,7 +4,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from orders.models import IdempotencyKey
+from orders.models import IdempotencyKey, Order
 from orders.tasks import purge_idempotency_keys_task
 from yourlocalshop import outbox
 from yourlocalshop.models import OutboxEvent, ProcessedEvent
@@ -99,35 +99,47 @@ def test_order_paid_event_written_with_the_paid_order(customer_client, product):
     assert event.payload["orderId"] == order_id
 
 
-def test_purge_idempotency_keys_deletes_only_expired_unlocked_keys():
-    old = timezone.now() - timedelta(hours=25)
-    IdempotencyKey.objects.create(
+def _key(name: str, *, age_hours: float = 0, order=None, **fields) -> IdempotencyKey:
+    return IdempotencyKey.objects.create(
         caller="user:1",
-        key="old",
+        key=name,
         request_method="POST",
         request_path="/api/orders",
         fingerprint="f",
-        created_at=old,
-        state="completed",
-    )
-    IdempotencyKey.objects.create(
-        caller="user:1",
-        key="locked",
-        request_method="POST",
-        request_path="/api/orders",
-        fingerprint="f",
-        created_at=old,
-        locked_at=timezone.now(),
-    )
-    IdempotencyKey.objects.create(
-        caller="user:1",
-        key="fresh",
-        request_method="POST",
-        request_path="/api/orders",
-        fingerprint="f",
-        state="completed",
+        created_at=timezone.now() - timedelta(hours=age_hours),
+        order=order,
+        **fields,
     )
 
-    assert purge_idempotency_keys_task.apply().get() == 1
 
-    assert set(IdempotencyKey.objects.values_list("key", flat=True)) == {"locked", "fresh"}
+def _order(status: str) -> Order:
+    return Order.objects.create(
+        email="a@example.com",
+        status=status,
+        currency="EUR",
+        subtotal=0,
+        tax=0,
+        total=0,
+        shipping_address={},
+        payment_idempotency_key=f"order-{status}",
+    )
+
+
+def test_purge_idempotency_keys_deletes_expired_keys_of_settled_checkouts():
+    dead_lease = timezone.now() - timedelta(hours=25)
+    _key("old", age_hours=25, state="completed")
+    _key("live-lease", age_hours=25, locked_at=timezone.now())
+    _key("fresh", state="completed")
+    # Crashed executions never replayed: gone once their order is settled (or never existed),
+    # kept while the sweeper has yet to settle a pending payment.
+    _key("crashed-settled", age_hours=25, locked_at=dead_lease, order=_order("failed"))
+    _key("crashed-before-order", age_hours=25, locked_at=dead_lease)
+    _key("crashed-pending", age_hours=25, locked_at=dead_lease, order=_order("pending_payment"))
+
+    assert purge_idempotency_keys_task.apply().get() == 3
+
+    assert set(IdempotencyKey.objects.values_list("key", flat=True)) == {
+        "live-lease",
+        "fresh",
+        "crashed-pending",
+    }

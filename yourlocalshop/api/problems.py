@@ -102,7 +102,7 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
         body = problem(
             status_code=exc.status, code=exc.code, detail=exc.detail, title=exc.title, **exc.extra
         )
-        return problem_response(body)
+        return problem_response(body, headers=exc.headers or None)
 
     if isinstance(exc, exceptions.APIException):
         headers = {}
