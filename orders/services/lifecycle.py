@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
 
 from orders.enums import ORDER_TRANSITIONS, OrderStatus, PaymentStatus
 from orders.errors import PaymentUnavailable, RefundNotAllowed
@@ -86,16 +85,16 @@ def order_refund(*, order: Order, amount: Decimal, idempotency_key: str, reason:
             },
         )
         if created:
-            Payment.objects.filter(pk=payment.pk).update(
-                refunded_amount=F("refunded_amount") + amount
-            )
-            payment.refresh_from_db()
+            # Summed in Decimal under the lock, never as SQL arithmetic: SQLite adds decimals in
+            # floating point (3.33 + 63.27 = 66.60000000000001, over the payment's amount).
+            payment = Payment.objects.select_for_update().get(pk=payment.pk)
+            payment.refunded_amount += amount
             payment.status = (
                 PaymentStatus.REFUNDED
                 if payment.refunded_amount == payment.amount
                 else PaymentStatus.PARTIALLY_REFUNDED
             )
-            payment.save(update_fields=["status"])
+            payment.save(update_fields=["refunded_amount", "status"])
             locked.refunded_amount += amount
             fully = locked.refunded_amount >= locked.total
             transition(

@@ -164,3 +164,20 @@ def test_invoice_html_and_pdf_for_owner_and_staff_only(customer_client, paid_ord
     assert api_client.get(f"/api/invoices/{invoice.pk}/pdf").status_code == 404
     api_client.force_authenticate(UserFactory(is_staff=True))
     assert api_client.get(f"/api/invoices/{invoice.pk}/pdf").status_code == 200
+
+
+def test_order_refund_adds_up_in_decimal_to_exactly_the_payment(customer_client):
+    # SQLite evaluated F("refunded_amount") + amount in floating point: 3.33 + 63.27 became
+    # 66.60000000000001 and broke the payment's refunded <= amount constraint.
+    add_to_cart(customer_client, stocked_product(price=Decimal("66.60")))
+    order = Order.objects.get(pk=checkout(customer_client, key=new_key()).json()["orderId"])
+    assert order.total == Decimal("66.60")
+
+    order_refund(order=order, amount=Decimal("3.33"), idempotency_key="part-1", reason="x")
+    order_refund(order=order, amount=Decimal("63.27"), idempotency_key="part-2", reason="x")
+
+    order.refresh_from_db()
+    payment = order.payments.get()
+    assert order.status == OrderStatus.REFUNDED
+    assert (order.refunded_amount, payment.refunded_amount) == (Decimal("66.60"), Decimal("66.60"))
+    assert payment.status == "refunded"

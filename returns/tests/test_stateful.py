@@ -4,7 +4,7 @@ may be returned, and the invariants that tie stock, refunds and credit notes tog
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck
+from hypothesis import HealthCheck, seed
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -168,11 +168,18 @@ class ReturnsMachine(RuleBasedStateMachine):
             assert on_hand == ON_HAND + self.restocked[line.pk]
 
 
+# Fixed seeds besides Hypothesis's own random draw, so that the verdict does not depend on the
+# draw alone: seed 8 reaches two refunds that add up to the whole payment, which SQLite once
+# summed in floating point (over the payment's amount).
+@pytest.mark.parametrize("fixed_seed", [None, 0, 1, 8])
 @pytest.mark.django_db
-def test_returns_random_sequences_keep_units_refunds_and_stock_consistent(settings):
+def test_returns_random_sequences_keep_units_refunds_and_stock_consistent(settings, fixed_seed):
     settings.RETURN_REFUND_SHIPPING_ON_FULL_RETURN = True
+    machine = ReturnsMachine
+    if fixed_seed is not None:  # on a subclass: `seed` marks the class it decorates
+        machine = seed(fixed_seed)(type(f"ReturnsMachineSeed{fixed_seed}", (ReturnsMachine,), {}))
     run_state_machine_as_test(
-        ReturnsMachine,
+        machine,
         settings=hypothesis_settings(
             max_examples=8,
             stateful_step_count=12,
