@@ -9,7 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DEBUG=0 \
     PORT=8000 \
     WEB_CONCURRENCY=2 \
-    DATABASE_URL=sqlite:////app/data/db.sqlite3
+    DATABASE_URL=sqlite:////app/data/db.sqlite3 \
+    SECRETS_DIR=/app/data/secrets
 
 # A fixed, unprivileged uid so volume permissions are predictable across rebuilds.
 RUN groupadd --system --gid 10001 shop \
@@ -23,9 +24,11 @@ RUN pip install --no-cache-dir -r requirements.txt
 
 COPY --chown=shop:shop . .
 
-# WhiteNoise serves hashed, compressed files from STATIC_ROOT. The placeholder key only lives for
-# this build step; the real one comes from the environment at run time.
-RUN SECRET_KEY=collectstatic-build-only python manage.py collectstatic --noinput --verbosity 0 \
+# WhiteNoise serves hashed, compressed files from STATIC_ROOT. The secrets this build step
+# generates are thrown away with it, so none is baked into the image; the real ones come at run
+# time (from the environment, or generated into the data volume).
+RUN SECRETS_DIR=/tmp/build-secrets python manage.py collectstatic --noinput --verbosity 0 \
+    && rm -rf /tmp/build-secrets \
     && mkdir -p /app/data \
     && chown shop:shop /app/data \
     && chmod +x docker/entrypoint.sh

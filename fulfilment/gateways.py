@@ -1,12 +1,16 @@
 """The courier behind a small interface, with a deterministic mock; chosen by COURIER_GATEWAY.
 
-Webhooks from the courier are signed with a shared secret (HMAC-SHA256 over the raw body); the
-check lives here too because it is part of the courier's protocol, not of our business rules.
+Webhooks from the courier are signed with a shared secret, as Stripe signs its own: the header
+`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` (more than one v1 while a secret is
+rotated). The timestamp is signed, so a captured delivery replayed later than
+COURIER_WEBHOOK_TOLERANCE_SECONDS is refused. The check lives here because it is part of the
+courier's protocol, not of our business rules.
 """
 
 import hashlib
 import hmac
 import secrets
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cache
@@ -24,7 +28,7 @@ if TYPE_CHECKING:
     from fulfilment.models import Shipment
 
 SIGNATURE_HEADER = "X-Courier-Signature"
-SIGNATURE_PREFIX = "sha256="
+SIGNATURE_SCHEME = "v1"
 
 
 @dataclass(frozen=True)
@@ -109,14 +113,41 @@ def get_courier_gateway() -> CourierGateway:
     return _gateway_class(settings.COURIER_GATEWAY)()
 
 
-def webhook_signature(body: bytes, *, secret: str | None = None) -> str:
-    """The header value the courier sends for `body`: `sha256=<hex HMAC-SHA256>`."""
-    key = (secret if secret is not None else settings.COURIER_WEBHOOK_SECRET).encode()
-    return SIGNATURE_PREFIX + hmac.new(key, body, hashlib.sha256).hexdigest()
+def _hmac(body: bytes, *, timestamp: int, secret: str) -> str:
+    signed = str(timestamp).encode() + b"." + body
+    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
-def webhook_signature_is_valid(body: bytes, header_value: str | None) -> bool:
-    """Constant-time check of the signature header; a missing header or empty secret fails."""
+def webhook_signature(
+    body: bytes, *, secret: str | None = None, timestamp: int | None = None
+) -> str:
+    """The header value the courier sends for `body` at `timestamp` (now by default)."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    key = secret if secret is not None else settings.COURIER_WEBHOOK_SECRET
+    return f"t={timestamp},{SIGNATURE_SCHEME}={_hmac(body, timestamp=timestamp, secret=key)}"
+
+
+def webhook_signature_problem(body: bytes, header_value: str | None) -> str | None:
+    """Why the signature header does not authenticate `body` now, or None when it does.
+
+    Constant-time comparison; a missing or malformed header, an empty secret and a timestamp
+    outside COURIER_WEBHOOK_TOLERANCE_SECONDS all fail.
+    """
     if not header_value or not settings.COURIER_WEBHOOK_SECRET:
-        return False
-    return hmac.compare_digest(webhook_signature(body).encode(), header_value.strip().encode())
+        return "The signature header is missing."
+    timestamps, signatures = [], []
+    for part in header_value.split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "t":
+            timestamps.append(value)
+        elif name == SIGNATURE_SCHEME:
+            signatures.append(value)
+    if len(timestamps) != 1 or not timestamps[0].isascii() or not timestamps[0].isdigit():
+        return "The signature header has no timestamp."
+    timestamp = int(timestamps[0])
+    if abs(time.time() - timestamp) > settings.COURIER_WEBHOOK_TOLERANCE_SECONDS:
+        return "The event was signed too long ago (or in the future); it is not accepted."
+    expected = _hmac(body, timestamp=timestamp, secret=settings.COURIER_WEBHOOK_SECRET).encode()
+    if not any(hmac.compare_digest(expected, signature.encode()) for signature in signatures):
+        return "The signature does not match."
+    return None

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import environ
 
+from yourlocalshop.install_secrets import install_secret
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -18,12 +20,12 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # --- Core -------------------------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG and not env.bool("ALLOW_INSECURE_SECRET_KEY", default=True):
-        raise environ.ImproperlyConfigured("SECRET_KEY must be set in production.")
-    # Only good for a laptop or the test suite; `check --deploy` flags it in production.
-    SECRET_KEY = "django-insecure-local-development-key-change-me"
+# Secrets come from the environment, else are generated once per installation and kept under
+# SECRETS_DIR; a public development value is refused with DEBUG=0 (yourlocalshop.install_secrets).
+SECRETS_DIR = Path(env.str("SECRETS_DIR", default=str(BASE_DIR / "var" / "secrets")))
+SECRET_KEY, SECRET_KEY_SOURCE = install_secret(
+    "SECRET_KEY", value=env.str("SECRET_KEY", default=""), directory=SECRETS_DIR, debug=DEBUG
+)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 CSRF_FAILURE_VIEW = "yourlocalshop.views.csrf_failure"
@@ -339,7 +341,15 @@ PAYMENT_RETRY_BASE_SECONDS = env.float("PAYMENT_RETRY_BASE_SECONDS", default=0.2
 MOCK_PAYMENT_SLOW_MS = env.int("MOCK_PAYMENT_SLOW_MS", default=3000)
 
 COURIER_GATEWAY = env.str("COURIER_GATEWAY", default="fulfilment.gateways.MockCourierGateway")
-COURIER_WEBHOOK_SECRET = env.str("COURIER_WEBHOOK_SECRET", default="dev-courier-webhook-secret")
+COURIER_WEBHOOK_SECRET, COURIER_WEBHOOK_SECRET_SOURCE = install_secret(
+    "COURIER_WEBHOOK_SECRET",
+    value=env.str("COURIER_WEBHOOK_SECRET", default=""),
+    directory=SECRETS_DIR,
+    debug=DEBUG,
+)
+# A signed courier event older (or newer) than this is refused: a captured delivery cannot be
+# replayed later.
+COURIER_WEBHOOK_TOLERANCE_SECONDS = env.int("COURIER_WEBHOOK_TOLERANCE_SECONDS", default=300)
 COURIER_NAME = env.str("COURIER_NAME", default="MockParcel")
 COURIER_BOOKING_LOCK_SECONDS = env.int("COURIER_BOOKING_LOCK_SECONDS", default=60)
 

@@ -22,7 +22,7 @@ from fulfilment.api.serializers import (
     ScanInputSerializer,
 )
 from fulfilment.errors import InvalidWebhookSignature
-from fulfilment.gateways import SIGNATURE_HEADER, webhook_signature_is_valid
+from fulfilment.gateways import SIGNATURE_HEADER, webhook_signature_problem
 from yourlocalshop.api.pagination import PageNumberPagination
 from yourlocalshop.api.schema import NOT_SIGNED_IN, problem_details
 
@@ -231,20 +231,22 @@ class CourierWebhookView(APIView):
                 str,
                 location=OpenApiParameter.HEADER,
                 required=True,
-                description="`sha256=` followed by the hex HMAC-SHA256 of the raw body.",
+                description='`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`; '
+                "refused outside COURIER_WEBHOOK_TOLERANCE_SECONDS (5 minutes by default).",
             )
         ],
         responses={
             200: CourierEventOutputSerializer,
             400: PROBLEM,
-            403: problem_details("Missing or wrong signature (problem details)."),
+            403: problem_details("Missing, wrong or stale signature (problem details)."),
             404: problem_details("Unknown tracking number (problem details)."),
         },
     )
     def post(self, request):
         raw_body = request.body
-        if not webhook_signature_is_valid(raw_body, request.headers.get(SIGNATURE_HEADER)):
-            raise InvalidWebhookSignature()
+        problem = webhook_signature_problem(raw_body, request.headers.get(SIGNATURE_HEADER))
+        if problem is not None:
+            raise InvalidWebhookSignature(problem)
         try:
             payload = json.loads(raw_body)
         except ValueError as exc:

@@ -1,4 +1,5 @@
 import json
+import time
 
 import pytest
 from django.core import mail
@@ -346,7 +347,15 @@ def _tracking_event(shipment, *, event_id="evt-1", status="in_transit") -> dict:
 
 @pytest.mark.parametrize(
     "signature",
-    [None, "", "sha256=" + "0" * 64, "not-a-signature"],
+    [
+        None,
+        "",
+        "sha256=" + "0" * 64,
+        "not-a-signature",
+        "t=,v1=" + "0" * 64,
+        "t=1,t=2,v1=" + "0" * 64,
+        "t=\uff11\uff12,v1=" + "0" * 64,  # digits, but not ASCII ones
+    ],
 )
 def test_courier_webhook_with_a_bad_signature_is_403(api_client, staff_user, signature):
     shipment = _booked_shipment(staff_user)
@@ -371,6 +380,44 @@ def test_courier_webhook_signed_with_another_secret_is_403(api_client, staff_use
     )
 
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("age_seconds", [301, -301, 3600 * 24 * 365 * 6])
+def test_courier_webhook_signed_outside_the_tolerance_is_refused(
+    api_client, staff_user, age_seconds
+):
+    shipment = _booked_shipment(staff_user)
+    raw = json.dumps(_tracking_event(shipment, status="delivered")).encode()
+    signed_at = int(time.time()) - age_seconds
+
+    response = api_client.post(
+        "/api/webhooks/courier",
+        data=raw,
+        content_type="application/json",
+        headers={SIGNATURE_HEADER: webhook_signature(raw, timestamp=signed_at)},
+    )
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "invalid_webhook_signature"
+    assert "too long ago" in response.json()["detail"]
+    assert Shipment.objects.get().status == ShipmentStatus.BOOKED
+
+
+def test_courier_webhook_accepts_any_signature_of_a_rotation(api_client, staff_user):
+    shipment = _booked_shipment(staff_user)
+    raw = json.dumps(_tracking_event(shipment)).encode()
+    current = webhook_signature(raw)
+    timestamp, current_v1 = current.split(",")
+    old = webhook_signature(raw, secret="retired", timestamp=int(timestamp[2:])).split(",")[1]
+
+    response = api_client.post(
+        "/api/webhooks/courier",
+        data=raw,
+        content_type="application/json",
+        headers={SIGNATURE_HEADER: f"{timestamp},{old},{current_v1}"},
+    )
+
+    assert response.status_code == 200
 
 
 def test_courier_webhook_moves_shipment_and_order_and_replays_idempotently(api_client, staff_user):

@@ -261,7 +261,7 @@ def test_dockerfile_health_check_probes_the_health_endpoint():
 def test_docker_build_context_leaves_out_secrets_and_local_state():
     ignored = set((ROOT / ".dockerignore").read_text().split())
 
-    assert {".env", ".venv", ".git", "db.sqlite3", "staticfiles"} <= ignored
+    assert {".env", "var", ".venv", ".git", "db.sqlite3", "staticfiles"} <= ignored
 
 
 def test_entrypoint_prepares_the_database_then_runs_the_command():

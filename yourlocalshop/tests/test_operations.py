@@ -72,7 +72,15 @@ def start_manage(*arguments: str, environment: dict[str, str]) -> subprocess.Pop
         # The production shape must come from `environment` alone, not the developer's shell;
         # nor may the browser tests' async-safety escape hatch silence a deploy check.
         if not key.startswith(
-            ("SECURE_", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "LOG_", "DJANGO_ALLOW_ASYNC")
+            (
+                "SECURE_",
+                "DEBUG",
+                "SECRET",
+                "COURIER_WEBHOOK",
+                "ALLOWED_HOSTS",
+                "LOG_",
+                "DJANGO_ALLOW_ASYNC",
+            )
         )
     }
     return subprocess.Popen(
@@ -88,7 +96,7 @@ def start_manage(*arguments: str, environment: dict[str, str]) -> subprocess.Pop
 PRODUCTION_ENVIRONMENT = {
     "DEBUG": "0",
     "SECRET_KEY": secrets.token_urlsafe(50),
-    "ALLOW_INSECURE_SECRET_KEY": "0",
+    "COURIER_WEBHOOK_SECRET": secrets.token_urlsafe(32),
     "ALLOWED_HOSTS": "shop.example.com",
     "CSRF_TRUSTED_ORIGINS": "https://shop.example.com",
     "SECURE_SSL_REDIRECT": "1",
@@ -262,21 +270,49 @@ def test_plain_log_format_shows_the_request_id():
 
 
 @pytest.fixture(scope="module")
-def deploy_checks() -> dict[str, tuple[int, str]]:
+def deploy_checks(tmp_path_factory) -> dict[str, tuple[int, str]]:
     """Each scenario's (exit code, output), started together: a Django start-up costs seconds."""
     check_deploy = ("check", "--deploy", "--fail-level", "WARNING")
+    secrets_dir = tmp_path_factory.mktemp("secrets")
+    unwritable = tmp_path_factory.mktemp("read-only")
+    (unwritable / "secrets").write_text("a file where the directory should be")
     scenarios = {
         "production": (check_deploy, PRODUCTION_ENVIRONMENT),
-        "no_hsts_weak_key": (
+        "no_hsts_generated_secrets": (
             check_deploy,
             {
                 **PRODUCTION_ENVIRONMENT,
                 "SECURE_HSTS_SECONDS": "0",
                 "SECRET_KEY": "",
-                "ALLOW_INSECURE_SECRET_KEY": "1",
+                "COURIER_WEBHOOK_SECRET": "",
+                "SECRETS_DIR": str(secrets_dir),
             },
         ),
-        "no_secret_key": (("check",), {**PRODUCTION_ENVIRONMENT, "SECRET_KEY": ""}),
+        "debug_public_secrets": (
+            check_deploy,
+            {
+                **PRODUCTION_ENVIRONMENT,
+                "DEBUG": "1",
+                "SECRET_KEY": "django-insecure-local-development-key-change-me",
+                "COURIER_WEBHOOK_SECRET": "dev-courier-webhook-secret",
+            },
+        ),
+        "public_secret_key": (
+            ("check",),
+            {**PRODUCTION_ENVIRONMENT, "SECRET_KEY": "docker-compose-development-only"},
+        ),
+        "public_webhook_secret": (
+            ("check",),
+            {**PRODUCTION_ENVIRONMENT, "COURIER_WEBHOOK_SECRET": "dev-courier-webhook-secret"},
+        ),
+        "no_secret_nowhere_to_keep_it": (
+            ("check",),
+            {
+                **PRODUCTION_ENVIRONMENT,
+                "SECRET_KEY": "",
+                "SECRETS_DIR": str(unwritable / "secrets"),
+            },
+        ),
         "negative_proxy_count": (
             ("check",),
             {**PRODUCTION_ENVIRONMENT, "TRUSTED_PROXY_COUNT": "-1"},
@@ -316,19 +352,41 @@ def test_check_deploy_is_clean_with_production_settings(deploy_checks):
     assert returncode == 0, output
 
 
-def test_check_deploy_fails_without_hsts_and_a_real_secret_key(deploy_checks):
-    returncode, output = deploy_checks["no_hsts_weak_key"]
+def test_check_deploy_flags_missing_hsts_and_secrets_generated_per_host(deploy_checks):
+    returncode, output = deploy_checks["no_hsts_generated_secrets"]
 
     assert returncode != 0
     assert "security.W004" in output  # HSTS
-    assert "security.W009" in output  # weak SECRET_KEY
+    assert "yourlocalshop.W001" in output  # SECRET_KEY kept on this host only
+    assert "yourlocalshop.W002" in output  # COURIER_WEBHOOK_SECRET too
+    assert "security.W009" not in output  # what was generated is strong
 
 
-def test_production_refuses_to_start_without_a_secret_key_when_told_to(deploy_checks):
-    returncode, output = deploy_checks["no_secret_key"]
+def test_check_deploy_flags_every_public_secret(deploy_checks):
+    returncode, output = deploy_checks["debug_public_secrets"]
 
     assert returncode != 0
-    assert "SECRET_KEY must be set in production" in output
+    assert "security.W018" in output  # DEBUG
+    assert "yourlocalshop.E001" in output
+    assert "yourlocalshop.E002" in output
+
+
+@pytest.mark.parametrize(
+    ("scenario", "setting"),
+    [("public_secret_key", "SECRET_KEY"), ("public_webhook_secret", "COURIER_WEBHOOK_SECRET")],
+)
+def test_production_refuses_to_start_with_a_public_secret(deploy_checks, scenario, setting):
+    returncode, output = deploy_checks[scenario]
+
+    assert returncode != 0
+    assert f"{setting} is a public development value" in output
+
+
+def test_production_refuses_to_start_without_a_secret_it_cannot_keep(deploy_checks):
+    returncode, output = deploy_checks["no_secret_nowhere_to_keep_it"]
+
+    assert returncode != 0
+    assert "SECRET_KEY is not set and cannot be kept in" in output
 
 
 @pytest.mark.parametrize(
