@@ -97,7 +97,7 @@ def main() -> None:
         type=float,
         default=0.0,
         help="the server's CATALOGUE_VERSION_RECHECK_SECONDS (0, the default: every request "
-        "reads the version tokens)",
+        "checks the tokens a cached body was built from)",
     )
     options = parser.parse_args()
     if message := wrk_missing():

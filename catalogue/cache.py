@@ -1,11 +1,26 @@
 """The cached read path of the catalogue.
 
-Prices may be cached for long, yet no stale price may ever be served after an edit. Every key of
-product data embeds a *catalogue version* token; saving or deleting any product or category
-replaces the token (at once, and again after the commit, so a reader that re-filled the cache
-between the two from the not-yet-committed state is orphaned too). Old entries are never read
-again and simply expire. `QuerySet.update()` sends no signal: code that bulk-updates products
-must call `catalogue_cache_invalidate()` itself.
+Prices may be cached for long, yet no stale price may ever be served after an edit. Every cached
+document is stored under the current values of the *tokens* it was read under, and a write
+replaces exactly the tokens whose documents it may change (at once, and again after the commit,
+so a reader that re-filled the cache between the two from the not-yet-committed state is orphaned
+too). Old entries are never read again and simply expire. The tokens, all in the shared cache:
+
+- the *catalogue version*: everything depends on it; a category save or delete replaces it (a
+  category's name is in every product document), as does `catalogue_cache_invalidate()`;
+- a *product token* per product id (its list document) and a *SKU token* per SKU (its product
+  page, or the "no such product" answer), both replaced by any change of that product;
+- *list tokens* per scope (every product, or one category slug) and aspect (`LIST_ASPECTS`): the
+  cached id list of a filter depends on the scope's membership token plus the aspects it sorts
+  or filters by. A product change replaces them for the scopes it is or was in (every product and
+  each category above its old and new category) and only the aspects whose fields changed, so a
+  price change re-sorts the price-ordered lists, while a list ordered by popularity keeps its ids
+  and only the pages showing that product are rebuilt (they depend on its product token).
+
+So editing product A never evicts product B's page. Saves and deletes go through the model
+signals (`catalogue.receivers`); `QuerySet.update()` and `bulk_update()` send none: code that
+bulk-writes products reports what it changed with `products_changed()` (one step at its end), and
+a batch of saves inside `invalidation_batch()` is reported in one step as the batch closes.
 
 Stock hints are cached apart, per product, for `CATALOGUE_STOCK_HINT_CACHE_SECONDS` only, and are
 dropped when inventory sends `catalogue.signals.stock_changed`. The `in_stock` list filter depends
@@ -16,19 +31,23 @@ just after the drop is at most `CATALOGUE_STOCK_HINT_CACHE_SECONDS` old.
 This needs a cache shared by every server process (Redis in production); the locmem default is
 per process, which is right only for the single-process development server and the tests.
 
-On top, each server process keeps finished response bodies in its own memory, keyed by both
-version tokens and kept no longer than a stock hint. A cached request then costs one shared-cache
-round trip (reading the two tokens) and no SQL, and an edit is still seen by every process on its
-next request, since every request reads the current tokens from the shared cache (unless an
-operator sets CATALOGUE_VERSION_RECHECK_SECONDS, see `_versions`).
+On top, each server process keeps finished response bodies in its own memory, each with the
+shared-cache values it was built from (`Reads`: the tokens and the stock hints it shows) and kept
+no longer than a stock hint. A cached request then costs one shared-cache round trip (reading
+those values again, one `MGET`) and no SQL, and an edit is still seen by every process on its
+next request (unless an operator sets CATALOGUE_VERSION_RECHECK_SECONDS, see
+`response_body_lookup`).
 """
 
+import contextlib
 import hashlib
 import logging
 import random
+import threading
 import time
 import uuid
-from dataclasses import asdict
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -44,7 +63,30 @@ logger = logging.getLogger(__name__)
 
 VERSION_KEY = "catalogue:version"
 STOCK_VERSION_KEY = "catalogue:stock-version"
-MISSING = "missing"  # cached answer for an unknown SKU / category, under the same version
+MISSING = "missing"  # cached answer for an unknown SKU / category, under the same tokens
+EVERY_PRODUCT = "*"  # the list scope of lists not filtered by category
+
+# What the cached id lists depend on, by the product field (attname) that changes it.
+# `members`: which products are in a scope at all; the others: the orderings and filters.
+LIST_ASPECTS = {
+    "is_active": {"members"},
+    "category_id": {"members"},
+    "popularity": {"popularity"},
+    "price": {"price"},
+    "name": {"name", "text"},
+    "sku": {"text"},
+    "description": {"text"},
+}
+ALL_LIST_ASPECTS = frozenset(set().union(*LIST_ASPECTS.values()))
+# Past this many products in one report, replacing the catalogue version (one write) costs less
+# than two tokens per product, and nearly everything is rebuilt anyway.
+WHOLE_CATALOGUE_CHANGE = 10_000
+ORDERING_ASPECTS = {
+    "-popularity": "popularity",
+    "price": "price",
+    "-price": "price",
+    "name": "name",
+}
 
 
 def _digest(text: str) -> str:
@@ -56,102 +98,194 @@ def _new_token() -> str:
     return uuid.uuid4().hex
 
 
-Versions = tuple[str, str]  # (catalogue version, stock version)
+def _product_token_key(product_id: int) -> str:
+    return f"catalogue:token:product:{product_id}"
 
 
-# The tokens this process read last, and when (time.monotonic()); used only with
-# CATALOGUE_VERSION_RECHECK_SECONDS above 0.
-_versions_seen: tuple[float, Versions] | None = None
+def _sku_token_key(sku: str) -> str:
+    return f"catalogue:token:sku:{_digest(sku)}"
 
 
-def _versions() -> Versions:
-    """The current catalogue and stock version tokens, in one cache round trip.
+def _list_token_key(scope: str, aspect: str) -> str:
+    return f"catalogue:token:list:{aspect}:{scope}"
 
-    That round trip is a third of a cached request's cost (bench/README.md). An operator may
-    trade freshness for it: with CATALOGUE_VERSION_RECHECK_SECONDS above 0, tokens read are
-    reused for that long, so another process's edit shows here up to that late. Edits made by
-    this process forget the tokens it holds, and show at once.
+
+@dataclass
+class Reads:
+    """The shared-cache values (tokens, stock hints) a document was built from, by key: the
+    document is current exactly while every one of them is unchanged."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def _tokens(keys: list[str], reads: Reads | None) -> list[str]:
+    """The current tokens under these keys (one round trip when all exist), recorded in `reads`.
+
+    A token never set, or evicted, starts afresh with `add`, which orphans anything older and
+    never overwrites a token a concurrent edit has just written.
     """
-    global _versions_seen
-    recheck_seconds = settings.CATALOGUE_VERSION_RECHECK_SECONDS
-    if recheck_seconds <= 0:
-        return _versions_read()
-    seen = _versions_seen
-    if seen is not None and time.monotonic() - seen[0] < recheck_seconds:
-        return seen[1]
-    read_at = time.monotonic()  # before the read: tokens are never reused past the bound
-    versions = _versions_read()
-    _versions_seen = (read_at, versions)
-    return versions
-
-
-def _versions_forget() -> None:
-    global _versions_seen
-    _versions_seen = None
-
-
-def _versions_read() -> Versions:
-    found = cache.get_many([VERSION_KEY, STOCK_VERSION_KEY])
-    versions = []
-    for key in (VERSION_KEY, STOCK_VERSION_KEY):
-        token = found.get(key)
-        if token is None:
-            # Never set, or evicted: start a fresh token (which orphans anything older).
+    found = cache.get_many(keys)
+    for key in keys:
+        if key not in found:
             cache.add(key, _new_token(), timeout=None)
-            token = cache.get(key)
-        versions.append(token)
-    return versions[0], versions[1]
+            found[key] = cache.get(key)
+    if reads is not None:
+        reads.values.update((key, found[key]) for key in keys)
+    return [found[key] for key in keys]
 
 
 # Per process, bounded (LRU culling); entries expire as fast as a stock hint.
 _response_bodies = LocMemCache(
     "catalogue-response-bodies", {"TIMEOUT": None, "OPTIONS": {"MAX_ENTRIES": 5000}}
 )
+# How many cache invalidations this process has made: with CATALOGUE_VERSION_RECHECK_SECONDS,
+# a body checked before this process's own last edit is checked again.
+_local_edits = 0
 
 
-def response_body_lookup(*, key: str) -> tuple[Versions, bytes | None]:
-    """The current version tokens, and this process's JSON body for `key` (a description of the
-    request) under them, or None. At most one shared-cache round trip (see `_versions`)."""
-    versions = _versions()
-    return versions, _response_bodies.get(_response_body_key(key, versions))
+def response_body_lookup(*, key: str) -> bytes | None:
+    """This process's JSON body for `key` (a description of the request), if every value it was
+    built from is still current: one shared-cache round trip, or none while an operator's
+    CATALOGUE_VERSION_RECHECK_SECONDS says a body checked that recently is trusted (another
+    process's edit then shows up to that late; this process's own edits show at once)."""
+    entry_key = _digest(key)
+    entry = _response_bodies.get(entry_key)
+    if entry is None:
+        return None
+    read_keys, read_values, body, checked_at, checked_edits, expires_at = entry
+    recheck_seconds = settings.CATALOGUE_VERSION_RECHECK_SECONDS
+    now = time.monotonic()
+    if recheck_seconds > 0 and checked_edits == _local_edits and now - checked_at < recheck_seconds:
+        return body
+    current = cache.get_many(read_keys)
+    if tuple(current.get(read_key) for read_key in read_keys) != read_values:
+        return None
+    if recheck_seconds > 0:
+        entry = (read_keys, read_values, body, now, _local_edits, expires_at)
+        _response_bodies.set(entry_key, entry, timeout=max(expires_at - now, 0.001))
+    return body
 
 
-def response_body_store(*, key: str, versions: Versions, data: Any) -> bytes:
-    """Render `data` (built under `versions`, from a lookup) and keep it for the next lookup."""
+def response_body_store(*, key: str, reads: Reads, data: Any) -> bytes:
+    """Render `data` (built under `reads`) and keep it for the next lookup."""
     body = JSONRenderer().render(data)
     # Spread over the second half of a hint's lifetime: bodies stored together (at start-up, after
     # an edit) would otherwise all expire in the same instant and be rebuilt in one burst.
     timeout = settings.CATALOGUE_STOCK_HINT_CACHE_SECONDS * random.uniform(0.5, 1.0)
-    _response_bodies.set(_response_body_key(key, versions), body, timeout=timeout)
+    now = time.monotonic()
+    read_keys = tuple(reads.values)
+    entry = (read_keys, tuple(reads.values.values()), body, now, _local_edits, now + timeout)
+    _response_bodies.set(_digest(key), entry, timeout=timeout)
     return body
-
-
-def _response_body_key(key: str, versions: Versions) -> str:
-    return f"{versions[0]}:{versions[1]}:{_digest(key)}"
 
 
 def catalogue_cache_invalidate() -> None:
     """Orphan every cached product, list and category document, now and after the commit."""
-    _version_replace(VERSION_KEY)
-    transaction.on_commit(lambda: _version_replace(VERSION_KEY))
+    _tokens_replace([VERSION_KEY])
 
 
-def _version_replace(key: str) -> None:
-    cache.set(key, _new_token(), timeout=None)
-    _versions_forget()
+@dataclass(frozen=True)
+class ProductChange:
+    """What a write did to one product, as far as the cache cares."""
+
+    product_id: int
+    skus: frozenset[str]  # before and after
+    category_ids: frozenset[int]  # before and after
+    list_aspects: frozenset[str]  # the `LIST_ASPECTS` it may have changed
+
+
+def product_change(product, *, previous: dict[str, Any] | None) -> ProductChange:
+    """The change of `product` (as saved) from `previous` (its row's values as read, by attname;
+    None when unknown, e.g. a new product, so every aspect counts as changed)."""
+    skus, category_ids = {product.sku}, {product.category_id}
+    if previous is None:
+        return ProductChange(product.id, frozenset(skus), frozenset(category_ids), ALL_LIST_ASPECTS)
+    skus.add(previous.get("sku", product.sku))
+    category_ids.add(previous.get("category_id", product.category_id))
+    aspects: set[str] = set()
+    for attname, field_aspects in LIST_ASPECTS.items():
+        if attname not in previous or previous[attname] != getattr(product, attname):
+            aspects |= field_aspects
+    return ProductChange(product.id, frozenset(skus), frozenset(category_ids), frozenset(aspects))
+
+
+_batch = threading.local()
+
+
+@contextlib.contextmanager
+def invalidation_batch() -> Iterator[None]:
+    """Collect the product changes reported inside (saves included) and report them in one step
+    as the block closes: a bulk import replaces each token once, not once per row."""
+    if getattr(_batch, "changes", None) is not None:  # nested: the outer batch reports
+        yield
+        return
+    _batch.changes = []
+    try:
+        yield
+    except BaseException:
+        # Whatever was saved before the error (if anything outlives it): no query needed here.
+        _batch.changes = None
+        catalogue_cache_invalidate()
+        raise
+    changes, _batch.changes = _batch.changes, None
+    products_changed(changes)
+
+
+def products_changed(changes: Iterable[ProductChange]) -> None:
+    """Orphan the cached documents these product changes may have changed, now and after the
+    commit: each product's documents, and the id lists of the scopes it is or was in, for the
+    aspects it changed. Nothing else: other products' pages stay cached."""
+    changes = list(changes)
+    pending = getattr(_batch, "changes", None)
+    if pending is not None:
+        pending.extend(changes)
+        return
+    if not changes:
+        return
+    if len(changes) > WHOLE_CATALOGUE_CHANGE:
+        catalogue_cache_invalidate()
+        return
+    keys: set[str] = set()
+    scoped_aspects: set[str] = set()
+    category_ids: set[int] = set()
+    for change in changes:
+        keys.add(_product_token_key(change.product_id))
+        keys.update(_sku_token_key(sku) for sku in change.skus)
+        scoped_aspects |= change.list_aspects
+        if change.list_aspects:
+            category_ids |= change.category_ids
+    if scoped_aspects:
+        scopes = {EVERY_PRODUCT} | selectors.category_slugs_with_ancestors(
+            category_ids=category_ids
+        )
+        # One aspect set for the whole batch: a list that only one product's aspect touched may
+        # be rebuilt once more than needed, never less.
+        keys.update(_list_token_key(scope, aspect) for scope in scopes for aspect in scoped_aspects)
+    _tokens_replace(sorted(keys))
+
+
+def _tokens_replace(keys: list[str]) -> None:
+    _tokens_set(keys)
+    transaction.on_commit(lambda: _tokens_set(keys))
+
+
+def _tokens_set(keys: list[str]) -> None:
+    global _local_edits
+    cache.set_many({key: _new_token() for key in keys}, timeout=None)
+    _local_edits += 1
 
 
 def stock_hints_invalidate(*, product_ids: list[int]) -> None:
     """Drop cached stock hints of these products and every stock-filtered list."""
     cache.delete_many([_stock_hint_key(product_id) for product_id in product_ids])
-    _version_replace(STOCK_VERSION_KEY)
+    _tokens_set([STOCK_VERSION_KEY])
 
 
 def _stock_hint_key(product_id: int) -> str:
     return f"catalogue:stock-hint:{product_id}"
 
 
-def stock_hints_cached(*, product_ids: list[int]) -> dict[int, str]:
+def stock_hints_cached(*, product_ids: list[int], reads: Reads | None = None) -> dict[int, str]:
     keys = {product_id: _stock_hint_key(product_id) for product_id in product_ids}
     found = cache.get_many(list(keys.values()))
     hints = {product_id: found[key] for product_id, key in keys.items() if key in found}
@@ -163,22 +297,36 @@ def stock_hints_cached(*, product_ids: list[int]) -> dict[int, str]:
             timeout=settings.CATALOGUE_STOCK_HINT_CACHE_SECONDS,
         )
         hints.update(fresh)
+    if reads is not None:
+        reads.values.update((keys[product_id], hints[product_id]) for product_id in product_ids)
     return hints
 
 
+def _list_token_keys(filters: selectors.ProductFilters) -> list[str]:
+    scope = filters.category if filters.category is not None else EVERY_PRODUCT
+    aspects = ["members", ORDERING_ASPECTS[filters.ordering]]
+    if filters.min_price is not None or filters.max_price is not None:
+        aspects.append("price")
+    if filters.q is not None:
+        aspects.append("text")
+    keys = [VERSION_KEY, *(_list_token_key(scope, aspect) for aspect in dict.fromkeys(aspects))]
+    if filters.in_stock is not None:
+        keys.append(STOCK_VERSION_KEY)
+    return keys
+
+
 def product_ids_cached(
-    *, filters: selectors.ProductFilters, versions: Versions | None = None
+    *, filters: selectors.ProductFilters, reads: Reads | None = None
 ) -> list[int]:
     """Ids of the active products matching the filters, in order (one cache read when warm).
 
     Raises `UnknownCategory` for a category slug that does not exist.
     """
-    version, stock_version = versions or _versions()
+    tokens = _tokens(_list_token_keys(filters), reads)
     parts = [f"{name}={value}" for name, value in asdict(filters).items() if value is not None]
-    key = f"catalogue:{version}:ids:{_digest('&'.join(parts))}"
+    key = f"catalogue:ids:{_digest('&'.join(parts + tokens))}"
     timeout = settings.CATALOGUE_CACHE_SECONDS
     if filters.in_stock is not None:
-        key += f":stock={stock_version}"
         timeout = settings.CATALOGUE_STOCK_HINT_CACHE_SECONDS
     product_ids = cache.get(key)
     if product_ids is None:
@@ -202,14 +350,17 @@ def _product_ids_uncached(*, filters: selectors.ProductFilters) -> list[int] | s
     return list(products.values_list("id", flat=True))
 
 
-def product_list_documents(
-    *, product_ids: list[int], versions: Versions | None = None
-) -> list[dict]:
+def product_list_documents(*, product_ids: list[int], reads: Reads | None = None) -> list[dict]:
     """List items (with `stockHint`) for these ids, in this order."""
     from catalogue.api.serializers import ProductListDocumentSerializer
 
-    version, _ = versions or _versions()
-    keys = {product_id: f"catalogue:{version}:list-item:{product_id}" for product_id in product_ids}
+    version, *tokens = _tokens(
+        [VERSION_KEY, *(_product_token_key(product_id) for product_id in product_ids)], reads
+    )
+    keys = {
+        product_id: f"catalogue:list-item:{product_id}:{version}:{token}"
+        for product_id, token in zip(product_ids, tokens, strict=True)
+    }
     found = cache.get_many(list(keys.values()))
     documents = {product_id: found[key] for product_id, key in keys.items() if key in found}
     missing = [product_id for product_id in product_ids if product_id not in documents]
@@ -223,8 +374,8 @@ def product_list_documents(
             timeout=settings.CATALOGUE_CACHE_SECONDS,
         )
         documents.update(fresh)
-    hints = stock_hints_cached(product_ids=product_ids)
-    # A product deactivated since the id list was cached has bumped the version; the
+    hints = stock_hints_cached(product_ids=product_ids, reads=reads)
+    # A product deactivated since the id list was cached has replaced that list's token; the
     # membership check only guards against a concurrent delete.
     return [
         {**documents[product_id], "stockHint": hints[product_id]}
@@ -233,12 +384,12 @@ def product_list_documents(
     ]
 
 
-def product_detail_document(*, sku: str, versions: Versions | None = None) -> dict:
+def product_detail_document(*, sku: str, reads: Reads | None = None) -> dict:
     """The product page document (with `stockHint`); `ProductNotFound` for unknown/inactive."""
     from catalogue.api.serializers import ProductDetailDocumentSerializer
 
-    version, _ = versions or _versions()
-    key = f"catalogue:{version}:product:{_digest(sku)}"
+    version, token = _tokens([VERSION_KEY, _sku_token_key(sku)], reads)
+    key = f"catalogue:product:{version}:{token}:{_digest(sku)}"
     cached = cache.get(key)
     if cached is None:
         try:
@@ -250,15 +401,15 @@ def product_detail_document(*, sku: str, versions: Versions | None = None) -> di
         cache.set(key, cached, timeout=settings.CATALOGUE_CACHE_SECONDS)
     if cached == MISSING:
         raise ProductNotFound(f"No product with SKU {sku!r} is on sale.", sku=sku)
-    hints = stock_hints_cached(product_ids=[cached["id"]])
+    hints = stock_hints_cached(product_ids=[cached["id"]], reads=reads)
     return {**cached["document"], "stockHint": hints[cached["id"]]}
 
 
-def category_documents(*, versions: Versions | None = None) -> list[dict]:
+def category_documents(*, reads: Reads | None = None) -> list[dict]:
     from catalogue.api.serializers import CategorySerializer
 
-    version, _ = versions or _versions()
-    key = f"catalogue:{version}:categories"
+    (version,) = _tokens([VERSION_KEY], reads)
+    key = f"catalogue:categories:{version}"
     documents = cache.get(key)
     if documents is None:
         documents = CategorySerializer(selectors.category_list(), many=True).data

@@ -65,3 +65,13 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} {self.name}"
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # What the row held when read, so a save can tell the cache which lists it may have
+        # changed (`catalogue.receivers`); keyed by attname (`category_id`).
+        instance.loaded_values = {
+            name: instance.__dict__[name] for name in field_names if name in instance.__dict__
+        }
+        return instance

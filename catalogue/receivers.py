@@ -3,13 +3,31 @@
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from catalogue.cache import catalogue_cache_invalidate, stock_hints_invalidate
+from catalogue.cache import (
+    catalogue_cache_invalidate,
+    product_change,
+    products_changed,
+    stock_hints_invalidate,
+)
 from catalogue.models import Category, Product
 from catalogue.signals import stock_changed
 
 
 @receiver(post_save, sender=Product, dispatch_uid="catalogue_product_saved")
+def invalidate_saved_product(*, instance: Product, created: bool, **kwargs) -> None:
+    previous = None if created else getattr(instance, "loaded_values", None)
+    products_changed([product_change(instance, previous=previous)])
+    # The next save of this instance changes what it holds now.
+    instance.loaded_values = {
+        field.attname: getattr(instance, field.attname) for field in Product._meta.concrete_fields
+    }
+
+
 @receiver(post_delete, sender=Product, dispatch_uid="catalogue_product_deleted")
+def invalidate_deleted_product(*, instance: Product, **kwargs) -> None:
+    products_changed([product_change(instance, previous=None)])
+
+
 @receiver(post_save, sender=Category, dispatch_uid="catalogue_category_saved")
 @receiver(post_delete, sender=Category, dispatch_uid="catalogue_category_deleted")
 def invalidate_catalogue_cache(**kwargs) -> None:

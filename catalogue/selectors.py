@@ -50,7 +50,8 @@ def product_weights_by_sku(*, skus: Iterable[str]) -> dict[str, int | None]:
 
 
 def products_by_id(*, product_ids: Iterable[int]) -> QuerySet[Product]:
-    return Product.objects.select_related("category").filter(id__in=list(product_ids))
+    """These products, in no particular order."""
+    return Product.objects.select_related("category").filter(id__in=list(product_ids)).order_by()
 
 
 def product_skus_most_popular(*, top: int) -> list[str]:
@@ -86,6 +87,23 @@ def category_with_descendant_ids(*, slug: str) -> list[int] | None:
         ids.append(category_id)
         pending.extend(children_by_parent.get(category_id, []))
     return ids
+
+
+def category_slugs_with_ancestors(*, category_ids: Iterable[int]) -> set[str]:
+    """Slugs of these categories and of every category above them (one query for the tree)."""
+    parents, slugs = {}, {}
+    for category_id, parent_id, slug in Category.objects.values_list("id", "parent_id", "slug"):
+        parents[category_id], slugs[category_id] = parent_id, slug
+    found: set[str] = set()
+    pending = [category_id for category_id in category_ids if category_id in slugs]
+    while pending:
+        category_id = pending.pop()
+        if slugs[category_id] in found:  # a cycle made through the admin must not hang the save
+            continue
+        found.add(slugs[category_id])
+        if parents[category_id] is not None:
+            pending.append(parents[category_id])
+    return found
 
 
 def product_list(*, filters: ProductFilters, category_ids: list[int] | None = None) -> QuerySet:

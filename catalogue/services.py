@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
+from catalogue.cache import invalidation_batch
 from catalogue.errors import SeedFileInvalid
 from catalogue.models import Category, Product
 
@@ -169,6 +170,13 @@ def catalogue_import(*, categories: list[Any], products: list[Any]) -> ImportRes
     if errors:
         raise SeedFileInvalid(f"{len(errors)} problem(s) in the seed file.", errors=errors)
 
+    with invalidation_batch():  # one cache invalidation for the whole file
+        return _catalogue_import_rows(categories, cleaned, existing)
+
+
+def _catalogue_import_rows(
+    categories: list[dict], cleaned: list[tuple[int, dict]], existing: dict[str, Product]
+) -> ImportResult:
     categories_by_slug = _categories_upsert(categories)
     created = updated = unchanged = 0
     result = {}

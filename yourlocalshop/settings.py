@@ -308,8 +308,9 @@ PRICES_INCLUDE_TAX = env.bool("PRICES_INCLUDE_TAX", default=True)
 
 CATALOGUE_CACHE_SECONDS = env.int("CATALOGUE_CACHE_SECONDS", default=300)
 CATALOGUE_STOCK_HINT_CACHE_SECONDS = env.int("CATALOGUE_STOCK_HINT_CACHE_SECONDS", default=10)
-# 0: every catalogue request reads the version tokens, so an edit shows on every server's next
-# request. Above 0, each process reuses the tokens it read for that many seconds (catalogue.cache).
+# 0: every cached catalogue request checks the tokens it was built from, so an edit shows on every
+# server's next request. Above 0, each process trusts a body it checked for that many seconds
+# (catalogue.cache).
 CATALOGUE_VERSION_RECHECK_SECONDS = env.float("CATALOGUE_VERSION_RECHECK_SECONDS", default=0.0)
 if CATALOGUE_VERSION_RECHECK_SECONDS < 0:
     raise environ.ImproperlyConfigured("CATALOGUE_VERSION_RECHECK_SECONDS must be 0 or more.")

@@ -23,11 +23,11 @@ PROBLEM = problem_details("RFC 9457 problem details (application/problem+json)."
 class CachedPublicReadMixin:
     """A public, read-only catalogue endpoint whose JSON body is cached (see `catalogue.cache`).
 
-    A GET whose body this process already holds under the current version tokens is answered
-    before DRF's request handling, as Django's `cache_page` would answer it: content negotiation,
-    authentication and throttling decide nothing for a public JSON document, yet cost about a
-    sixth of a cached request's CPU. A miss goes through DRF, whose handler builds the data under
-    the tokens of that same lookup; errors (bad query values, unknown SKU) are never cached.
+    A GET whose body this process already holds, built from tokens and hints all still current, is
+    answered before DRF's request handling, as Django's `cache_page` would answer it: content
+    negotiation, authentication and throttling decide nothing for a public JSON document, yet cost
+    about a sixth of a cached request's CPU. A miss goes through DRF, whose handler builds the data
+    recording what it read; errors (bad query values, unknown SKU) are never cached.
     """
 
     authentication_classes: list = []
@@ -37,23 +37,22 @@ class CachedPublicReadMixin:
         """What identifies the body: everything in the request that changes it."""
         raise NotImplementedError
 
-    def response_data(self, request: Request, versions: cache.Versions, **kwargs) -> Any:
-        """The data to render, read under `versions`."""
+    def response_data(self, request: Request, reads: cache.Reads, **kwargs) -> Any:
+        """The data to render, recording what it read in `reads`."""
         raise NotImplementedError
 
     def dispatch(self, request, *args, **kwargs):
         if request.method in ("GET", "HEAD"):
             self.cache_key = self.response_cache_key(request, **kwargs)
-            self.cache_versions, body = cache.response_body_lookup(key=self.cache_key)
+            body = cache.response_body_lookup(key=self.cache_key)
             if body is not None:
                 return self._json_response(body)
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request, *args, **kwargs):
-        data = self.response_data(request, self.cache_versions, **kwargs)
-        body = cache.response_body_store(
-            key=self.cache_key, versions=self.cache_versions, data=data
-        )
+        reads = cache.Reads()
+        data = self.response_data(request, reads, **kwargs)
+        body = cache.response_body_store(key=self.cache_key, reads=reads, data=data)
         return self._json_response(body)
 
     def _json_response(self, body: bytes) -> HttpResponse:
@@ -85,14 +84,12 @@ class ProductListView(CachedPublicReadMixin, ListAPIView):
         # are in the key: `next`/`previous` are absolute links.
         return f"list:{request.build_absolute_uri('/')}:{sorted(request.GET.lists())}"
 
-    def response_data(self, request, versions, **kwargs):
+    def response_data(self, request, reads, **kwargs):
         filter_serializer = ProductFilterSerializer(data=request.query_params.dict())
         filter_serializer.is_valid(raise_exception=True)
-        product_ids = cache.product_ids_cached(
-            filters=filter_serializer.to_filters(), versions=versions
-        )
+        product_ids = cache.product_ids_cached(filters=filter_serializer.to_filters(), reads=reads)
         page_ids = self.paginate_queryset(product_ids)
-        documents = cache.product_list_documents(product_ids=page_ids, versions=versions)
+        documents = cache.product_list_documents(product_ids=page_ids, reads=reads)
         return self.get_paginated_response(documents).data
 
 
@@ -109,8 +106,8 @@ class ProductDetailView(CachedPublicReadMixin, APIView):
     def response_cache_key(self, request, *, sku: str):
         return f"detail:{sku}"
 
-    def response_data(self, request, versions, *, sku: str):
-        return cache.product_detail_document(sku=sku, versions=versions)
+    def response_data(self, request, reads, *, sku: str):
+        return cache.product_detail_document(sku=sku, reads=reads)
 
 
 @extend_schema(
@@ -124,5 +121,5 @@ class CategoryListView(CachedPublicReadMixin, APIView):
     def response_cache_key(self, request):
         return "categories"
 
-    def response_data(self, request, versions):
-        return cache.category_documents(versions=versions)
+    def response_data(self, request, reads):
+        return cache.category_documents(reads=reads)

@@ -382,7 +382,7 @@ def test_uncached_requests_use_a_bounded_number_of_queries(api_client, set_stock
 
 
 def test_price_changed_by_another_process_is_served_at_once(api_client):
-    """Another server process saving a product only changes the shared version token; this
+    """Another server process replacing the catalogue version only changes that shared token; this
     process's in-memory response bodies must not outlive it."""
     from django.core.cache import cache as shared_cache
 
@@ -445,7 +445,6 @@ def version_recheck(settings, monkeypatch):
     from catalogue import cache as catalogue_cache
 
     settings.CATALOGUE_VERSION_RECHECK_SECONDS = 1
-    monkeypatch.setattr(catalogue_cache, "_versions_seen", None)
     clock = {"now": 1000.0}
     monkeypatch.setattr(catalogue_cache.time, "monotonic", lambda: clock["now"])
     return clock
