@@ -56,7 +56,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 from rest_framework.renderers import JSONRenderer
 
-from catalogue import selectors
+from catalogue import search, selectors
 from catalogue.errors import ProductNotFound, UnknownCategory
 
 logger = logging.getLogger(__name__)
@@ -82,6 +82,7 @@ ALL_LIST_ASPECTS = frozenset(set().union(*LIST_ASPECTS.values()))
 # than two tokens per product, and nearly everything is rebuilt anyway.
 WHOLE_CATALOGUE_CHANGE = 10_000
 ORDERING_ASPECTS = {
+    "relevance": "text",
     "-popularity": "popularity",
     "price": "price",
     "-price": "price",
@@ -347,7 +348,10 @@ def _product_ids_uncached(*, filters: selectors.ProductFilters) -> list[int] | s
         if category_ids is None:
             return MISSING
     products = selectors.product_list(filters=filters, category_ids=category_ids)
-    return list(products.values_list("id", flat=True))
+    if filters.q is None:
+        return list(products.values_list("id", flat=True))
+    with search.similarity_threshold():
+        return list(products.values_list("id", flat=True))
 
 
 def product_list_documents(*, product_ids: list[int], reads: Reads | None = None) -> list[dict]:
@@ -426,7 +430,7 @@ def catalogue_cache_warm(*, top: int) -> int:
     skus = selectors.product_skus_most_popular(top=top)
     for sku in skus:
         product_detail_document(sku=sku)
-    for ordering in selectors.ORDERINGS:
+    for ordering in set(selectors.ORDERINGS) - {selectors.SEARCH_ORDERING}:
         product_ids = product_ids_cached(filters=selectors.ProductFilters(ordering=ordering))
         product_list_documents(product_ids=product_ids[:top])
     for category in selectors.category_list():

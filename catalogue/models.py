@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -41,6 +42,8 @@ class Product(models.Model):
     weight_grams = models.PositiveIntegerField(null=True, blank=True)
     # Higher is more popular: drives the default ordering and which products the cache warms.
     popularity = models.PositiveIntegerField(default=0)
+    # PostgreSQL only: written by a database trigger, read by the search (catalogue/search.py).
+    search_vector = SearchVectorField(null=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -4,18 +4,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
+from catalogue import search
 from catalogue.errors import ProductNotFound
 from catalogue.models import Category, Product
 
 ORDERINGS = {
+    # By how well products match the search (`q`); without one, as DEFAULT_ORDERING.
+    "relevance": ("-relevance", "-popularity", "id"),
     "price": ("price", "id"),
     "-price": ("-price", "id"),
     "name": ("name", "id"),
     "-popularity": ("-popularity", "id"),
 }
 DEFAULT_ORDERING = "-popularity"
+SEARCH_ORDERING = "relevance"  # the default when searching
 
 
 @dataclass(frozen=True)
@@ -116,12 +120,11 @@ def product_list(*, filters: ProductFilters, category_ids: list[int] | None = No
     products = Product.objects.select_related("category").filter(is_active=True)
     if category_ids is not None:
         products = products.filter(category_id__in=category_ids)
+    ordering = filters.ordering
     if filters.q:
-        products = products.filter(
-            Q(name__icontains=filters.q)
-            | Q(sku__icontains=filters.q)
-            | Q(description__icontains=filters.q)
-        )
+        products = search.products_matching(products, filters.q)
+    elif ordering == SEARCH_ORDERING:
+        ordering = DEFAULT_ORDERING
     if filters.min_price is not None:
         products = products.filter(price__gte=filters.min_price)
     if filters.max_price is not None:
@@ -136,7 +139,7 @@ def product_list(*, filters: ProductFilters, category_ids: list[int] | None = No
                 if (available.get(product_id, 0) > 0) is filters.in_stock
             ]
         )
-    return products.order_by(*ORDERINGS[filters.ordering])
+    return products.order_by(*ORDERINGS[ordering])
 
 
 def available_by_product_id(*, product_ids: list[int]) -> dict[int, int]:

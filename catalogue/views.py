@@ -10,14 +10,15 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from catalogue import cache
+from catalogue import cache, search
 from catalogue.api.serializers import ProductFilterSerializer
 from catalogue.errors import ProductNotFound, UnknownCategory
-from catalogue.selectors import DEFAULT_ORDERING, ProductFilters
+from catalogue.selectors import DEFAULT_ORDERING, SEARCH_ORDERING, ProductFilters
 
 PRODUCTS_PER_PAGE = 24
 POPULAR_ON_HOME = 8
 ORDERING_LABELS = {
+    "relevance": "Best match",
     "-popularity": "Most popular",
     "price": "Price: low to high",
     "-price": "Price: high to low",
@@ -96,6 +97,10 @@ def product_list(request):
         request,
         "catalogue/product_list.html",
         {
+            "search_query": filters.q,
+            "suggestion": search.search_suggestion(filters.q)
+            if filters.q and not product_ids
+            else None,
             "products": _with_stock_labels(
                 cache.product_list_documents(product_ids=list(page.object_list))
             ),
@@ -106,7 +111,9 @@ def product_list(request):
             "query": request.GET,
             "categories": categories,
             "current_category": current_category,
-            "orderings": ORDERING_LABELS,
+            "orderings": ORDERING_LABELS
+            if filters.q
+            else {key: label for key, label in ORDERING_LABELS.items() if key != SEARCH_ORDERING},
             "default_ordering": DEFAULT_ORDERING,
         },
         status=400 if errors else 200,

@@ -6,6 +6,7 @@ Two shapes, one codebase:
   a Redis cache and a real Celery broker.
 """
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # search lookups (trigram); harmless on SQLite
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -317,6 +319,10 @@ if CATALOGUE_VERSION_RECHECK_SECONDS < 0:
 CATALOGUE_LOW_STOCK_THRESHOLD = env.int("CATALOGUE_LOW_STOCK_THRESHOLD", default=5)
 CATALOGUE_WARMUP_TOP = env.int("CATALOGUE_WARMUP_TOP", default=500)
 CATALOGUE_WARMUP_ON_START = env.bool("CATALOGUE_WARMUP_ON_START", default=True)
+# PostgreSQL text search configuration (pg_ts_config) of product search; SQLite ignores it.
+CATALOGUE_SEARCH_CONFIG = env.str("CATALOGUE_SEARCH_CONFIG", default="english")
+if not re.fullmatch(r"[a-z_]+", CATALOGUE_SEARCH_CONFIG):
+    raise environ.ImproperlyConfigured("CATALOGUE_SEARCH_CONFIG must be a configuration name.")
 
 CART_MAX_QTY_PER_LINE = env.int("CART_MAX_QTY_PER_LINE", default=20)
 CART_TTL_DAYS = env.int("CART_TTL_DAYS", default=30)

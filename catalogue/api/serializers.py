@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalogue.models import Category, Product
-from catalogue.selectors import DEFAULT_ORDERING, ORDERINGS, ProductFilters
+from catalogue.selectors import DEFAULT_ORDERING, ORDERINGS, SEARCH_ORDERING, ProductFilters
 
 STOCK_HINTS = ["in_stock", "low_stock", "out_of_stock"]
 
@@ -17,7 +17,8 @@ class ProductFilterSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,  # an empty search box lists everything
         max_length=100,
-        help_text="Searches name, SKU and description.",
+        help_text='Searches name, SKU and description: words (stemmed), "quoted phrases", '
+        "`or`, `-excluded`; on PostgreSQL also close spellings of the name and SKU fragments.",
     )
     min_price = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=0, required=False
@@ -32,7 +33,9 @@ class ProductFilterSerializer(serializers.Serializer):
         help_text="true: only products that can be bought now; false: only sold-out ones.",
     )
     ordering = serializers.ChoiceField(
-        choices=list(ORDERINGS), required=False, default=DEFAULT_ORDERING
+        choices=list(ORDERINGS),
+        required=False,
+        help_text="Default: `relevance` (best match first) when searching, else `-popularity`.",
     )
 
     def validate(self, attrs):
@@ -46,6 +49,7 @@ class ProductFilterSerializer(serializers.Serializer):
     def to_filters(self) -> ProductFilters:
         values = dict(self.validated_data)
         values["q"] = values.get("q") or None
+        values.setdefault("ordering", SEARCH_ORDERING if values["q"] else DEFAULT_ORDERING)
         return ProductFilters(**values)
 
 
