@@ -5,15 +5,17 @@ price is what the very next request sees.
 """
 
 import copy
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
-from catalogue.cache import invalidation_batch
+from catalogue.cache import invalidation_batch, product_change, products_changed
 from catalogue.errors import SeedFileInvalid
 from catalogue.models import Category, Product
 
@@ -30,6 +32,9 @@ PRODUCT_FIELDS = {
     "popularity",
 }
 CATEGORY_FIELDS = {"slug", "name", "parent"}
+# What an import writes to an existing product (a row may leave out the optional ones).
+IMPORT_WRITTEN_FIELDS = sorted(PRODUCT_FIELDS)
+IMPORT_BATCH = 1_000  # rows per INSERT/UPDATE statement, and per `IN (...)` list
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,11 @@ class ImportResult:
     created: int
     updated: int
     unchanged: int
+
+
+def _chunks(values: list) -> Iterator[list]:
+    for start in range(0, len(values), IMPORT_BATCH):
+        yield values[start : start + IMPORT_BATCH]
 
 
 def _messages(error: ValidationError) -> list[str]:
@@ -136,7 +146,9 @@ def _product_rows(
             seen.add(values.get(field))
         errors.extend(f"{prefix}: {message}" for message in row_errors)
         cleaned.append((number, {**values, "category": category_slug}))
-    taken = dict(Product.objects.filter(slug__in=seen_slugs - {None}).values_list("slug", "sku"))
+    taken = {}
+    for chunk in _chunks(sorted(seen_slugs - {None})):
+        taken.update(Product.objects.filter(slug__in=chunk).values_list("slug", "sku"))
     for number, values in cleaned:
         owner = taken.get(values.get("slug"))
         if owner is not None and owner != values.get("sku"):
@@ -164,7 +176,11 @@ def catalogue_import(*, categories: list[Any], products: list[Any]) -> ImportRes
     errors = _category_rows_errors(categories, known_slugs)
     file_category_slugs = {row.get("slug") for row in categories if isinstance(row, dict)}
     skus = [row.get("sku") for row in products if isinstance(row, dict)]
-    existing = {product.sku: product for product in Product.objects.filter(sku__in=skus)}
+    existing = {
+        product.sku: product
+        for chunk in _chunks(skus)
+        for product in Product.objects.filter(sku__in=chunk)
+    }
     cleaned, product_errors = _product_rows(products, known_slugs | file_category_slugs, existing)
     errors += product_errors
     if errors:
@@ -177,28 +193,37 @@ def catalogue_import(*, categories: list[Any], products: list[Any]) -> ImportRes
 def _catalogue_import_rows(
     categories: list[dict], cleaned: list[tuple[int, dict]], existing: dict[str, Product]
 ) -> ImportResult:
+    """Write validated rows in bulk (an insert per IMPORT_BATCH new products, an update per
+    IMPORT_BATCH changed ones), and report the changes to the cache in one step."""
     categories_by_slug = _categories_upsert(categories)
-    created = updated = unchanged = 0
+    now = timezone.now()
+    to_create, to_update, changes = [], [], []
+    unchanged = 0
     result = {}
     for _, values in cleaned:
-        category = categories_by_slug.get(values["category"]) or Category.objects.get(
-            slug=values["category"]
-        )
         product = existing.get(values["sku"])
-        fields = {**values, "category": category}
+        fields = {**values, "category": categories_by_slug[values["category"]]}
         if product is None:
             product = Product(**fields)
-            product.save()
-            created += 1
+            to_create.append(product)
         elif any(getattr(product, field) != value for field, value in fields.items()):
             for field, value in fields.items():
                 setattr(product, field, value)
-            product.save()
-            updated += 1
+            product.updated_at = now
+            to_update.append(product)
+            changes.append(product_change(product, previous=product.loaded_values))
         else:
             unchanged += 1
         result[product.sku] = product
-    return ImportResult(products=result, created=created, updated=updated, unchanged=unchanged)
+    Product.objects.bulk_create(to_create, batch_size=IMPORT_BATCH)
+    Product.objects.bulk_update(
+        to_update, [*IMPORT_WRITTEN_FIELDS, "updated_at"], batch_size=IMPORT_BATCH
+    )
+    changes += [product_change(product, previous=None) for product in to_create]
+    products_changed(changes)
+    return ImportResult(
+        products=result, created=len(to_create), updated=len(to_update), unchanged=unchanged
+    )
 
 
 def _categories_upsert(rows: list[dict]) -> dict[str, Category]:

@@ -25,9 +25,11 @@ from inventory.services.reservations import (
 from inventory.services.stock import (
     stock_adjust,
     stock_receive,
+    stock_receive_many,
     stock_reconcile,
     stock_return,
     stock_set_on_hand,
+    stock_set_on_hand_many,
 )
 
 __all__ = [
@@ -39,8 +41,10 @@ __all__ = [
     "reservations_expire_due",
     "stock_adjust",
     "stock_receive",
+    "stock_receive_many",
     "stock_reconcile",
     "stock_reserve",
     "stock_return",
     "stock_set_on_hand",
+    "stock_set_on_hand_many",
 ]

@@ -205,7 +205,7 @@ def move_stock(
     note: str = "",
 ) -> StockMovement:
     """Change on_hand (and reserved) of a locked stock row and write its ledger row."""
-    stock_item.on_hand, stock_item.reserved = _stock_item_add(
+    stock_item.on_hand, stock_item.reserved = stock_item_add(
         stock_item_id=stock_item.pk, on_hand=delta, reserved=reserved_delta
     )
     return StockMovement.objects.create(
@@ -221,7 +221,7 @@ def move_stock(
     )
 
 
-def _stock_item_add(*, stock_item_id: int, on_hand: int, reserved: int) -> tuple[int, int]:
+def stock_item_add(*, stock_item_id: int, on_hand: int, reserved: int) -> tuple[int, int]:
     """Add to a stock row's on_hand and reserved; returns their new values, read by the same
     statement (`UPDATE ... RETURNING`, which the ORM's update() cannot say), so the ledger's
     `on_hand_after` is the database's own figure without a second query under the row lock.

@@ -1,7 +1,9 @@
 """Stock on hand: set, receive, adjust, return, reconcile."""
 
 import logging
+from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -26,6 +28,7 @@ from inventory.services.steps import (
     notify_stock_changed,
     reclaim_lapsed_holds,
     require_reference,
+    stock_item_add,
     stock_item_locked_for,
 )
 
@@ -94,6 +97,119 @@ def stock_receive(*, product, quantity: int, reason: str, user=None) -> StockMov
     )
     notify_stock_changed([product.pk])
     return movement
+
+
+# Rows per `IN (...)` list and per insert: below SQLite's bound on query parameters.
+BULK_CHUNK = 5_000
+
+
+@transaction.atomic
+def stock_set_on_hand_many(*, levels: Sequence[tuple[Any, int]], reason: str, user=None) -> int:
+    """`stock_set_on_hand` for many products at once (seeding, a stock count): (product, on
+    hand) pairs, one movement per product whose level changes; returns how many changed.
+
+    All or nothing; locks the stock rows (by primary key, as every stock writer does) and
+    refuses with `StockBelowReserved` a level under what customers hold.
+    """
+    for _, on_hand in levels:
+        if not isinstance(on_hand, int) or isinstance(on_hand, bool) or on_hand < 0:
+            raise InvalidStockRequest("On hand must be a whole number of at least 0.")
+    kind, note = kind_and_note(
+        reason,
+        kinds=frozenset({MovementReason.SEED, MovementReason.ADJUSTMENT}),
+        default=MovementReason.ADJUSTMENT,
+    )
+    targets = {product.pk: (product, on_hand) for product, on_hand in levels}
+    return _stock_move_many(
+        products=[product for product, _ in targets.values()],
+        delta_for=lambda stock_item: targets[stock_item.product_id][1] - stock_item.on_hand,
+        kind=kind,
+        note=note,
+        user=user,
+    )
+
+
+@transaction.atomic
+def stock_receive_many(*, quantities: Sequence[tuple[Any, int]], reason: str, user=None) -> int:
+    """`stock_receive` for a whole delivery: (product, quantity received) pairs, one `receipt`
+    movement each (`reason` is its note); returns how many. All or nothing; locks the stock rows
+    by primary key. Not idempotent: every call is a delivery."""
+    received: dict[int, tuple[Any, int]] = {}
+    for product, quantity in quantities:
+        if not is_positive_int(quantity):
+            raise InvalidStockRequest("A receipt needs a positive whole quantity.")
+        previous = received.get(product.pk, (product, 0))[1]
+        received[product.pk] = (product, previous + quantity)
+    _, note = kind_and_note(
+        reason, kinds=frozenset({MovementReason.RECEIPT}), default=MovementReason.RECEIPT
+    )
+    return _stock_move_many(
+        products=[product for product, _ in received.values()],
+        delta_for=lambda stock_item: received[stock_item.product_id][1],
+        kind=MovementReason.RECEIPT,
+        note=note,
+        user=user,
+    )
+
+
+def _stock_move_many(*, products, delta_for, kind: str, note: str, user) -> int:
+    """Move the stock of many products in the caller's transaction: a product without a stock
+    row gets one created at its new level (one insert for them all), the others are changed
+    one guarded UPDATE each under their row locks; then every ledger row in one insert."""
+    product_ids = [product.pk for product in products]
+    existing: dict[int, StockItem] = {}
+    for chunk in _chunks(sorted(product_ids)):
+        existing.update(
+            (stock_item.product_id, stock_item)
+            for stock_item in StockItem.objects.select_for_update()
+            .filter(product_id__in=chunk)
+            .order_by("pk")
+        )
+    now = timezone.now()
+    moved: list[tuple[StockItem, int]] = []
+    created = []
+    for product in products:
+        stock_item = existing.get(product.pk)
+        if stock_item is None:
+            stock_item = StockItem(product=product, on_hand=0)
+            delta = delta_for(stock_item)
+            stock_item.on_hand = delta
+            created.append(stock_item)
+        else:
+            delta = delta_for(stock_item)
+            if delta == 0:
+                continue
+            new_on_hand = stock_item.on_hand + delta
+            _ensure_room_for_reserved(stock_item=stock_item, on_hand=new_on_hand, now=now)
+            stock_item.on_hand, stock_item.reserved = stock_item_add(
+                stock_item_id=stock_item.pk, on_hand=delta, reserved=0
+            )
+        if delta != 0:
+            moved.append((stock_item, delta))
+    # A concurrent writer creating one of these rows makes this insert fail: all or nothing.
+    StockItem.objects.bulk_create(created, batch_size=BULK_CHUNK)
+    StockMovement.objects.bulk_create(
+        [
+            StockMovement(
+                stock_item=stock_item,
+                reason=kind,
+                delta=delta,
+                quantity=abs(delta),
+                on_hand_after=stock_item.on_hand,
+                user=user if user is not None and user.is_authenticated else None,
+                note=note[:500],
+            )
+            for stock_item, delta in moved
+        ],
+        batch_size=BULK_CHUNK,
+    )
+    notify_stock_changed(stock_item.product_id for stock_item, _ in moved)
+    return len(moved)
+
+
+def _chunks(values: list) -> Iterator[list]:
+    for start in range(0, len(values), BULK_CHUNK):
+        yield values[start : start + BULK_CHUNK]
 
 
 @locking.retry_on_deadlock

@@ -55,15 +55,18 @@ class Command(BaseCommand):
                     ) from error
                 if stock_errors:
                     raise SeedFileInvalid("Bad stock levels.", errors=stock_errors)
-                for sku, on_hand in stock_by_sku.items():
-                    try:
-                        inventory_services.stock_set_on_hand(
-                            product=result.products[sku], on_hand=on_hand, reason="seed"
-                        )
-                    except DomainError as error:  # e.g. below what customers have reserved
-                        raise SeedFileInvalid(
-                            error.detail, errors=[f"sku {sku!r}: stock: {error.detail}"]
-                        ) from error
+                try:
+                    inventory_services.stock_set_on_hand_many(
+                        levels=[
+                            (result.products[sku], on_hand) for sku, on_hand in stock_by_sku.items()
+                        ],
+                        reason="seed",
+                    )
+                except DomainError as error:  # e.g. below what customers have reserved
+                    sku = error.extra.get("sku")
+                    raise SeedFileInvalid(
+                        error.detail, errors=[f"sku {sku!r}: stock: {error.detail}"]
+                    ) from error
         except SeedFileInvalid as error:
             errors = error.extra["errors"]
             raise CommandError(
