@@ -1,12 +1,14 @@
-"""The packing staff's workplace: the queue, its actions, batches, shipments, packing slips.
+"""The packing staff's workplace: the packing station, tasks, batches, shipments, slips.
 
-Everything is read-only here: statuses move only through the actions, which call the services.
+Everything is read-only here: statuses move only through the station and the actions, which call
+the services.
 """
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -14,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from fulfilment import selectors, services
 from fulfilment.errors import CourierError
 from fulfilment.models import FulfilmentBatch, PackingTask, PackingTaskLine, Shipment, ShipmentEvent
+from fulfilment.station import PackingStationMixin
 from yourlocalshop.errors import DomainError
 
 
@@ -66,18 +69,17 @@ def _run_per_task(modeladmin, request, queryset: QuerySet, action, done_message:
 
 
 @admin.register(PackingTask)
-class PackingTaskAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PackingTaskAdmin(PackingStationMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every packing task, searchable; the work itself happens in the packing station."""
+
     list_display = [
-        "id",
         "order_number",
         "status",
         "created_at",
         "assignee",
-        "batch",
         "shipment_status",
         "tracking_number",
-        "booking_error",
-        "packing_slip_link",
+        "station_link",
     ]
     list_filter = ["status", "batch"]
     list_select_related = ["order", "assignee", "batch", "shipment"]
@@ -100,15 +102,25 @@ class PackingTaskAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         shipment = getattr(packing_task, "shipment", None)
         return (shipment and shipment.tracking_number) or "-"
 
-    @admin.display(description="Booking error")
-    def booking_error(self, packing_task: PackingTask) -> str:
-        shipment = getattr(packing_task, "shipment", None)
-        return (shipment and shipment.booking_error) or ""
+    @admin.display(description="Packing station")
+    def station_link(self, packing_task: PackingTask) -> str:
+        url = reverse("admin:fulfilment_packingtask_station_task", args=[packing_task.pk])
+        return format_html('<a href="{}">Open</a>', url)
 
-    @admin.display(description="Packing slip")
-    def packing_slip_link(self, packing_task: PackingTask) -> str:
-        url = reverse("admin:fulfilment_packingtask_slip", args=[packing_task.pk])
-        return format_html('<a href="{}" target="_blank">Print</a>', url)
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Nothing on a task is edited by hand: its page is the packing station's.
+        if not object_id.isdigit():
+            raise Http404
+        return HttpResponseRedirect(
+            reverse("admin:fulfilment_packingtask_station_task", args=[int(object_id)])
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "station_url": reverse("admin:fulfilment_packingtask_station"),
+        }
+        return super().changelist_view(request, extra_context=extra_context)
 
     @admin.action(description="Start picking", permissions=["change"])
     def start_picking(self, request, queryset):
@@ -163,6 +175,16 @@ class PackingTaskAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         return [
             path(
+                "station/",
+                self.admin_site.admin_view(self.station_queue_view),
+                name="fulfilment_packingtask_station",
+            ),
+            path(
+                "<int:packing_task_id>/station/",
+                self.admin_site.admin_view(self.station_task_view),
+                name="fulfilment_packingtask_station_task",
+            ),
+            path(
                 "<int:packing_task_id>/slip/",
                 self.admin_site.admin_view(self.packing_slip_view),
                 name="fulfilment_packingtask_slip",
@@ -171,27 +193,55 @@ class PackingTaskAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ]
 
     def packing_slip_view(self, request, packing_task_id: int):
-        packing_task = get_object_or_404(
-            PackingTask.objects.select_related("order", "batch").prefetch_related("lines"),
-            pk=packing_task_id,
-        )
-        if not self.has_view_permission(request, packing_task):
+        if not self.has_view_permission(request):
             raise PermissionDenied
+        packing_task = selectors.packing_task_get(packing_task_id=packing_task_id)
         return TemplateResponse(
             request,
             "fulfilment/packing_slip.html",
             {
                 "packing_task": packing_task,
                 "order": packing_task.order,
-                "shipping_address": packing_task.order.shipping_address,
+                "lines": selectors.station_lines(packing_tasks=[packing_task])[packing_task.pk],
+                "shipment": getattr(packing_task, "shipment", None),
+                "shop_name": settings.SHOP_NAME,
             },
         )
 
 
 @admin.register(FulfilmentBatch)
 class FulfilmentBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "created_at", "created_by", "task_count"]
+    list_display = ["id", "created_at", "created_by", "task_count", "pick_list_link"]
     readonly_fields = ["packing_task_list", "pick_list"]
+
+    @admin.display(description="Pick list")
+    def pick_list_link(self, batch: FulfilmentBatch) -> str:
+        url = reverse("admin:fulfilment_fulfilmentbatch_pick_list", args=[batch.pk])
+        return format_html('<a href="{}">Print</a>', url)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:batch_id>/pick-list/",
+                self.admin_site.admin_view(self.pick_list_view),
+                name="fulfilment_fulfilmentbatch_pick_list",
+            ),
+            *super().get_urls(),
+        ]
+
+    def pick_list_view(self, request, batch_id: int):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        batch = selectors.fulfilment_batch_get(batch_id=batch_id)
+        return TemplateResponse(
+            request,
+            "fulfilment/pick_list.html",
+            {
+                "batch": batch,
+                "pick_list": selectors.fulfilment_batch_pick_list(batch=batch),
+                "shop_name": settings.SHOP_NAME,
+            },
+        )
 
     def get_queryset(self, request):
         return (
@@ -224,14 +274,15 @@ class FulfilmentBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def pick_list(self, batch: FulfilmentBatch) -> str:
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (line.sku, line.name, line.quantity, ", ".join(line.order_numbers))
+                (line.sku, line.name, line.location, line.quantity, ", ".join(line.order_numbers))
                 for line in selectors.fulfilment_batch_pick_list(batch=batch)
             ),
         )
         return format_html(
-            "<table><tr><th>SKU</th><th>Name</th><th>Quantity</th><th>Orders</th></tr>{}</table>",
+            "<table><tr><th>SKU</th><th>Name</th><th>Location</th><th>Quantity</th>"
+            "<th>Orders</th></tr>{}</table>",
             rows,
         )
 

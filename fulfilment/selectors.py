@@ -2,11 +2,14 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 
 from catalogue import selectors as catalogue_selectors
+from fulfilment.enums import PackingTaskStatus
 from fulfilment.errors import FulfilmentBatchNotFound, PackingTaskNotFound
+from fulfilment.gateways import get_courier_gateway
 from fulfilment.models import FulfilmentBatch, PackingTask, PackingTaskLine, Shipment, ShipmentEvent
+from inventory import selectors as inventory_selectors
 from orders.errors import OrderNotFound
 from orders.models import Order
 
@@ -17,6 +20,30 @@ class PickListLine:
     name: str
     quantity: int
     order_numbers: tuple[str, ...]
+    location: str = ""
+
+
+@dataclass(frozen=True)
+class StationLine:
+    """A line of a packing task as the packing station shows it."""
+
+    sku: str
+    name: str
+    quantity: int
+    picked_quantity: int
+    location: str
+
+    @property
+    def is_picked(self) -> bool:
+        return self.picked_quantity >= self.quantity
+
+
+# The packing station's queue tabs: which task statuses each one shows.
+STATION_QUEUES = {
+    "pending": (PackingTaskStatus.PENDING,),
+    "picking": (PackingTaskStatus.PICKING,),
+    "packed": (PackingTaskStatus.PACKED,),
+}
 
 
 def packing_tasks_list(*, status: str | None = None) -> QuerySet[PackingTask]:
@@ -34,6 +61,55 @@ def packing_task_get(*, packing_task_id: int) -> PackingTask:
     if packing_task is None:
         raise PackingTaskNotFound(f"Packing task {packing_task_id} does not exist.")
     return packing_task
+
+
+def courier_carrier() -> str:
+    """The carrier that collects the shop's parcels (the configured courier's name)."""
+    return get_courier_gateway().carrier
+
+
+def packing_station_queue(*, queue: str) -> QuerySet[PackingTask]:
+    """A tab of the packing station: oldest paid order first (then oldest task)."""
+    return (
+        PackingTask.objects.filter(status__in=STATION_QUEUES[queue])
+        .select_related("order", "assignee", "shipment")
+        .prefetch_related("lines")
+        .order_by("order__paid_at", "created_at", "pk")
+    )
+
+
+def packing_station_counts() -> dict[str, int]:
+    """How many tasks wait in each tab of the packing station."""
+    counts = dict(
+        PackingTask.objects.exclude(status=PackingTaskStatus.SHIPPED)
+        .order_by()
+        .values_list("status")
+        .annotate(count=Count("pk"))
+    )
+    return {
+        queue: sum(counts.get(status, 0) for status in statuses)
+        for queue, statuses in STATION_QUEUES.items()
+    }
+
+
+def station_lines(*, packing_tasks) -> dict[int, list[StationLine]]:
+    """The lines of each task with the shelf location of its product (one query for all)."""
+    packing_tasks = list(packing_tasks)
+    skus = {line.sku for task in packing_tasks for line in task.lines.all()}
+    locations = inventory_selectors.stock_locations_by_sku(skus=skus)
+    return {
+        task.pk: [
+            StationLine(
+                sku=line.sku,
+                name=line.name,
+                quantity=line.quantity,
+                picked_quantity=line.picked_quantity,
+                location=locations.get(line.sku, ""),
+            )
+            for line in task.lines.all()
+        ]
+        for task in packing_tasks
+    }
 
 
 def packing_task_products_weight_grams(*, packing_task_id: int) -> int | None:
@@ -76,12 +152,14 @@ def fulfilment_batch_pick_list(*, batch: FulfilmentBatch) -> list[PickListLine]:
         number = line.packing_task.order.number
         if number not in entry["orders"]:
             entry["orders"].append(number)
+    locations = inventory_selectors.stock_locations_by_sku(skus=totals)
     return [
         PickListLine(
             sku=sku,
             name=entry["name"],
             quantity=entry["quantity"],
             order_numbers=tuple(entry["orders"]),
+            location=locations.get(sku, ""),
         )
         for sku, entry in sorted(totals.items())
     ]

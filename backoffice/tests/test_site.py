@@ -23,3 +23,20 @@ def test_shop_owner_group_has_money_and_stock_but_never_deletes():
 
     assert {"view_overview", "view_reports", "view_order", "view_invoice"} <= permissions
     assert not any(codename.startswith("delete_") for codename in permissions)
+
+
+def test_home_links_each_role_to_its_desk(client):
+    packer = UserFactory(is_staff=True)
+    packer.groups.add(Group.objects.get(name="Packing staff"))
+    clerk = UserFactory(is_staff=True)
+    clerk.groups.add(Group.objects.get(name="Returns staff"))
+
+    client.force_login(packer)
+    packer_home = client.get("/admin/").content.decode()
+    client.force_login(clerk)
+    clerk_home = client.get("/admin/").content.decode()
+
+    assert "/admin/fulfilment/packingtask/station/" in packer_home
+    assert "Returns desk" not in packer_home
+    assert "Returns desk" in clerk_home
+    assert "Packing station" not in clerk_home

@@ -56,7 +56,7 @@ def test_packing_queue_lists_tasks_oldest_first_filtered_by_status(client, packe
 def test_packing_queue_shows_the_order_lines_of_a_task(client, packer):
     packing_task = _pending_task(skus_and_quantities=[("SKU-Z", 3)])
 
-    response = client.get(f"{CHANGELIST}{packing_task.pk}/change/")
+    response = client.get(f"{CHANGELIST}{packing_task.pk}/change/", follow=True)
 
     assert response.status_code == 200
     assert "SKU-Z" in response.content.decode()
@@ -98,7 +98,8 @@ def test_admin_shows_a_failed_booking_to_staff(client, packer, courier_outage):
 
     page = response.content.decode()
     assert "Courier booking failed and will be retried" in page
-    assert "The courier is unavailable" in client.get(CHANGELIST).content.decode()
+    station = client.get(f"{CHANGELIST}station/", {"queue": "packed"}).content.decode()
+    assert "The courier is unavailable" in station
     assert PackingTask.objects.get().status == PackingTaskStatus.PACKED
 
 
