@@ -10,10 +10,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from fulfilment import selectors
@@ -47,6 +45,7 @@ from orders import services as order_services
 from orders.enums import OrderStatus
 from orders.errors import OrderNotFound
 from orders.models import Order, OrderLine
+from yourlocalshop.emails import customer_email_send
 from yourlocalshop.errors import IllegalTransition
 from yourlocalshop.state_machine import transition
 
@@ -574,12 +573,15 @@ def shipment_notify_customer(*, shipment_id) -> bool:
         raise ShipmentNotFound(f"Shipment {shipment_id} does not exist.")
     if shipment.customer_notified_at is not None or not shipment.tracking_number:
         return False
-    context = {"shipment": shipment, "order": shipment.order, "shop_name": settings.SHOP_NAME}
-    send_mail(
-        subject=render_to_string("fulfilment/email/shipped_subject.txt", context).strip(),
-        message=render_to_string("fulfilment/email/shipped_body.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[shipment.order.email],
+    customer_email_send(
+        template="fulfilment/email/shipped",
+        context={
+            "shipment": shipment,
+            "order": shipment.order,
+            "order_url": order_services.order_page_url(shipment.order),
+        },
+        to=shipment.order.email,
+        message_key=f"shipment-{shipment.pk}-shipped",
     )
     shipment.customer_notified_at = timezone.now()
     shipment.save(update_fields=["customer_notified_at"])

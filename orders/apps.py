@@ -7,7 +7,14 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         # The outbox's tasks live in the platform module; importing it registers them with Celery.
-        from yourlocalshop import outbox  # noqa: F401
+        from orders import consumers
+        from yourlocalshop import outbox
+
+        outbox.register_handler(
+            "order_paid",
+            consumers.confirmation_email_on_order_paid,
+            consumer=consumers.CONFIRMATION_EMAIL_CONSUMER,
+        )
 
         settings.CELERY_BEAT_SCHEDULE.update(
             {

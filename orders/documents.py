@@ -1,10 +1,14 @@
 """Invoice and credit note documents: the same frozen data rendered as HTML and as PDF."""
 
+from urllib.parse import urlencode
+
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from orders.enums import InvoiceKind
 from orders.models import Invoice
 from orders.pdf import PAGE_HEIGHT, PdfDocument
+from orders.selectors import invoice_link_key
 from yourlocalshop.addresses import address_lines
 
 LINES_PER_PAGE = 30
@@ -12,6 +16,12 @@ LINES_PER_PAGE = 30
 
 def _title(invoice: Invoice) -> str:
     return "Credit note" if invoice.kind == InvoiceKind.CREDIT_NOTE else "Invoice"
+
+
+def invoice_document_path(invoice: Invoice, *, pdf: bool = True) -> str:
+    """The document's path with the key that opens it without signing in (for emails)."""
+    path = reverse("invoice-pdf" if pdf else "invoice-html", args=[invoice.pk])
+    return f"{path}?{urlencode({'key': invoice_link_key(invoice_id=invoice.pk)})}"
 
 
 def invoice_html(invoice: Invoice) -> str:

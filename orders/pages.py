@@ -10,10 +10,12 @@ the attempt's response is a redirect to the confirmation, or the domain error to
 
 import json
 import uuid
+from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -120,6 +122,24 @@ def _order_for_viewer(request, order_id):
         raise Http404(error.detail) from error
 
 
+def _signed_out_order_link(view):
+    """A signed-out visitor following a link to an order they cannot see (their email's link,
+    opened before signing in) is asked to sign in and brought back, not shown a bare 404. Whether
+    the order exists is not revealed: every such link asks the same."""
+
+    @wraps(view)
+    def wrapper(request, order_id):
+        try:
+            return view(request, order_id)
+        except Http404:
+            if request.user.is_authenticated:
+                raise
+            messages.info(request, "Sign in to see your order.")
+            return redirect_to_login(request.get_full_path())
+
+    return wrapper
+
+
 @require_GET
 def order_confirmation(request, order_id):
     return render(
@@ -157,14 +177,19 @@ def _order_page(request, order, *, status: int = 200):
 
 
 @require_GET
+@_signed_out_order_link
 def order_detail(request, order_id):
     return _order_page(request, _order_for_viewer(request, order_id))
 
 
 @require_http_methods(["GET", "POST"])
 def order_find(request):
-    """A guest's order by its number and the email it was placed with."""
-    form = OrderLookupForm(request.POST or None)
+    """A guest's order by its number and the email it was placed with. The confirmation email
+    links here with both in the query string, so the form comes filled in."""
+    form = OrderLookupForm(
+        request.POST or None,
+        initial={field: request.GET.get(field, "") for field in ("number", "email")},
+    )
     status = 200
     if request.method == "POST":
         status = 400

@@ -2,7 +2,9 @@
 
 import uuid
 
+from django.core import signing
 from django.db.models import Prefetch, QuerySet
+from django.utils.crypto import constant_time_compare
 
 from carts.enums import CartStatus
 from carts.models import Cart
@@ -63,15 +65,34 @@ def order_lookup(*, number: str, email: str) -> Order:
     return order
 
 
-def invoice_get_for_viewer(*, invoice_id: int, user, guest_cart_id=None) -> Invoice:
+_DOCUMENT_LINK_SIGNER = signing.Signer(salt="orders.document-link")
+
+
+def invoice_link_key(*, invoice_id: int) -> str:
+    """The key that opens one invoice or credit note without signing in: the links in customer
+    emails carry it (a guest reading the email on another device has no cart cookie)."""
+    return _DOCUMENT_LINK_SIGNER.signature(str(invoice_id))
+
+
+def invoice_get_for_viewer(
+    *, invoice_id: int, user, guest_cart_id=None, link_key: str | None = None
+) -> Invoice:
+    """The invoice if its order is the viewer's (as `order_get_for_viewer`) or `link_key` is its
+    key (`invoice_link_key`); `InvoiceNotFound` otherwise."""
     invoice = (
         Invoice.objects.select_related("order", "credited_invoice")
         .prefetch_related("lines")
         .filter(pk=invoice_id)
         .first()
     )
-    if invoice is None or not _may_view(
-        order=invoice.order, user=user, guest_cart_id=guest_cart_id
-    ):
+    if invoice is None:
+        raise InvoiceNotFound()
+    if link_key and constant_time_compare(link_key, invoice_link_key(invoice_id=invoice.pk)):
+        return invoice
+    if not _may_view(order=invoice.order, user=user, guest_cart_id=guest_cart_id):
         raise InvoiceNotFound()
     return invoice
+
+
+def invoices_of_order(*, order: Order, kind: str) -> list[Invoice]:
+    return list(Invoice.objects.filter(order=order, kind=kind).order_by("issued_at", "pk"))

@@ -16,16 +16,20 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Sum
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from inventory.services import stock_return
+from orders.documents import invoice_document_path
 from orders.enums import OrderStatus
 from orders.models import Order
-from orders.services import CreditNoteLineRequest, credit_note_issue, order_refund
+from orders.services import (
+    CreditNoteLineRequest,
+    credit_note_issue,
+    order_page_url,
+    order_refund,
+)
 from orders.taxes import tax_split
 from returns.enums import (
     RETURN_ALLOWED_TRANSITIONS,
@@ -45,6 +49,7 @@ from returns.errors import (
 )
 from returns.models import ReturnLine, ReturnNumberSequence, ReturnRequest
 from returns.selectors import order_invoice
+from yourlocalshop.emails import absolute_url, customer_email_send
 from yourlocalshop.errors import DomainError, IllegalTransition
 from yourlocalshop.outbox import outbox_publish
 from yourlocalshop.state_machine import transition
@@ -481,17 +486,21 @@ def return_notify_customer(*, return_id: str, status: str) -> bool:
     )
     if return_request is None or return_request.status != status:
         return False
-    context = {
-        "return_request": return_request,
-        "order": return_request.order,
-        "lines": list(return_request.lines.all()),
-        "shop_name": settings.SHOP_NAME,
-    }
-    subject = render_to_string("returns/email/status_changed_subject.txt", context)
-    send_mail(
-        subject=" ".join(subject.split()),
-        message=render_to_string("returns/email/status_changed.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[return_request.order.email],
+    order = return_request.order
+    credit_note = return_request.credit_note
+    customer_email_send(
+        template="returns/email/status_changed",
+        context={
+            "return_request": return_request,
+            "order": order,
+            "lines": list(return_request.lines.select_related("order_line")),
+            "return_address": settings.SHOP_RETURN_ADDRESS,
+            "order_url": order_page_url(order),
+            "credit_note_url": (
+                absolute_url(invoice_document_path(credit_note)) if credit_note else ""
+            ),
+        },
+        to=order.email,
+        message_key=f"return-{return_request.pk}-{status}",
     )
     return True

@@ -213,7 +213,23 @@ STORAGES = {
 }
 
 # --- Email ------------------------------------------------------------------------------------
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# EMAIL_URL (django-environ: smtp+tls://user:password@host:587, consolemail://, ...) sets the
+# backend and server in one value; without it the Django keys below are read. The default prints
+# every email to the console, which is what `make run` shows.
+if env.str("EMAIL_URL", default=""):
+    globals().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = env.str(
+        "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+    )
+    EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+    EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+    EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+    EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+    EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+# A slow mail server must not hold an outbox delivery until the task's time limit.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="shop@yourlocalshop.local")
 
 # --- Security (production) --------------------------------------------------------------------
@@ -305,6 +321,12 @@ SHOP_NAME = env.str("SHOP_NAME", default="YourLocalShop")
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="EUR")
 SHOP_SELLER_ADDRESS = env.str("SHOP_SELLER_ADDRESS", default="1 High Street, Hometown")
 SHOP_SELLER_VAT_ID = env.str("SHOP_SELLER_VAT_ID", default="")
+# What customer emails and documents print about the shop, and the links they carry.
+SHOP_URL = env.str("SHOP_URL", default="http://127.0.0.1:8000").rstrip("/")
+SHOP_CONTACT_EMAIL = env.str("SHOP_CONTACT_EMAIL", default=DEFAULT_FROM_EMAIL)
+SHOP_CONTACT_PHONE = env.str("SHOP_CONTACT_PHONE", default="")
+# Where customers send returned goods (approved-return email); the seller address by default.
+SHOP_RETURN_ADDRESS = env.str("SHOP_RETURN_ADDRESS", default=SHOP_SELLER_ADDRESS)
 VAT_RATE = Decimal(env.str("VAT_RATE", default="0.20"))
 PRICES_INCLUDE_TAX = env.bool("PRICES_INCLUDE_TAX", default=True)
 

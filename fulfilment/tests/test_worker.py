@@ -1,4 +1,5 @@
-"""Packing tasks through a real Celery worker and Redis, including a worker killed mid-consumer.
+"""`order_paid` consumers (the packing task, the order confirmation email) through a real Celery
+worker and Redis, including a worker killed mid-consumer.
 
 PostgreSQL only: the worker is another process and must see the test database.
 """
@@ -19,8 +20,10 @@ from django.db import connection
 from fulfilment.consumers import PACKING_TASK_CONSUMER
 from fulfilment.models import PackingTask
 from fulfilment.tests.factories import paid_order_with_lines, publish_order_paid
+from orders.consumers import CONFIRMATION_EMAIL_CONSUMER
 from yourlocalshop.celery import app as celery_app
 from yourlocalshop.models import OutboxEvent, ProcessedEvent
+from yourlocalshop.outbox import outbox_deliver_task
 
 pytestmark = [
     pytest.mark.postgres,
@@ -204,3 +207,51 @@ def test_a_worker_keeps_its_database_connection_from_task_to_task(workers):
 
     assert len(sessions_after_the_first_task) == 1
     assert _other_sessions() == sessions_after_the_first_task
+
+
+def _confirmations_sent(mailbox, order) -> int:
+    return sum(
+        message.read_text().count(f"Subject: YourLocalShop: order {order.number} confirmed")
+        for message in mailbox.iterdir()
+    )
+
+
+def test_worker_killed_before_the_confirmation_email_went_out_sends_it_once(
+    workers, tmp_path, monkeypatch
+):
+    """The order confirmation is another `order_paid` consumer (orders): a worker dying inside it
+    leaves nothing recorded, so the redelivery sends the one email."""
+    # The workers write their emails as files there (django-environ: filemail:// + the path).
+    monkeypatch.setenv("EMAIL_URL", f"filemail:///{tmp_path}")
+    order = paid_order_with_lines()
+    event = publish_order_paid(order)  # queued; no worker runs yet
+    database = connection.settings_dict
+    # Another session holds the email consumer's claim on the event, so the worker stops inside
+    # the consumer, before sending: the moment it dies.
+    with psycopg.connect(
+        host=database["HOST"],
+        port=database["PORT"],
+        user=database["USER"],
+        dbname=database["NAME"],
+    ) as blocker:
+        blocker.execute(
+            "INSERT INTO yourlocalshop_processedevent (consumer, event_id, processed_at) "
+            "VALUES (%s, %s, now())",
+            [CONFIRMATION_EMAIL_CONSUMER, event.pk],
+        )
+        first_worker = workers()
+        assert _wait_for(lambda: _waiting_for_a_lock() > 0, timeout=10), first_worker.log()
+
+        first_worker.kill()
+        blocker.rollback()
+
+    assert _confirmations_sent(tmp_path, order) == 0
+    second_worker = workers(visibility_timeout=2)
+
+    assert _wait_for(lambda: _delivered(event), timeout=15), second_worker.log()
+    assert _confirmations_sent(tmp_path, order) == 1
+    # A replay through the broker (as the sweep would queue it) runs the consumers again.
+    OutboxEvent.objects.filter(pk=event.pk).update(delivered_at=None)
+    outbox_deliver_task.delay(str(event.pk))
+    assert _wait_for(lambda: _delivered(event), timeout=10), second_worker.log()
+    assert _confirmations_sent(tmp_path, order) == 1

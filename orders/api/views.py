@@ -263,7 +263,15 @@ class InvoiceDocumentView(APIView):
 
     @extend_schema(
         tags=TAGS,
-        summary="An invoice or credit note (the order's owner or staff)",
+        summary="An invoice or credit note (the order's owner, staff, or a link from an email)",
+        parameters=[
+            OpenApiParameter(
+                "key",
+                str,
+                description="The key of this document from a customer email's link; opens it "
+                "without signing in.",
+            )
+        ],
         responses={
             (200, "text/html"): OpenApiTypes.STR,
             (200, "application/pdf"): OpenApiTypes.BINARY,
@@ -272,7 +280,10 @@ class InvoiceDocumentView(APIView):
     )
     def get(self, request, invoice_id: int):
         invoice = invoice_get_for_viewer(
-            invoice_id=invoice_id, user=request.user, guest_cart_id=cart_id_from_cookie(request)
+            invoice_id=invoice_id,
+            user=request.user,
+            guest_cart_id=cart_id_from_cookie(request),
+            link_key=request.query_params.get("key"),
         )
         if not self.as_pdf:
             return HttpResponse(invoice_html(invoice), content_type="text/html; charset=utf-8")

@@ -2,7 +2,7 @@
 
 Split by workflow: `checkout` (placing an order), `execution` (one idempotent checkout attempt,
 for the API and the checkout page), `lifecycle` (fulfilment moves and refunds), `invoices`
-(invoices and credit notes).
+(invoices and credit notes), `notifications` (customer emails).
 """
 
 from orders.services.checkout import (
@@ -19,6 +19,7 @@ from orders.services.lifecycle import (
     order_mark_shipped,
     order_refund,
 )
+from orders.services.notifications import order_confirmation_send, order_page_url
 
 __all__ = [
     "CheckoutRequest",
@@ -28,9 +29,11 @@ __all__ = [
     "checkouts_abandoned",
     "credit_note_issue",
     "invoice_issue",
+    "order_confirmation_send",
     "order_mark_delivered",
     "order_mark_packing",
     "order_mark_shipped",
+    "order_page_url",
     "order_place",
     "order_refund",
 ]

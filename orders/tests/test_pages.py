@@ -225,12 +225,18 @@ def test_order_pages_are_private(client, product):
     _place(client)
     order = Order.objects.get()
     stranger = client.__class__()
+    detail = reverse("orders:detail", args=[order.pk])
 
-    assert stranger.get(reverse("orders:detail", args=[order.pk])).status_code == 404
+    # A signed-out visitor is asked to sign in (their email's link), and learns nothing more.
+    asked = stranger.get(detail)
+    assert asked.status_code == 302
+    assert asked["Location"] == f"/account/login/?next={detail}"
     assert stranger.get(reverse("orders:confirmation", args=[order.pk])).status_code == 404
     history = stranger.get(reverse("orders:history"))
     assert history.status_code == 302
     assert history["Location"].startswith("/account/login/")
+    stranger.force_login(UserFactory())
+    assert stranger.get(detail).status_code == 404
 
 
 def test_order_detail_shows_status_address_and_invoice_links(client, product):

@@ -2,6 +2,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
@@ -323,9 +324,17 @@ def test_return_lifecycle_restocks_refunds_credits_and_tells_the_customer(return
         f"YourLocalShop: your return {refunded.rma_number} is approved",
         f"YourLocalShop: your return {refunded.rma_number} is refunded",
     ]
-    assert mail.outbox[-1].to == [order.email]
-    assert "44.99 EUR" in mail.outbox[-1].body
-    assert credit_note.number in mail.outbox[-1].body
+    approved_email, refund_email = mail.outbox[1:]
+    assert refunded.rma_number in approved_email.body
+    assert f"{settings.SHOP_NAME}\n{settings.SHOP_RETURN_ADDRESS}\n" in approved_email.body
+    assert settings.SHOP_RETURN_ADDRESS in approved_email.alternatives[0][0]
+    assert refund_email.to == [order.email]
+    assert "€44.99" in refund_email.body
+    credit_note_path = f"/api/invoices/{credit_note.pk}/pdf?key="
+    assert f"Credit note {credit_note.number} (PDF): {settings.SHOP_URL}{credit_note_path}" in (
+        refund_email.body
+    )
+    assert credit_note_path in refund_email.alternatives[0][0]
 
 
 def test_return_receive_again_restocks_and_refunds_nothing_twice():

@@ -14,6 +14,7 @@ from django.utils.safestring import mark_safe
 
 from yourlocalshop.addresses import address_lines
 
+
 register = template.Library()
 
 CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
@@ -56,3 +57,9 @@ def query_with(context, **changes) -> str:
         if value not in (None, ""):
             query[key] = value
     return query.urlencode()
+
+
+@register.filter
+def address_text(address) -> str:
+    """`{{ order.shipping_address|address_text }}`: the address's lines for a plain-text email."""
+    return "\n".join(address_lines(address))
