@@ -14,7 +14,6 @@ from django.utils.safestring import mark_safe
 
 from yourlocalshop.addresses import address_lines
 
-
 register = template.Library()
 
 CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
