@@ -29,6 +29,16 @@ POLISH_ADDRESS = {
 
 
 @pytest.fixture(autouse=True)
+def _deliver_in_process(monkeypatch):
+    """Run the outbox delivery here, whether or not a broker is configured."""
+    monkeypatch.setattr(
+        outbox.outbox_deliver_task,
+        "delay",
+        lambda event_id: outbox.outbox_deliver(event_id=event_id),
+    )
+
+
+@pytest.fixture(autouse=True)
 def _shop(settings):
     settings.SHOP_NAME = "Corner Shop"
     settings.SHOP_SELLER_ADDRESS = "3 Market Square, Hometown"
