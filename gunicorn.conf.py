@@ -4,6 +4,15 @@ benchmarks. Command-line options (workers, bind, timeouts) still come from each 
 
 import gc
 
+# gunicorn answers a request it cannot parse itself, before Django, with a plain-text 400 or 414
+# (never problem+json), so its limits are set where no legitimate request reaches them: a request
+# line (method, path and query) of up to 8190 bytes (its maximum; the default is 4094), 100
+# header fields of up to 8190 bytes each. Bodies are limited by Django (DATA_UPLOAD_MAX_MEMORY_SIZE,
+# answered 413 problem+json), not here.
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 8190
+
 
 def post_worker_init(worker):
     # The worker has loaded the application: its modules, settings and URL patterns live as long

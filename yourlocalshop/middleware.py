@@ -1,11 +1,14 @@
-"""Request id and security headers, for every response (API, storefront, admin)."""
+"""Request id, request limits and security headers, for every response (API, storefront, admin)."""
 
 import logging
 import time
 import uuid
+from urllib.parse import unquote
 
 from django.conf import settings
+from django.http import HttpResponse
 
+from yourlocalshop.api.problems import problem_json_response
 from yourlocalshop.logging import request_id_var
 
 access_logger = logging.getLogger("yourlocalshop.access")
@@ -80,3 +83,49 @@ class ContentSecurityPolicyMiddleware:
             if policy:
                 response["Content-Security-Policy"] = policy
         return response
+
+
+class RequestLimitsMiddleware:
+    """Refuses, before any view runs, what no view could answer but with a 500: a body larger
+    than DATA_UPLOAD_MAX_MEMORY_SIZE (413) and a NUL character in the path or the query string
+    (400; PostgreSQL refuses NUL in text). Under /api/ the answer is problem+json, elsewhere a
+    short page. A body sent without Content-Length that turns out too large is answered 413 by
+    the API's exception handler (`RequestDataTooBig`)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        refusal = _request_refusal(request)
+        if refusal is not None:
+            return refusal
+        return self.get_response(request)
+
+
+def _request_refusal(request) -> HttpResponse | None:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if limit is not None and length > limit:
+        return _refused(
+            request,
+            status_code=413,
+            code="request_too_large",
+            detail=f"The request body is larger than {limit} bytes.",
+        )
+    if "\x00" in request.path or "\x00" in unquote(request.META.get("QUERY_STRING", "")):
+        return _refused(
+            request,
+            status_code=400,
+            code="malformed_request",
+            detail="The address holds a NUL character.",
+        )
+    return None
+
+
+def _refused(request, *, status_code: int, code: str, detail: str) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return problem_json_response(request, status_code=status_code, code=code, detail=detail)
+    return HttpResponse(detail, status=status_code, content_type="text/plain; charset=utf-8")

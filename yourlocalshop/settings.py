@@ -61,6 +61,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so every response (redirects and errors included) and every log line has the id.
     "yourlocalshop.middleware.RequestIdMiddleware",
+    "yourlocalshop.middleware.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "yourlocalshop.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -283,7 +284,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["yourlocalshop.api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "yourlocalshop.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "yourlocalshop.api.problems.problem_exception_handler",

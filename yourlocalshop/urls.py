@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
@@ -7,6 +7,7 @@ from drf_spectacular.views import (
 )
 
 from yourlocalshop.api.health import HealthView
+from yourlocalshop.views import api_not_found
 
 # The catalogue first, and the API before the admin: its public reads are most of the traffic, and
 # URLs resolve in order.
@@ -30,6 +31,9 @@ api_patterns = [
 
 urlpatterns = [
     path("api/", include(api_patterns)),
+    # Routed, not left to handler404: with DEBUG=1 Django answers an unmatched path with its HTML
+    # debug page, which no API client can read.
+    re_path(r"^api/", api_not_found),
     path("admin/", admin.site.urls),
     path("", include("yourlocalshop.storefront_urls")),
 ]

@@ -17,6 +17,12 @@ def page_not_found(request, exception=None):
     return render(request, "404.html", status=404)
 
 
+def api_not_found(request, *args, **kwargs):
+    return problem_json_response(
+        request, status_code=404, code="not_found", detail="No such resource."
+    )
+
+
 def server_error(request):
     if _is_api(request):
         return problem_json_response(

@@ -24,6 +24,7 @@ from fulfilment.api.serializers import (
 from fulfilment.errors import InvalidWebhookSignature
 from fulfilment.gateways import SIGNATURE_HEADER, webhook_signature_problem
 from yourlocalshop.api.pagination import PageNumberPagination
+from yourlocalshop.api.parsers import refuse_hostile_json
 from yourlocalshop.api.schema import NOT_SIGNED_IN, problem_details
 
 PROBLEM = problem_details("Problem details (application/problem+json).")
@@ -249,8 +250,9 @@ class CourierWebhookView(APIView):
             raise InvalidWebhookSignature(problem)
         try:
             payload = json.loads(raw_body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise ParseError("The body is not valid JSON.") from exc
+        refuse_hostile_json(payload)
         body = CourierEventInputSerializer(data=payload)
         body.is_valid(raise_exception=True)
         data = body.validated_data

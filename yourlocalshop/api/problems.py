@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
@@ -46,6 +47,7 @@ TITLES = {
     405: "Method not allowed.",
     406: "Not acceptable.",
     409: "Conflict.",
+    413: "Content too large.",
     415: "Unsupported media type.",
     422: "Unprocessable content.",
     429: "Too many requests.",
@@ -98,6 +100,8 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = exceptions.PermissionDenied(str(exc) or None)
 
     set_rollback()
+    if isinstance(exc, RequestDataTooBig):  # a body without Content-Length, found while reading
+        return problem_response(problem(status_code=413, code="request_too_large", detail=str(exc)))
     if isinstance(exc, DomainError):
         body = problem(
             status_code=exc.status, code=exc.code, detail=exc.detail, title=exc.title, **exc.extra
