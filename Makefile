@@ -20,7 +20,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-## Serve the seeded shop on http://$(HOST):$(PORT) (SQLite, no services needed) through gunicorn:
+## Serve the shop on http://$(HOST):$(PORT) (SQLite, no services needed) through gunicorn. The sample
+## catalogue fills an empty database only: a restart never touches prices, stock or orders.
 ## ONE process with RUN_THREADS threads. The embedded shape's cache (locmem) and its eager Celery
 ## tasks live inside that process, so a second process would serve catalogue pages its sibling has
 ## already invalidated; threads share the cache, and SQLite (WAL, IMMEDIATE transactions, a busy
@@ -32,7 +33,7 @@ RUN_SERVER = $(BIN)/gunicorn yourlocalshop.wsgi:application --bind $(HOST):$(POR
 run: install
 	@export DEBUG=$${DEBUG:-1} ACCESS_LOG=$${ACCESS_LOG:-1}; set -e; \
 	$(BIN)/python manage.py prepare_database; \
-	$(BIN)/python manage.py seed_products --file sample_products.json; \
+	$(BIN)/python manage.py seed_products --file sample_products.json --if-empty; \
 	$(BIN)/python manage.py ensure_demo_admin; \
 	case "$$DEBUG" in 1|true|True|yes|on) reload=--reload ;; \
 	  *) reload=; $(BIN)/python manage.py collectstatic --noinput --verbosity 0 ;; esac; \
@@ -42,7 +43,7 @@ run: install
 ## more than one shopper at a time (its short listen queue resets connections under a burst).
 runserver: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py prepare_database
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_products --file sample_products.json
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_products --file sample_products.json --if-empty
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py ensure_demo_admin
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 

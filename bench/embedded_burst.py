@@ -167,7 +167,8 @@ def _seed_burst_product(shop: EmbeddedShop, *, sku: str, workdir: Path) -> None:
             }
         )
     )  # fmt: skip
-    shop.manage("seed_products", "--file", str(seed))
+    # --update: the catalogue already has make run's sample products; a new SKU gets its stock.
+    shop.manage("seed_products", "--update", "--file", str(seed))
 
 
 def _shopper(base_url: str, *, sku: str, address: str, start: threading.Barrier, record) -> None:

@@ -58,6 +58,16 @@ def products_by_id(*, product_ids: Iterable[int]) -> QuerySet[Product]:
     return Product.objects.select_related("category").filter(id__in=list(product_ids)).order_by()
 
 
+def product_count() -> int:
+    """Products in the catalogue, on sale or not."""
+    return Product.objects.count()
+
+
+def product_skus_existing(*, skus: Iterable[str]) -> set[str]:
+    """Those of `skus` that name a product, on sale or not."""
+    return set(Product.objects.filter(sku__in=set(skus)).values_list("sku", flat=True))
+
+
 def product_skus_most_popular(*, top: int) -> list[str]:
     """SKUs of the `top` most popular active products, most popular first."""
     products = Product.objects.filter(is_active=True).order_by(*ORDERINGS["-popularity"])

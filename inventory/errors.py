@@ -44,3 +44,11 @@ class InvalidStockRequest(DomainError):
     code = "invalid_stock_request"
     status = 422
     title = "The stock request is invalid."
+
+
+class CatalogueNotEmpty(DomainError):
+    """Seeding was asked of a catalogue that already has products, without leave to update it."""
+
+    code = "catalogue_not_empty"
+    status = 409
+    title = "The catalogue already has products."

@@ -22,6 +22,7 @@ from inventory.services.reservations import (
     reservations_expire_due,
     stock_reserve,
 )
+from inventory.services.seeding import SeedResult, catalogue_seed
 from inventory.services.stock import (
     stock_adjust,
     stock_receive,
@@ -34,6 +35,8 @@ from inventory.services.stock import (
 
 __all__ = [
     "ReservationLineRequest",
+    "SeedResult",
+    "catalogue_seed",
     "reservation_commit",
     "reservation_expire",
     "reservation_extend",

@@ -1,3 +1,4 @@
+import io
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -8,6 +9,7 @@ from django.core.management import CommandError, call_command
 
 from catalogue.models import Category, Product
 from inventory import selectors as inventory_selectors
+from inventory.models import StockMovement
 
 pytestmark = pytest.mark.django_db
 
@@ -49,29 +51,50 @@ def test_seed_products_creates_categories_products_and_stock(tmp_path):
     assert available("TEA-2") == 0
 
 
-def test_seed_products_twice_changes_nothing(tmp_path):
-    path = write(tmp_path, good_document())
-    call_command("seed_products", file=path)
-    first_updated_at = Product.objects.get(sku="TEA-1").updated_at
-
-    call_command("seed_products", file=path)
-
-    assert Product.objects.count() == 2
-    assert Category.objects.count() == 2
-    assert Product.objects.get(sku="TEA-1").updated_at == first_updated_at
-    assert available("TEA-1") == 7
-
-
-def test_seed_products_updates_by_sku(tmp_path):
+def test_seed_products_on_a_catalogue_with_products_refuses_and_writes_nothing(tmp_path):
     call_command("seed_products", file=write(tmp_path, good_document()))
     document = good_document()
     document["products"][0].update(price="4.95", stock=3)
 
-    call_command("seed_products", file=write(tmp_path, document))
+    with pytest.raises(CommandError, match=r"already has 2 products\. Nothing was written"):
+        call_command("seed_products", file=write(tmp_path, document))
 
-    assert Product.objects.count() == 2
+    assert Product.objects.get(sku="TEA-1").price == Decimal("4.50")
+    assert available("TEA-1") == 7
+
+
+def test_seed_products_if_empty_leaves_a_catalogue_with_products_alone(tmp_path):
+    path = write(tmp_path, good_document())
+    call_command("seed_products", file=path)
+    first_updated_at = Product.objects.get(sku="TEA-1").updated_at
+    out = io.StringIO()
+
+    call_command("seed_products", "--if-empty", file=path, stdout=out)
+
+    assert out.getvalue() == (
+        "Catalogue already has 2 products: nothing seeded (RESET_DB=1 make run starts over).\n"
+    )
+    assert Product.objects.get(sku="TEA-1").updated_at == first_updated_at
+    assert StockMovement.objects.count() == 1  # TEA-1's opening stock; TEA-2 opened at 0
+
+
+def test_seed_products_update_upserts_products_but_never_sets_existing_stock(tmp_path):
+    call_command("seed_products", file=write(tmp_path, good_document()))
+    document = good_document()
+    document["products"][0].update(price="4.95", stock=3)
+    document["products"].append(
+        {"sku": "TEA-3", "name": "Rooibos", "category": "tea", "price": "3.80", "stock": 4}
+    )
+
+    call_command("seed_products", "--update", file=write(tmp_path, document))
+
+    assert Product.objects.count() == 3
     assert Product.objects.get(sku="TEA-1").price == Decimal("4.95")
-    assert available("TEA-1") == 3
+    assert available("TEA-1") == 7
+    assert available("TEA-3") == 4
+    assert list(
+        StockMovement.objects.order_by("pk").values_list("stock_item__product__sku", "delta")
+    ) == [("TEA-1", 7), ("TEA-3", 4)]
 
 
 def test_seed_products_bad_rows_write_nothing_and_name_each_row(tmp_path):
@@ -109,7 +132,7 @@ def test_seed_products_bad_row_keeps_the_previous_catalogue(tmp_path):
     document["products"][1]["price"] = "free"
 
     with pytest.raises(CommandError, match=r"products row 2 .*price: 'free' is not a decimal"):
-        call_command("seed_products", file=write(tmp_path, document))
+        call_command("seed_products", "--update", file=write(tmp_path, document))
 
     assert Product.objects.get(sku="TEA-1").price == Decimal("4.50")
 

@@ -1,0 +1,76 @@
+"""`make run` started again on a shop that has traded leaves its data alone."""
+
+import shlex
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from catalogue.models import Product
+from inventory.models import StockItem, StockMovement
+
+MAKEFILE = Path(settings.BASE_DIR) / "Makefile"
+ADDRESS = {
+    "name": "Ada Lovelace",
+    "line1": "12 Analytical Row",
+    "city": "Hometown",
+    "postcode": "HT1 2AB",
+    "country": "GB",
+}
+
+
+def start_up_commands() -> list[list[str]]:
+    """The `manage.py` commands `make run` runs before it serves, read from the Makefile itself so
+    that this test follows any change to the start-up."""
+    recipe, in_run = [], False
+    for line in MAKEFILE.read_text(encoding="utf-8").splitlines():
+        if line.startswith("run:"):
+            in_run = True
+        elif in_run and not line.startswith("\t"):
+            break
+        elif in_run and "manage.py" in line:
+            words = shlex.split(line.split("manage.py", 1)[1].rstrip("; \\"))
+            recipe.append(words)
+    commands = [words for words in recipe if words[0] not in ("runserver", "collectstatic")]
+    assert [words[0] for words in commands][:2] == ["prepare_database", "seed_products"]
+    return commands
+
+
+def start_up() -> None:
+    for name, *arguments in start_up_commands():
+        call_command(name, *arguments)
+
+
+@pytest.mark.django_db
+def test_make_run_twice_keeps_stock_prices_and_ledger_of_a_trading_shop(client, settings):
+    settings.DEBUG = True  # as make run: the demo admin is made only then
+    start_up()
+    product = Product.objects.filter(is_active=True, stock_item__on_hand__gte=3).first()
+    on_hand = StockItem.objects.get(product=product).on_hand
+    client.post("/api/cart/items", {"sku": product.sku, "quantity": 2}, "application/json")
+    paid = client.post(
+        "/api/orders",
+        {"email": "ada@example.com", "shippingAddress": ADDRESS, "paymentToken": "tok_success"},
+        "application/json",
+        headers={"Idempotency-Key": "restart-1"},
+    )
+    assert paid.status_code == 201, paid.content
+    product.price = Decimal("6.49")  # as the admin's change form saves it
+    product.save()
+    before = (
+        list(Product.objects.order_by("pk").values_list("sku", "price", "updated_at")),
+        list(StockItem.objects.order_by("pk").values_list("product_id", "on_hand", "reserved")),
+        list(StockMovement.objects.order_by("pk").values_list("pk", "delta")),
+    )
+    assert StockItem.objects.get(product=product).on_hand == on_hand - 2
+
+    start_up()
+
+    after = (
+        list(Product.objects.order_by("pk").values_list("sku", "price", "updated_at")),
+        list(StockItem.objects.order_by("pk").values_list("product_id", "on_hand", "reserved")),
+        list(StockMovement.objects.order_by("pk").values_list("pk", "delta")),
+    )
+    assert after == before
