@@ -111,7 +111,7 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         change_url = reverse("admin:orders_order_change", args=[order.pk])
         refundable = order.total - order.refunded_amount
         form = RefundForm(
-            request.POST or None,
+            request.POST if request.method == "POST" else None,
             refundable=refundable,
             initial={"amount": refundable, "idempotency_key": uuid.uuid4().hex},
         )

@@ -6,7 +6,7 @@ Every action calls the same services as the staff API; nothing changes a return'
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -24,6 +24,7 @@ class ReturnLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     fields = ["sku", "product_name", "quantity", "reason", "condition", "refund_amount"]
     readonly_fields = fields
+    verbose_name_plural = "lines (the customer's reason beside each)"
 
     @admin.display(description="Product")
     def product_name(self, line: ReturnLine) -> str:
@@ -39,7 +40,8 @@ class RejectForm(forms.Form):
 
 
 class ReceiveForm(forms.Form):
-    """One condition per line of the return."""
+    """One condition per line of the return, chosen by the clerk: there is no default, so nothing
+    the customer reported damaged goes back on the shelf unless someone decided it is sellable."""
 
     def __init__(self, *args, lines, **kwargs):
         super().__init__(*args, **kwargs)
@@ -47,13 +49,39 @@ class ReceiveForm(forms.Form):
         for line in lines:
             self.fields[f"condition_{line.pk}"] = forms.ChoiceField(
                 label=f"{line.quantity} x {line.sku} {line.order_line.name}",
-                choices=ReturnLineCondition.choices,
-                initial=ReturnLineCondition.RESELLABLE,
+                choices=[
+                    (ReturnLineCondition.RESELLABLE, "Resellable: back on the shelf"),
+                    (ReturnLineCondition.DAMAGED, "Damaged: write off"),
+                ],
                 widget=forms.RadioSelect,
+                error_messages={"required": "Choose the condition of this line."},
             )
+
+    def rows(self):
+        """Each line with its condition field, for the receive page's table."""
+        return [(line, self[f"condition_{line.pk}"]) for line in self.lines]
 
     def conditions(self) -> dict[int, str]:
         return {line.pk: self.cleaned_data[f"condition_{line.pk}"] for line in self.lines}
+
+
+# What each button on a return's page does, as its confirmation page says it.
+DECISIONS = {
+    "approve": (
+        "Approve",
+        "The customer is emailed that the return is approved and can send the goods back.",
+    ),
+    "cancel": (
+        "Cancel",
+        "The goods never came back: the return is cancelled and its units can be returned again. "
+        "Nothing is refunded.",
+    ),
+    "refund": (
+        "Retry the refund",
+        "The refund of {amount} goes to the customer's payment again, once; a credit note is "
+        "issued. Stock is not changed again.",
+    ),
+}
 
 
 @admin.register(ReturnRequest)
@@ -261,16 +289,110 @@ class ReturnRequestAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.receive_view),
                 name="returns_returnrequest_receive",
             ),
+            path(
+                "<uuid:return_id>/reject/",
+                self.admin_site.admin_view(self.reject_view),
+                name="returns_returnrequest_reject",
+            ),
+            path(
+                "<uuid:return_id>/decide/<str:decision>/",
+                self.admin_site.admin_view(self.decision_view),
+                name="returns_returnrequest_decide",
+            ),
             *super().get_urls(),
         ]
 
-    def receive_view(self, request, return_id):
+    def _desk_page(self, request, return_request, template: str, **context):
+        return TemplateResponse(
+            request,
+            template,
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "original": return_request,
+                "change_url": reverse(
+                    "admin:returns_returnrequest_change", args=[return_request.pk]
+                ),
+                **context,
+            },
+        )
+
+    def _processable(self, request, return_id) -> ReturnRequest:
         if not self.has_process_permission(request):
             raise PermissionDenied
-        return_request = get_object_or_404(self.get_queryset(request), pk=return_id)
+        return get_object_or_404(self.get_queryset(request), pk=return_id)
+
+    def decision_view(self, request, return_id, decision: str):
+        return_request = self._processable(request, return_id)
+        if decision not in DECISIONS:
+            raise Http404("No such decision.")
+        button, explanation = DECISIONS[decision]
+        change_url = reverse("admin:returns_returnrequest_change", args=[return_request.pk])
+        if request.method == "POST":
+            perform = {
+                "approve": lambda: services.return_approve(
+                    return_request=return_request, user=request.user
+                ),
+                "cancel": lambda: services.return_cancel(
+                    return_request=return_request, user=request.user
+                ),
+                "refund": lambda: services.return_refund_retry(return_request=return_request),
+            }[decision]
+            try:
+                done = perform()
+            except DomainError as error:
+                self.message_user(request, error.detail, messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"{done.rma_number} is {done.get_status_display().lower()}.",
+                    messages.SUCCESS,
+                )
+            return HttpResponseRedirect(change_url)
+        amount = return_request.refund_amount
+        return self._desk_page(
+            request,
+            return_request,
+            "admin/returns/returnrequest/confirm.html",
+            title=f"{button} {return_request.rma_number}?",
+            button=button,
+            explanation=explanation.format(
+                amount=f"{amount} {return_request.order.currency}" if amount is not None else ""
+            ),
+        )
+
+    def reject_view(self, request, return_id):
+        return_request = self._processable(request, return_id)
+        form = RejectForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.return_reject(
+                    return_request=return_request,
+                    user=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+            except DomainError as error:
+                self.message_user(request, error.detail, messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"{return_request.rma_number} is rejected.", messages.SUCCESS
+                )
+            return HttpResponseRedirect(
+                reverse("admin:returns_returnrequest_change", args=[return_request.pk])
+            )
+        return self._desk_page(
+            request,
+            return_request,
+            "admin/returns/returnrequest/reject_one.html",
+            title=f"Reject {return_request.rma_number}?",
+            form=form,
+        )
+
+    def receive_view(self, request, return_id):
+        return_request = self._processable(request, return_id)
         change_url = reverse("admin:returns_returnrequest_change", args=[return_request.pk])
         lines = list(return_request.lines.select_related("order_line"))
-        form = ReceiveForm(request.POST or None, lines=lines)
+        form = ReceiveForm(request.POST if request.method == "POST" else None, lines=lines)
         if request.method == "POST" and form.is_valid():
             try:
                 received = services.return_receive(
@@ -286,23 +408,34 @@ class ReturnRequestAdmin(admin.ModelAdmin):
                     messages.SUCCESS,
                 )
             return HttpResponseRedirect(change_url)
-        return TemplateResponse(
+        return self._desk_page(
             request,
+            return_request,
             "admin/returns/returnrequest/receive.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": f"Receive {return_request.rma_number}",
-                "opts": self.model._meta,
-                "original": return_request,
-                "form": form,
-                "change_url": change_url,
-            },
+            title=f"Receive {return_request.rma_number}",
+            form=form,
+            refund_quote=services.return_refund_quote(return_request=return_request),
         )
 
     def render_change_form(self, request, context, *args, obj=None, **kwargs):
-        context["can_receive"] = (
-            obj is not None
-            and obj.status == ReturnStatus.APPROVED
-            and self.has_process_permission(request)
-        )
+        if obj is not None and self.has_process_permission(request):
+            context["desk_buttons"] = self._desk_buttons(obj)
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    def _desk_buttons(self, return_request: ReturnRequest) -> list[tuple[str, str]]:
+        """The moves open to this return: (label, url of its confirmation page)."""
+
+        def url(name: str, *args) -> str:
+            return reverse(f"admin:returns_returnrequest_{name}", args=[return_request.pk, *args])
+
+        return {
+            ReturnStatus.REQUESTED: [
+                ("Approve…", url("decide", "approve")),
+                ("Reject…", url("reject")),
+            ],
+            ReturnStatus.APPROVED: [
+                ("Receive goods…", url("receive")),
+                ("Cancel…", url("decide", "cancel")),
+            ],
+            ReturnStatus.RECEIVED: [("Retry the refund…", url("decide", "refund"))],
+        }.get(return_request.status, [])

@@ -9,6 +9,7 @@ The receive is three named phases so no transaction is held across the payment g
 A failure in phase 2 is recorded on the return for staff; `return_refund_retry` resumes there.
 """
 
+import copy
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -321,6 +322,7 @@ def _receive_goods(
                 quantity=line.quantity,
                 resellable=line.condition == ReturnLineCondition.RESELLABLE,
                 reference=f"{return_request.rma_number}:line:{line.pk}",
+                user=user,
             )
     return return_request
 
@@ -367,6 +369,15 @@ def _price_return(*, order: Order, return_request: ReturnRequest, lines: list[Re
         sum((line.refund_amount for line in lines), Decimal("0.00"))
         + return_request.shipping_refund
     )
+
+
+def return_refund_quote(*, return_request: ReturnRequest) -> Decimal:
+    """What receiving this return would refund now (its lines, and shipping when it completes the
+    order), priced by the same rule as `return_receive`. Writes nothing."""
+    lines = list(return_request.lines.select_related("order_line"))
+    priced = copy.copy(return_request)  # the caller's instance keeps its recorded amounts
+    _price_return(order=return_request.order, return_request=priced, lines=lines)
+    return priced.refund_amount
 
 
 def _return_reference(return_request: ReturnRequest) -> str:

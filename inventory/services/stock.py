@@ -246,9 +246,12 @@ def stock_adjust(*, product, delta: int, reason: str, user) -> StockMovement:
 
 @locking.retry_on_deadlock
 @transaction.atomic
-def stock_return(*, product, quantity: int, resellable: bool, reference: str) -> StockMovement:
+def stock_return(
+    *, product, quantity: int, resellable: bool, reference: str, user=None
+) -> StockMovement:
     """Record returned units: resellable ones go back on the shelf (`return_restock`, on_hand
-    raised); damaged ones are written off (`return_write_off`, on_hand unchanged).
+    raised); damaged ones are written off (`return_write_off`, on_hand unchanged). The movement
+    records `user`, the member of staff who received them.
 
     Atomic; locks the stock row. Idempotent on (product, disposition, `reference`): a repeat
     returns the first movement; a repeat with another quantity raises `StockReturnConflict`.
@@ -275,6 +278,7 @@ def stock_return(*, product, quantity: int, resellable: bool, reference: str) ->
         delta=quantity if resellable else 0,
         quantity=quantity,
         reference=reference,
+        user=user,
     )
     if resellable:
         notify_stock_changed([product.pk])
