@@ -14,7 +14,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from orders import services
@@ -47,6 +47,12 @@ class RefundInline(ReadOnlyInline):
     fields = ["provider_refund_id", "amount", "reason", "created_at"]
 
 
+# A document's name, then its printable page and its PDF.
+DOCUMENT_LINKS = (
+    '{} <a href="{}" target="_blank" rel="noopener">View / print</a> · <a href="{}">PDF</a>'
+)
+
+
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: every change of an order goes through orders.services."""
@@ -70,6 +76,7 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "tax",
         "total",
         "refunded_amount",
+        "documents",
         "failure_code",
         "created_at",
         "paid_at",
@@ -80,6 +87,24 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Delivery address")
     def delivery_address(self, order: Order) -> str:
         return _address_html(order.shipping_address)
+
+    @admin.display(description="Invoice and credit notes")
+    def documents(self, order: Order) -> str:
+        return (
+            format_html_join(
+                mark_safe("<br>"),
+                DOCUMENT_LINKS,
+                (
+                    (
+                        f"{invoice.get_kind_display()} {invoice.number}",
+                        reverse("invoice-html", args=[invoice.pk]),
+                        reverse("invoice-pdf", args=[invoice.pk]),
+                    )
+                    for invoice in order.invoices.order_by("issued_at", "pk")
+                ),
+            )
+            or "—"
+        )
 
     def has_refund_permission(self, request) -> bool:
         # The order screens never edit an order, so `change` means "may refund it here".
@@ -177,7 +202,7 @@ class InvoiceLineInline(ReadOnlyInline):
 class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Issued invoices and credit notes never change, so the admin only shows them."""
 
-    list_display = ["number", "kind", "order", "total", "currency", "issued_at"]
+    list_display = ["number", "kind", "order", "total", "currency", "issued_at", "document"]
     list_filter = ["kind", "year"]
     search_fields = ["number", "order__number", "buyer_email"]
     list_select_related = ["order"]
@@ -185,6 +210,7 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     fields = [
         "number",
         "kind",
+        "document",
         "order",
         "credited_invoice",
         "reference",
@@ -207,6 +233,15 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Buyer address")
     def buyer_address_formatted(self, invoice: Invoice) -> str:
         return _address_html(invoice.buyer_address)
+
+    @admin.display(description="Document")
+    def document(self, invoice: Invoice) -> str:
+        """The document as the customer gets it: to view and print, or to download."""
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">View / print</a> · <a href="{}">PDF</a>',
+            reverse("invoice-html", args=[invoice.pk]),
+            reverse("invoice-pdf", args=[invoice.pk]),
+        )
 
 
 @admin.register(IdempotencyKey)

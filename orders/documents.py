@@ -4,14 +4,13 @@ from urllib.parse import urlencode
 
 from django.template.loader import render_to_string
 from django.urls import reverse
+from fpdf.fonts import FontFace
 
 from orders.enums import InvoiceKind
 from orders.models import Invoice
-from orders.pdf import PAGE_HEIGHT, PdfDocument
 from orders.selectors import invoice_link_key
 from yourlocalshop.addresses import address_lines
-
-LINES_PER_PAGE = 30
+from yourlocalshop.pdf import FONT, HEADING, NORMAL, TITLE, ShopPdf, amount
 
 
 def _title(invoice: Invoice) -> str:
@@ -37,68 +36,69 @@ def invoice_html(invoice: Invoice) -> str:
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:
-    document = PdfDocument()
-    top = PAGE_HEIGHT - 60
-    document.text(50, top, f"{_title(invoice)} {invoice.number}", size=18, bold=True)
-    document.text(
-        50, top - 22, f"Issued {invoice.issued_at:%Y-%m-%d}, order {invoice.order.number}"
-    )
+    """The invoice or credit note as an A4 PDF: parties, one row per line (description, SKU,
+    quantity, unit price, net, VAT, total; amounts right-aligned, the heading row repeated on
+    every page), the totals after the last line, "Page n of N" in the footer."""
+    title = f"{_title(invoice)} {invoice.number}"
+    pdf = ShopPdf(title=title, footer_text=f"{title} · {invoice.seller_name}")
+    pdf.set_font(FONT, "B", TITLE)
+    pdf.cell(0, 10, title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, "", NORMAL)
+    issued = f"Issued {invoice.issued_at:%Y-%m-%d} · Order {invoice.order.number}"
     if invoice.credited_invoice_id:
-        document.text(50, top - 36, f"Credits invoice {invoice.credited_invoice.number}")
+        issued += f" · Credits invoice {invoice.credited_invoice.number}"
+    pdf.cell(0, 6, issued, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+
     seller = [invoice.seller_name, invoice.seller_address]
     if invoice.seller_vat_id:
         seller.append(f"VAT ID {invoice.seller_vat_id}")
     buyer = [
         invoice.buyer_name,
-        invoice.buyer_email,
         *address_lines(invoice.buyer_address, with_name=False),
+        invoice.buyer_email,
     ]
-    document.text(50, top - 64, "Seller", bold=True)
-    document.text(320, top - 64, "Bill to", bold=True)
-    for index, line in enumerate(seller):
-        document.text(50, top - 78 - 13 * index, line)
-    for index, line in enumerate(buyer):
-        document.text(320, top - 78 - 13 * index, line)
+    top = pdf.get_y()
+    half = pdf.epw / 2
+    seller_bottom = pdf.lines_block(pdf.l_margin, half - 5, "Seller", seller)
+    pdf.set_y(top)
+    buyer_bottom = pdf.lines_block(pdf.l_margin + half, half, "Bill to", buyer)
+    pdf.set_xy(pdf.l_margin, max(seller_bottom, buyer_bottom) + 6)
 
-    columns = [
-        (50, "SKU"),
-        (130, "Description"),
-        (330, "Qty"),
-        (370, "Unit"),
-        (430, "VAT"),
-        (490, "Total"),
-    ]
-    y = top - 170
-    for x, heading in columns:
-        document.text(x, y, heading, bold=True)
-    for index, line in enumerate(invoice.lines.all()):
-        if index and index % LINES_PER_PAGE == 0:
-            document.new_page()
-            y = top
-        y -= 15
-        for x, value in zip(
-            (column[0] for column in columns),
-            (
-                line.sku,
-                line.description[:38],
-                str(line.quantity),
-                str(line.unit_price),
-                str(line.tax_amount),
-                str(line.total),
-            ),
-            strict=True,
-        ):
-            document.text(x, y, value)
-    y -= 30
+    currency = invoice.currency
+    with pdf.table(
+        col_widths=(62, 10, 22, 22, 20, 24),
+        text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
+        headings_style=FontFace(emphasis="BOLD", fill_color=(238, 236, 230)),
+        borders_layout="HORIZONTAL_LINES",
+        line_height=5,
+        padding=(1.2, 1.5),
+    ) as table:
+        heading = table.row()
+        for label in ("Description", "Qty", "Unit price", "Net", "VAT", f"Total {currency}"):
+            heading.cell(label)
+        for line in invoice.lines.all():
+            row = table.row()
+            row.cell(f"{line.description}\n{line.sku}")
+            row.cell(str(line.quantity))
+            row.cell(amount(line.unit_price))
+            row.cell(amount(line.net_amount))
+            row.cell(amount(line.tax_amount))
+            row.cell(amount(line.total))
+
     vat_label = f"VAT {invoice.vat_rate * 100:.2f}%" + (
         " (included)" if invoice.prices_include_tax else ""
     )
-    for label, amount, bold in (
-        ("Net", invoice.net_total, False),
-        (vat_label, invoice.tax_total, False),
-        ("Total", invoice.total, True),
-    ):
-        document.text(370, y, label, bold=bold)
-        document.text(490, y, f"{amount} {invoice.currency}", bold=bold)
-        y -= 15
-    return document.render()
+    totals = [
+        ("Net", invoice.net_total, ""),
+        (vat_label, invoice.tax_total, ""),
+        ("Total", invoice.total, "B"),
+    ]
+    if pdf.will_page_break(6 * len(totals) + 4):
+        pdf.add_page()
+    pdf.ln(3)
+    for label, value, style in totals:
+        pdf.set_font(FONT, style, HEADING if style else NORMAL)
+        pdf.cell(pdf.epw - 40, 6, label, align="R")
+        pdf.cell(40, 6, amount(value, currency), align="R", new_x="LMARGIN", new_y="NEXT")
+    return pdf.render()

@@ -34,6 +34,11 @@ def _orders_with_details() -> QuerySet[Order]:
             queryset=Invoice.objects.filter(kind=InvoiceKind.INVOICE),
             to_attr="sales_invoices",
         ),
+        Prefetch(
+            "invoices",
+            queryset=Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE).order_by("issued_at"),
+            to_attr="credit_notes",
+        ),
     )
 
 

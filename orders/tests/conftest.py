@@ -1,3 +1,4 @@
+import io
 import uuid
 
 import pytest
@@ -38,3 +39,14 @@ def checkout(client: APIClient, *, key: str | None = None, token: str = "tok_suc
 
 def new_key() -> str:
     return str(uuid.uuid4())
+
+
+def pdf_pages_text(content: bytes) -> list[str]:
+    """The text of each page of a PDF, as a reader's copy and paste would give it."""
+    from pypdf import PdfReader
+
+    return [page.extract_text() for page in PdfReader(io.BytesIO(content)).pages]
+
+
+def pdf_text(content: bytes) -> str:
+    return "\n".join(pdf_pages_text(content))

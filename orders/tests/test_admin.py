@@ -5,8 +5,10 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
+from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
+from orders import services
 from orders.enums import OrderStatus
 from orders.models import Order, Refund
 from orders.tests.conftest import add_to_cart, checkout
@@ -107,3 +109,27 @@ def test_packer_can_neither_see_orders_nor_refund(client, paid_order):
         == 403
     )
     assert not Refund.objects.exists()
+
+
+def test_order_and_invoice_pages_link_the_printable_documents(client, owner, paid_order):
+    invoice = paid_order.invoices.get()
+    line = paid_order.lines.get()
+    credit_note = services.credit_note_issue(
+        invoice=invoice,
+        lines=[services.CreditNoteLineRequest(sku=line.sku, quantity=1)],
+        reference="admin-test",
+    )
+
+    order_page = client.get(_change_url(paid_order)).content.decode()
+    credit_note_page = client.get(
+        reverse("admin:orders_invoice_change", args=[credit_note.pk])
+    ).content.decode()
+    printable = client.get(reverse("invoice-html", args=[credit_note.pk]))
+    pdf = client.get(reverse("invoice-pdf", args=[credit_note.pk]))
+
+    for document in (invoice, credit_note):
+        assert document.number in order_page
+        assert reverse("invoice-pdf", args=[document.pk]) in order_page
+    assert reverse("invoice-html", args=[credit_note.pk]) in credit_note_page
+    assert printable.status_code == 200 and credit_note.number in printable.content.decode()
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"

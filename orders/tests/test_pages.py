@@ -13,6 +13,7 @@ from orders.enums import OrderStatus
 from orders.forms import TEST_PAYMENT_TOKENS
 from orders.gateways import KNOWN_TOKENS
 from orders.models import MockCharge, Order
+from orders.services import CreditNoteLineRequest, credit_note_issue
 
 pytestmark = pytest.mark.django_db
 
@@ -252,6 +253,24 @@ def test_order_detail_shows_status_address_and_invoice_links(client, product):
     assert f"/api/invoices/{invoice.pk}/pdf" in body
     assert invoice.number in body
     assert client.get(f"/api/invoices/{invoice.pk}/pdf").status_code == 200
+
+
+def test_order_detail_links_each_credit_note(client, product):
+    _add(client, product)
+    _place(client)
+    order = Order.objects.get()
+    invoice = order.invoices.get()
+    credit_note = credit_note_issue(
+        invoice=invoice,
+        lines=[CreditNoteLineRequest(sku=product.sku, quantity=1)],
+        reference="page-test",
+    )
+
+    body = client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+
+    assert f"Credit note {credit_note.number} (PDF)" in body
+    assert f"/api/invoices/{credit_note.pk}/pdf" in body
+    assert client.get(f"/api/invoices/{credit_note.pk}/pdf").status_code == 200
 
 
 def test_order_history_of_a_customer_without_orders(client):
