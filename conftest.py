@@ -96,6 +96,13 @@ def throttle_rates(settings):
     return set_rates
 
 
+@pytest.fixture(params=[True, False], ids=["prices_include_tax", "tax_added"])
+def tax_mode(request, settings) -> bool:
+    """Runs a test in both tax modes (PRICES_INCLUDE_TAX 1 and 0); the value is the mode."""
+    settings.PRICES_INCLUDE_TAX = request.param
+    return request.param
+
+
 @pytest.fixture
 def customer(db):
     from accounts.tests.factories import UserFactory

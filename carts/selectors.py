@@ -5,16 +5,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 
 from carts.enums import CartStatus
 from carts.errors import CartNotFound
 from carts.models import Cart, CartItem
+from carts.pricing import CheckoutQuote, QuoteLine, checkout_quote
 
 CART_COOKIE_NAME = "cart_id"
-CENT = Decimal("0.01")
 
 
 def cart_id_from_cookie(request: HttpRequest) -> uuid.UUID | None:
@@ -83,38 +82,45 @@ def cart_for_request(request: HttpRequest) -> Cart | None:
 
 
 @dataclass(frozen=True)
-class PricedCartLine:
-    item: CartItem
-    current_price: Decimal
-
-    @property
-    def price_changed(self) -> bool:
-        return self.current_price != self.item.unit_price
-
-    @property
-    def line_total(self) -> Decimal:
-        return (self.current_price * self.item.quantity).quantize(CENT)
-
-
-@dataclass(frozen=True)
 class PricedCart:
-    """A cart revalidated against the catalogue: lines priced at today's price."""
+    """A cart revalidated against the catalogue: its checkout quote at today's prices, and what
+    changed since its lines were added."""
 
     cart: Cart | None
-    lines: list[PricedCartLine]
+    quote: CheckoutQuote
     warnings: list[dict]
 
     @property
+    def lines(self) -> list[QuoteLine]:
+        return self.quote.lines
+
+    @property
     def item_count(self) -> int:
-        return sum(line.item.quantity for line in self.lines)
+        return self.quote.item_count
 
     @property
     def subtotal(self) -> Decimal:
-        return sum((line.line_total for line in self.lines), Decimal("0.00")).quantize(CENT)
+        return self.quote.subtotal
+
+    @property
+    def shipping(self) -> Decimal:
+        return self.quote.shipping
+
+    @property
+    def tax(self) -> Decimal:
+        return self.quote.tax
+
+    @property
+    def total(self) -> Decimal:
+        return self.quote.total
 
     @property
     def currency(self) -> str:
-        return settings.SHOP_CURRENCY
+        return self.quote.currency
+
+    @property
+    def prices_include_tax(self) -> bool:
+        return self.quote.prices_include_tax
 
 
 def cart_view(*, cart: Cart | None) -> PricedCart:
@@ -122,7 +128,7 @@ def cart_view(*, cart: Cart | None) -> PricedCart:
     added: a changed price is flagged on the line and warned about; a product no longer sold
     stays listed (so the customer can remove it) with a warning, and checkout refuses it."""
     if cart is None:
-        return PricedCart(cart=None, lines=[], warnings=[])
+        return PricedCart(cart=None, quote=checkout_quote(items=[]), warnings=[])
     return _priced(cart=cart, items=cart.items.all())
 
 
@@ -135,10 +141,10 @@ def cart_view_after_write(*, cart: Cart) -> PricedCart:
 
 
 def _priced(*, cart: Cart, items: Iterable[CartItem]) -> PricedCart:
-    lines: list[PricedCartLine] = []
+    quote = checkout_quote(items=items)
     warnings: list[dict] = []
-    for item in items:
-        product = item.product
+    for line in quote.lines:
+        product = line.product
         if not product.is_active:
             warnings.append(
                 {
@@ -147,17 +153,15 @@ def _priced(*, cart: Cart, items: Iterable[CartItem]) -> PricedCart:
                     "detail": f"{product.name} is no longer sold; remove it to check out.",
                 }
             )
-        line = PricedCartLine(item=item, current_price=product.price)
         if line.price_changed:
             warnings.append(
                 {
                     "code": "price_changed",
                     "sku": product.sku,
                     "detail": (
-                        f"The price of {product.name} changed from {item.unit_price} to "
+                        f"The price of {product.name} changed from {line.item.unit_price} to "
                         f"{product.price}."
                     ),
                 }
             )
-        lines.append(line)
-    return PricedCart(cart=cart, lines=lines, warnings=warnings)
+    return PricedCart(cart=cart, quote=quote, warnings=warnings)

@@ -142,6 +142,31 @@ def test_browse_search_add_two_products_sign_up_and_keep_the_cart(page, shelves,
     snap(page, "order-detail")
 
 
+def test_checkout_charges_the_total_shown_in_either_tax_mode(page, shelves, snap, tax_mode):
+    # 2 x 4.25 at 20 % VAT: 8.50 with 1.42 of VAT in it, or 8.50 and 1.70 of VAT on top.
+    total, tax = ("€8.50", "€1.42") if tax_mode else ("€10.20", "€1.70")
+    _add_to_cart(page, shelves["jam"], quantity=2)
+    page.goto("/cart/")
+    expect(page.get_by_test_id("cart-subtotal")).to_have_text("€8.50")
+    expect(page.get_by_test_id("cart-total")).to_have_text(total)
+    expect(page.get_by_test_id("cart-tax")).to_have_count(0 if tax_mode else 1)
+    snap(page, f"cart-{'tax-included' if tax_mode else 'tax-added'}")
+
+    page.get_by_role("link", name="Go to checkout").click()
+    expect(page.get_by_test_id("checkout-total")).to_have_text(total)
+    _fill_checkout(page, token="tok_success")
+    snap(page, f"checkout-{'tax-included' if tax_mode else 'tax-added'}")
+    page.get_by_role("button", name="Place order").click()
+
+    expect(page.get_by_role("heading", name="Thank you for your order")).to_be_visible()
+    expect(page.get_by_test_id("order-total")).to_have_text(total)
+    expect(page.get_by_text(tax)).to_be_visible()
+    snap(page, f"confirmation-{'tax-included' if tax_mode else 'tax-added'}")
+    order = Order.objects.get()
+    assert f"€{order.total}" == total
+    assert MockCharge.objects.get().amount == order.total
+
+
 def test_double_click_on_place_order_creates_one_order(page, shelves, snap):
     _add_to_cart(page, shelves["trowel"])
     page.goto("/checkout/")

@@ -73,6 +73,12 @@ class Order(models.Model):
     def __str__(self) -> str:
         return self.number
 
+    @property
+    def tax_added(self) -> bool:
+        """Whether VAT was charged on top of the shelf amounts (prices without VAT) rather than
+        included in them: the quote's total then exceeds subtotal plus shipping."""
+        return self.total > self.subtotal + self.shipping
+
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")

@@ -89,7 +89,7 @@ def checkout(request):
                 initial={
                     **form.cleaned_data,
                     "idempotency_key": uuid.uuid4().hex,
-                    "expected_total": priced.subtotal,
+                    "expected_total": priced.total,
                 },
                 request=request,
             )
@@ -100,7 +100,7 @@ def checkout(request):
             messages.info(request, "Your cart is empty: add something before checking out.")
         return redirect("carts:cart")
     if request.method == "GET":
-        form = CheckoutForm(initial={"expected_total": priced.subtotal}, request=request)
+        form = CheckoutForm(initial={"expected_total": priced.total}, request=request)
     return render(
         request,
         "orders/checkout.html",

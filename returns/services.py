@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from carts.pricing import tax_split
 from inventory.services import stock_return
 from orders.documents import invoice_document_path
 from orders.enums import OrderStatus
@@ -31,7 +32,6 @@ from orders.services import (
     order_page_url,
     order_refund,
 )
-from orders.taxes import tax_split
 from returns.enums import (
     RETURN_ALLOWED_TRANSITIONS,
     RETURN_STATUSES_HOLDING_UNITS,

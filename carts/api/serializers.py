@@ -66,7 +66,20 @@ class CartOutputSerializer(serializers.Serializer):
     )
     items = CartLineOutputSerializer(source="lines", many=True)
     itemCount = serializers.IntegerField(source="item_count")
-    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
+    subtotal = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="The lines at today's prices."
+    )
+    shipping = serializers.DecimalField(max_digits=12, decimal_places=2)
+    tax = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        help_text="VAT in the lines and shipping (included in them when prices include VAT).",
+    )
+    total = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        help_text="What checkout charges now: the expectedTotal of POST /api/orders.",
+    )
     currency = serializers.CharField()
     warnings = CartWarningSerializer(many=True)
 

@@ -51,6 +51,9 @@ def test_cart_retrieve_empty_for_new_client(api_client):
         "items": [],
         "itemCount": 0,
         "subtotal": "0.00",
+        "shipping": "0.00",
+        "tax": "0.00",
+        "total": "0.00",
         "currency": "EUR",
         "warnings": [],
     }

@@ -124,5 +124,10 @@ class CheckoutSerializer(serializers.Serializer):
     reservationId = serializers.UUIDField()
     expiresAt = serializers.DateTimeField()
     lines = CheckoutLineSerializer(many=True)
-    total = serializers.DecimalField(**MONEY)
+    subtotal = serializers.DecimalField(**MONEY)
+    shipping = serializers.DecimalField(**MONEY)
+    tax = serializers.DecimalField(**MONEY)
+    total = serializers.DecimalField(
+        **MONEY, help_text="What POST /api/orders charges (send it as expectedTotal)."
+    )
     currency = serializers.CharField(default=settings.SHOP_CURRENCY)

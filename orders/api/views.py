@@ -131,7 +131,10 @@ class CheckoutView(APIView):
                 }
                 for line in priced.lines
             ],
-            "total": priced.subtotal,
+            "subtotal": priced.subtotal,
+            "shipping": priced.shipping,
+            "tax": priced.tax,
+            "total": priced.total,
             "currency": priced.currency,
         }
         return Response(CheckoutSerializer(body).data, status=status.HTTP_201_CREATED)

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from carts.enums import CartStatus
 from carts.errors import CartEmpty, CartNotFound
+from carts.pricing import CheckoutQuote, checkout_quote, money
 from carts.selectors import cart_locked_with_items
 from carts.services import cart_mark_checked_out, cart_reserve_locked
 from inventory.services import reservation_commit, reservation_release
@@ -53,7 +54,6 @@ from orders.gateways import (
 from orders.idempotency import StoredResponse, idempotency_progress, idempotency_store
 from orders.models import IdempotencyKey, Order, OrderLine, Payment, Refund
 from orders.services.invoices import invoice_issue
-from orders.taxes import money, tax_split
 from yourlocalshop.outbox import outbox_publish
 from yourlocalshop.state_machine import transition
 
@@ -129,13 +129,12 @@ def _phase_1_reserve(*, record: IdempotencyKey, request: CheckoutRequest) -> Ord
     _refuse_concurrent_checkout(cart_id=request.cart_id, resuming=existing)
     if cart is None or cart.status != CartStatus.OPEN:
         raise CartNotFound()
-    priced_lines = _price_cart(cart=cart)
-    totals = _order_totals(priced_lines)
-    if request.expected_total is not None and money(request.expected_total) != totals["total"]:
+    quote = _quote_for_checkout(cart=cart)
+    if request.expected_total is not None and money(request.expected_total) != quote.total:
         raise PriceChanged(
-            f"The total is now {totals['total']} {settings.SHOP_CURRENCY}.",
+            f"The total is now {quote.total} {quote.currency}.",
             expectedTotal=str(money(request.expected_total)),
-            total=str(totals["total"]),
+            total=str(quote.total),
         )
     reservation = cart_reserve_locked(cart=cart, ttl_seconds=settings.RESERVATION_TTL_SECONDS)
 
@@ -143,7 +142,6 @@ def _phase_1_reserve(*, record: IdempotencyKey, request: CheckoutRequest) -> Ord
         order = Order(
             user_id=request.user_id,
             email=request.email,
-            currency=settings.SHOP_CURRENCY,
             shipping_address=request.shipping_address,
             cart_id=cart.pk,
             payment_idempotency_key=f"order-{uuid.uuid4()}",
@@ -156,10 +154,23 @@ def _phase_1_reserve(*, record: IdempotencyKey, request: CheckoutRequest) -> Ord
         order.failure_code = ""
         order.lines.all().delete()
     order.reservation_id = reservation.id
-    for field, value in totals.items():
-        setattr(order, field, value)
+    order.currency = quote.currency
+    order.subtotal, order.shipping = quote.subtotal, quote.shipping
+    order.tax, order.total = quote.tax, quote.total
     order.save()
-    OrderLine.objects.bulk_create(OrderLine(order=order, **line) for line in priced_lines)
+    OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            product=line.product,
+            sku=line.product.sku,
+            name=line.product.name,
+            quantity=line.quantity,
+            unit_price=line.current_price,
+            line_total=line.line_total,
+            tax=line.tax,
+        )
+        for line in sorted(quote.lines, key=lambda line: line.product.pk)
+    )
     idempotency_progress(record=record, point=RecoveryPoint.ORDER_CREATED, order=order)
     return order
 
@@ -174,36 +185,18 @@ def _refuse_concurrent_checkout(*, cart_id: uuid.UUID, resuming: Order | None) -
         raise CheckoutInProgress()
 
 
-def _price_cart(*, cart) -> list[dict]:
-    items = sorted(cart.items.all(), key=lambda item: item.product_id)
-    if not items:
+def _quote_for_checkout(*, cart) -> CheckoutQuote:
+    """The cart's quote (`carts.pricing.checkout_quote`, from the items read under the cart's
+    lock), refused when there is nothing to sell or a product is no longer sold."""
+    quote = checkout_quote(items=cart.items.all())
+    if not quote.lines:
         raise CartEmpty()
-    lines = []
-    for item in items:
-        product = item.product
-        if not product.is_active:
-            raise ProductUnavailable(f"{product.name} is no longer sold.", sku=product.sku)
-        line_total = money(product.price * item.quantity)
-        lines.append(
-            {
-                "product": product,
-                "sku": product.sku,
-                "name": product.name,
-                "quantity": item.quantity,
-                "unit_price": product.price,
-                "line_total": line_total,
-                "tax": tax_split(line_total).tax,
-            }
-        )
-    return lines
-
-
-def _order_totals(lines: list[dict]) -> dict[str, Decimal]:
-    subtotal = sum((line["line_total"] for line in lines), Decimal("0.00"))
-    tax = sum((line["tax"] for line in lines), Decimal("0.00"))
-    shipping = Decimal("0.00")
-    total = subtotal + shipping + (Decimal("0.00") if settings.PRICES_INCLUDE_TAX else tax)
-    return {"subtotal": subtotal, "tax": tax, "shipping": shipping, "total": total}
+    for line in quote.lines:
+        if not line.product.is_active:
+            raise ProductUnavailable(
+                f"{line.product.name} is no longer sold.", sku=line.product.sku
+            )
+    return quote
 
 
 # --- Phase 2 ------------------------------------------------------------------------------------

@@ -9,10 +9,10 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from carts.pricing import tax_split
 from orders.enums import INVOICE_SERIES, InvoiceKind
 from orders.errors import CreditNoteInvalid
 from orders.models import DocumentCounter, Invoice, InvoiceLine, Order
-from orders.taxes import tax_split
 
 
 @dataclass(frozen=True)

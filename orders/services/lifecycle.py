@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from carts.pricing import money
 from orders.enums import ORDER_TRANSITIONS, OrderStatus, PaymentStatus
 from orders.errors import PaymentUnavailable, RefundNotAllowed
 from orders.gateways import (
@@ -14,7 +15,6 @@ from orders.gateways import (
     with_retries,
 )
 from orders.models import Order, Payment, Refund
-from orders.taxes import money
 from yourlocalshop.state_machine import transition
 
 

@@ -7,6 +7,7 @@ from inventory.models import StockItem
 from inventory.services import stock_set_on_hand
 from orders.enums import OrderStatus
 from orders.models import IdempotencyKey, Invoice, MockCharge, Order, Payment
+from orders.services import order_refund
 from orders.tests.conftest import add_to_cart, checkout, new_key
 
 pytestmark = pytest.mark.django_db
@@ -331,3 +332,30 @@ def test_order_place_is_throttled_per_customer(customer_client, product, throttl
 
     assert [answer.status_code for answer in answers] == [402, 402, 429]
     assert answers[2].json()["code"] == "rate_limited"
+
+
+def test_one_quote_from_cart_to_charge_invoice_and_refund(customer_client, product, tax_mode):
+    # 2 x 12.00 at 20 % VAT: 4.00 of it when prices include VAT, else 4.80 on top.
+    expected = (
+        {"subtotal": "24.00", "shipping": "0.00", "tax": "4.00", "total": "24.00"}
+        if tax_mode
+        else {"subtotal": "24.00", "shipping": "0.00", "tax": "4.80", "total": "28.80"}
+    )
+    add_to_cart(customer_client, product, quantity=2)
+
+    cart = customer_client.get("/api/cart").json()
+    started = customer_client.post("/api/checkout").json()
+    placed = checkout(customer_client, key=new_key(), expectedTotal=cart["total"])
+
+    assert {field: cart[field] for field in expected} == expected
+    assert {field: started[field] for field in expected} == expected
+    assert placed.status_code == 201, placed.content
+    assert {field: placed.json()[field] for field in expected} == expected
+    order = Order.objects.get(pk=placed.json()["orderId"])
+    total = Decimal(expected["total"])
+    assert MockCharge.objects.get().amount == total
+    invoice = order.invoices.get()
+    assert (invoice.tax_total, invoice.total) == (Decimal(expected["tax"]), total)
+    order_refund(order=order, amount=total, idempotency_key="all", reason="x")
+    order.refresh_from_db()
+    assert (order.status, order.refunded_amount) == ("refunded", total)

@@ -91,8 +91,12 @@ def test_checkout_with_an_empty_cart_goes_back_to_the_cart(client):
     assert "Your cart is empty" in response.content.decode()
 
 
-def test_guest_checkout_places_a_paid_order_and_shows_the_confirmation(client, product):
+def test_guest_checkout_places_a_paid_order_and_shows_the_confirmation(client, product, tax_mode):
+    # 2 x 2.40 at 20 % VAT: 0.80 of it is VAT when prices include it, else 0.96 is added.
+    total = Decimal("4.80") if tax_mode else Decimal("5.76")
     _add(client, product, quantity=2)
+    shown = client.get(reverse("orders:checkout")).content.decode()
+    assert f'data-testid="checkout-total">€{total}<' in shown
 
     response = _place(client)
 
@@ -104,7 +108,8 @@ def test_guest_checkout_places_a_paid_order_and_shows_the_confirmation(client, p
     assert "Paid" in page
     assert "guest@example.com" in page
     assert order.status == OrderStatus.PAID
-    assert order.total == Decimal("4.80")
+    assert order.total == total
+    assert f"€{total}" in page
     assert order.shipping_address["postcode"] == "HT1 2AB"
     assert available_by_product_id(product_ids=[product.pk])[product.pk] == 8
     assert "Your cart is empty." in client.get(reverse("carts:cart")).content.decode()

@@ -3,6 +3,7 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 
+from carts.pricing import tax_split
 from orders.enums import OrderStatus
 from orders.errors import CreditNoteInvalid, RefundNotAllowed
 from orders.models import Invoice, MockRefund, Order
@@ -14,7 +15,6 @@ from orders.services import (
     order_mark_shipped,
     order_refund,
 )
-from orders.taxes import tax_split
 from orders.tests.conftest import add_to_cart, checkout, new_key, pdf_text
 from orders.tests.factories import stocked_product
 from yourlocalshop.errors import IllegalTransition

@@ -8,12 +8,12 @@ import factory
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
+from carts.pricing import tax_split
 from catalogue.tests.factories import ProductFactory
 from inventory.tests.factories import StockItemFactory
 from orders.enums import MockChargeStatus, OrderStatus
 from orders.models import MockCharge, Order, OrderLine, Payment
 from orders.services import invoice_issue
-from orders.taxes import tax_split
 from returns.enums import ReturnReason
 from returns.services import ReturnLineRequest, return_request_create
 

@@ -1,0 +1,112 @@
+"""The checkout quote: the one place that prices a cart, and the VAT arithmetic it rests on.
+
+`checkout_quote` prices cart items at today's catalogue prices into lines, subtotal, shipping,
+tax, total and currency. The cart API and pages show it, `POST /api/checkout` answers it, and
+checkout charges it and copies it into the order (its lines and totals), from which the invoice
+and the refunds are made: so what the customer is shown is what is charged, invoiced and refunded.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+
+from carts.models import CartItem
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+def money(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class TaxedAmount:
+    net: Decimal
+    tax: Decimal
+    gross: Decimal
+
+
+def tax_split(amount: Decimal) -> TaxedAmount:
+    """Split a shelf amount into net, tax and gross at `VAT_RATE`.
+
+    With `PRICES_INCLUDE_TAX` (the default) the shelf amount is the gross and the tax is the part of
+    it the rate accounts for; otherwise tax is added on top. Each part is quantized to 0.01, and
+    net + tax == gross exactly.
+    """
+    rate = settings.VAT_RATE
+    amount = money(amount)
+    if settings.PRICES_INCLUDE_TAX:
+        tax = money(amount - amount / (1 + rate))
+        return TaxedAmount(net=amount - tax, tax=tax, gross=amount)
+    tax = money(amount * rate)
+    return TaxedAmount(net=amount, tax=tax, gross=amount + tax)
+
+
+@dataclass(frozen=True)
+class QuoteLine:
+    item: CartItem
+    current_price: Decimal  # today's catalogue price: what checkout charges
+    line_total: Decimal  # shelf amount: gross when prices include tax, else net
+    tax: Decimal
+
+    @property
+    def product(self):
+        return self.item.product
+
+    @property
+    def quantity(self) -> int:
+        return self.item.quantity
+
+    @property
+    def price_changed(self) -> bool:
+        return self.current_price != self.item.unit_price
+
+
+@dataclass(frozen=True)
+class CheckoutQuote:
+    """What the cart costs now. `subtotal` and `shipping` are shelf amounts (they include VAT
+    when prices do); `tax` is the VAT in the lines and the shipping; `total` is what is charged."""
+
+    lines: list[QuoteLine]
+    subtotal: Decimal
+    shipping: Decimal
+    tax: Decimal
+    total: Decimal
+    currency: str
+    prices_include_tax: bool
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+
+def checkout_quote(*, items: Iterable[CartItem]) -> CheckoutQuote:
+    """Price cart items (their products loaded) at today's prices, one line per item in the
+    order given. Reads nothing from the database."""
+    lines = []
+    for item in items:
+        line_total = money(item.product.price * item.quantity)
+        lines.append(
+            QuoteLine(
+                item=item,
+                current_price=item.product.price,
+                line_total=line_total,
+                tax=tax_split(line_total).tax,
+            )
+        )
+    subtotal = sum((line.line_total for line in lines), ZERO)
+    shipping = ZERO
+    tax = sum((line.tax for line in lines), ZERO) + tax_split(shipping).tax
+    total = subtotal + shipping + (ZERO if settings.PRICES_INCLUDE_TAX else tax)
+    return CheckoutQuote(
+        lines=lines,
+        subtotal=subtotal,
+        shipping=shipping,
+        tax=tax,
+        total=total,
+        currency=settings.SHOP_CURRENCY,
+        prices_include_tax=settings.PRICES_INCLUDE_TAX,
+    )
