@@ -123,13 +123,15 @@ def _tokens(keys: list[str], reads: Reads | None) -> list[str]:
     """The current tokens under these keys (one round trip when all exist), recorded in `reads`.
 
     A token never set, or evicted, starts afresh with `add`, which orphans anything older and
-    never overwrites a token a concurrent edit has just written.
+    never overwrites a token a concurrent edit has just written. While the cache is unreachable
+    (it answers nothing) each read gets a token of its own, under which nothing was ever stored:
+    everything is read from the database, and no response body is reused.
     """
     found = cache.get_many(keys)
     for key in keys:
         if key not in found:
             cache.add(key, _new_token(), timeout=None)
-            found[key] = cache.get(key)
+            found[key] = cache.get(key) or _new_token()
     if reads is not None:
         reads.values.update((key, found[key]) for key in keys)
     return [found[key] for key in keys]

@@ -11,6 +11,7 @@ from catalogue.cache import (
 )
 from catalogue.models import Category, Product
 from catalogue.signals import stock_changed
+from yourlocalshop.cache import cache_recovered
 
 
 @receiver(post_save, sender=Product, dispatch_uid="catalogue_product_saved")
@@ -37,3 +38,11 @@ def invalidate_catalogue_cache(**kwargs) -> None:
 @receiver(stock_changed, dispatch_uid="catalogue_stock_changed")
 def drop_stock_hints(*, product_ids: list[int], **kwargs) -> None:
     stock_hints_invalidate(product_ids=product_ids)
+
+
+@receiver(cache_recovered, dispatch_uid="catalogue_cache_recovered")
+def orphan_catalogue_cache(**kwargs) -> None:
+    """An invalidation dropped while the cache was unreachable would leave a stale price cached
+    once it answers again: orphan everything (the cache refills from the database)."""
+    catalogue_cache_invalidate()
+    stock_hints_invalidate(product_ids=[])

@@ -1,4 +1,4 @@
-"""Docker HEALTHCHECK: healthy while GET /api/health answers 200 (the database is reachable).
+"""Docker HEALTHCHECK: healthy while GET /api/health/ready answers 200 (the database is reachable).
 
 Standard library only, so the slim image needs no curl. The Host header is one of ALLOWED_HOSTS,
 otherwise Django would refuse the probe with 400 in production.
@@ -22,7 +22,7 @@ def probe_host() -> str:
 def main() -> int:
     port = os.environ.get("PORT", "8000")
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/health", headers={"Host": probe_host()}
+        f"http://127.0.0.1:{port}/api/health/ready", headers={"Host": probe_host()}
     )
     try:
         with urllib.request.urlopen(request, timeout=4) as response:

@@ -1,12 +1,94 @@
-"""The Redis cache backend, keeping one client per connection pool.
+"""The Redis cache backend: one client per connection pool, and fail-soft when Redis is down.
 
 Django's `RedisCacheClient.get_client` builds a new `redis.Redis` on every cache call, which
 registers some 170 response callbacks each time: about a third of a cached catalogue request's
 CPU, and a cost paid by every throttle and stock-hint lookup too. A client is thread-safe and
 holds no state beyond its pool, so one per pool serves every call.
+
+The cache only ever speeds the shop up, so Redis being unreachable must not fail a request: a
+connection error or timeout is logged (once per outage), reads answer a miss and writes are
+dropped, and for CACHE_RETRY_SECONDS the process does not try again (a dead host would otherwise
+cost every request a socket timeout). Callers that must know (the rate limits, the health check)
+ask `cache_available()`.
+
+A write dropped while Redis was unreachable may have been an invalidation (a price edit replacing
+the catalogue's version token): once Redis answers again, entries it should have orphaned would be
+served. So a process that dropped a write sends `cache_recovered` when it next reaches Redis, and
+the owners of cached data orphan what they cached (the catalogue replaces its version tokens).
+Every process that served a request during the outage dropped writes too (each cache fill is one),
+so the signal is sent even if the process that made the edit is gone.
 """
 
+import logging
+import threading
+import time
+
+from django.conf import settings
+from django.core.cache import caches
 from django.core.cache.backends import redis as django_redis
+from django.dispatch import Signal
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
+# Sent (robustly) by a process that dropped a cache write during an outage, when it reaches Redis
+# again; receivers orphan whatever they cached.
+cache_recovered = Signal()
+
+
+class _Reachability:
+    """Per process and server (Django builds a cache object per thread)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.retry_at = 0.0  # time.monotonic() before which Redis is not tried again; 0: up
+        self.write_dropped = False
+        self.recovering_thread: int | None = None
+
+    def skipping(self) -> bool:
+        # While one thread orphans what the outage made stale, the others do not read it.
+        recovering = self.recovering_thread
+        if recovering is not None and recovering != threading.get_ident():
+            return True
+        return time.monotonic() < self.retry_at
+
+    def failed(self, *, write: bool, operation: str, error: Exception) -> None:
+        with self.lock:
+            newly_down = self.retry_at == 0.0
+            self.retry_at = time.monotonic() + settings.CACHE_RETRY_SECONDS
+            self.write_dropped = self.write_dropped or write
+        if newly_down:
+            logger.warning(
+                "The cache is unreachable; serving without it",
+                extra={"operation": operation, "error": repr(error)},
+            )
+
+    def claim_recovery(self) -> bool:
+        """True for the one caller that should send `cache_recovered` now."""
+        with self.lock:
+            if not self.write_dropped or self.recovering_thread is not None:
+                return False
+            self.write_dropped, self.recovering_thread = False, threading.get_ident()
+            return True
+
+    def recovery_done(self) -> None:
+        self.recovering_thread = None
+
+    def answered(self) -> None:
+        if self.retry_at:
+            self.retry_at = 0.0
+            logger.info("The cache answers again")
+
+
+_reachability: dict[str, _Reachability] = {}
+_reachability_lock = threading.Lock()
+
+
+def _reachability_of(server: str) -> _Reachability:
+    with _reachability_lock:
+        return _reachability.setdefault(server, _Reachability())
 
 
 class RedisCacheClient(django_redis.RedisCacheClient):
@@ -22,7 +104,98 @@ class RedisCacheClient(django_redis.RedisCacheClient):
         return client
 
 
+def _fail_soft(name: str, *, write: bool, fallback):
+    parent = getattr(django_redis.RedisCache, name)
+
+    def method(self, *args, **kwargs):
+        reachability = self._reachability
+        if reachability.write_dropped and not reachability.skipping():
+            _recover(self, reachability)
+        if reachability.skipping():
+            if write:
+                reachability.write_dropped = True
+            return fallback(*args, **kwargs)
+        try:
+            result = parent(self, *args, **kwargs)
+        except UNREACHABLE as error:
+            reachability.failed(write=write, operation=name, error=error)
+            return fallback(*args, **kwargs)
+        reachability.answered()
+        return result
+
+    method.__name__ = name
+    method.__doc__ = parent.__doc__
+    return method
+
+
+def _recover(backend, reachability: _Reachability) -> None:
+    """Before this process reads the cache again after dropping writes: let the owners of cached
+    data orphan it. Their own cache calls go through the same methods; if Redis is still
+    unreachable they fail, the drop is recorded again, and the next call retries."""
+    if not reachability.claim_recovery():
+        return
+    try:
+        logger.info("The cache answers again after dropped writes; orphaning cached data")
+        for receiver, response in cache_recovered.send_robust(sender=type(backend)):
+            if isinstance(response, Exception):
+                logger.error(
+                    "A cache recovery receiver failed",
+                    exc_info=response,
+                    extra={"receiver": getattr(receiver, "__qualname__", repr(receiver))},
+                )
+                reachability.write_dropped = True
+    finally:
+        reachability.recovery_done()
+
+
+def _default(key, default=None, *args, **kwargs):
+    return default
+
+
+def _nothing(*args, **kwargs):
+    return None
+
+
+def _false(*args, **kwargs):
+    return False
+
+
+def _no_keys(*args, **kwargs):
+    return {}
+
+
+def _all_keys_failed(data, *args, **kwargs):
+    return list(data)
+
+
+def _missing_key(*args, **kwargs):
+    raise ValueError("The cache is unreachable.")  # what `incr` raises for a missing key
+
+
 class RedisCache(django_redis.RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = RedisCacheClient
+        self._reachability = _reachability_of(str(server))
+
+    def available(self) -> bool:
+        return not self._reachability.skipping()
+
+    get = _fail_soft("get", write=False, fallback=_default)
+    get_many = _fail_soft("get_many", write=False, fallback=_no_keys)
+    has_key = _fail_soft("has_key", write=False, fallback=_false)
+    add = _fail_soft("add", write=True, fallback=_false)
+    set = _fail_soft("set", write=True, fallback=_nothing)
+    set_many = _fail_soft("set_many", write=True, fallback=_all_keys_failed)
+    touch = _fail_soft("touch", write=True, fallback=_false)
+    delete = _fail_soft("delete", write=True, fallback=_false)
+    delete_many = _fail_soft("delete_many", write=True, fallback=_nothing)
+    incr = _fail_soft("incr", write=True, fallback=_missing_key)
+    clear = _fail_soft("clear", write=True, fallback=_nothing)
+
+
+def cache_available(alias: str = "default") -> bool:
+    """False while the cache is known to be unreachable (a local cache always is available)."""
+    backend = caches[alias]
+    available = getattr(backend, "available", None)
+    return True if available is None else available()

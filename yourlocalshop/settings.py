@@ -133,8 +133,14 @@ else:
 # --create-db), as `RESET_DB=1 pytest -q` and `docker run -e RESET_DB=1 …` expect.
 RESET_DB = env.bool("RESET_DB", default=False)
 
+# Seconds every health endpoint answers within, whatever is down (yourlocalshop.api.health).
+HEALTH_DEADLINE_SECONDS = env.float("HEALTH_DEADLINE_SECONDS", default=0.08)
+
 # --- Cache and Celery -------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# After a cache call finds Redis unreachable, each process serves without the cache this long
+# before trying it again.
+CACHE_RETRY_SECONDS = env.float("CACHE_RETRY_SECONDS", default=2.0)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -142,6 +148,12 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="yls"),
             "TIMEOUT": 300,
+            # Redis answers in well under a millisecond; a host that stopped answering must cost
+            # a request no more than this (the cache is then skipped, see yourlocalshop.cache).
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=0.25),
+                "socket_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=0.25),
+            },
         }
     }
 else:
@@ -175,8 +187,17 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=100)
-# Above any countdown or ETA we use, so Redis does not redeliver a task that is merely waiting.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# The visibility timeout is above any countdown or ETA we use, so Redis does not redeliver a task
+# that is merely waiting. Short socket timeouts, and a task published while the broker is down
+# fails at once instead of retrying inside the request: the outbox row waits in the database and
+# the sweep queues it again (yourlocalshop.outbox).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": 1,
+    "socket_timeout": 5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict = {}  # each app adds its periodic tasks in its AppConfig.ready()
 
@@ -238,7 +259,7 @@ SESSION_COOKIE_SECURE = not DEBUG and env.bool("SECURE_COOKIES", default=True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 # Health probes (Docker HEALTHCHECK, Kubernetes) call plain HTTP from inside the pod.
-SECURE_REDIRECT_EXEMPT = [r"^api/health$"]
+SECURE_REDIRECT_EXEMPT = [r"^api/health(/live|/ready)?$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Proxies between the clients and the app, each appending the address it saw to X-Forwarded-For.
 # The client address (rate limits, the guest reservation cap) is the entry this many from the

@@ -6,7 +6,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
-from yourlocalshop.api.health import HealthView
+from yourlocalshop.api.health import HealthView, LivenessView, ReadinessView
 from yourlocalshop.views import api_not_found
 
 # The catalogue first, and the API before the admin: its public reads are most of the traffic, and
@@ -14,6 +14,8 @@ from yourlocalshop.views import api_not_found
 api_patterns = [
     path("", include("catalogue.api.urls")),
     path("health", HealthView.as_view(), name="health"),
+    path("health/live", LivenessView.as_view(), name="health-live"),
+    path("health/ready", ReadinessView.as_view(), name="health-ready"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path(

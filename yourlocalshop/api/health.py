@@ -1,3 +1,17 @@
+"""Health endpoints, each answered within HEALTH_DEADLINE_SECONDS whatever is down.
+
+- `/api/health/live`: the process serves requests (no dependency is asked). A liveness probe that
+  fails restarts the pod, so nothing outside the process may fail it: a database outage must not
+  restart every web pod.
+- `/api/health/ready`: this process can serve the shop: the database answers. A readiness probe
+  that fails only takes the pod out of the load balancer.
+- `/api/health`: the detail for people and monitoring: database, cache and broker, each checked
+  concurrently with a deadline (an unanswered check counts as down).
+"""
+
+import logging
+from concurrent.futures import ThreadPoolExecutor, wait
+
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -7,14 +21,25 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+logger = logging.getLogger(__name__)
+
+# Probes run in these threads, so a dependency that hangs (a host that drops packets) costs a
+# probe its deadline, never more; at most this many checks are ever in flight.
+_checks = ThreadPoolExecutor(max_workers=6, thread_name_prefix="health")
+NO_STORE = {"Cache-Control": "no-store"}
+RETRY_AFTER_SECONDS = 5
+
 HealthSerializer = inline_serializer(
     "Health",
     {
-        "status": serializers.ChoiceField(choices=["ok", "degraded"]),
+        "status": serializers.ChoiceField(choices=["ok", "degraded", "unavailable"]),
         "db": serializers.ChoiceField(choices=["connected", "notconnected"]),
         "cache": serializers.ChoiceField(choices=["ok", "unavailable"]),
         "broker": serializers.ChoiceField(choices=["ok", "eager", "unavailable"]),
     },
+)
+ProbeSerializer = inline_serializer(
+    "Probe", {"status": serializers.ChoiceField(choices=["alive", "ready", "unavailable"])}
 )
 
 
@@ -25,12 +50,17 @@ def _database_state() -> str:
         return "connected"
     except Exception:
         return "notconnected"
+    finally:
+        connection.close()  # this is a probe thread: keep no connection behind
 
 
 def _cache_state() -> str:
     try:
+        from yourlocalshop.cache import cache_available
+
         cache.set("health:probe", "1", timeout=5)
-        return "ok" if cache.get("health:probe") == "1" else "unavailable"
+        answered = cache.get("health:probe") == "1"
+        return "ok" if answered and cache_available() else "unavailable"
     except Exception:
         return "unavailable"
 
@@ -42,34 +72,81 @@ def _broker_state() -> str:
 
     try:
         with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
+            conn.ensure_connection(max_retries=1, timeout=settings.HEALTH_DEADLINE_SECONDS)
         return "ok"
     except Exception:
         return "unavailable"
 
 
-class HealthView(APIView):
-    """Liveness and readiness: 200 while the database answers, 503 when it does not."""
+CHECKS = {"db": (_database_state, "notconnected"), "cache": (_cache_state, "unavailable")}
 
+
+def _checked(names: list[str]) -> dict[str, str]:
+    """Each named check's state, or its 'down' state if it did not answer by the deadline."""
+    checks = {**CHECKS, "broker": (_broker_state, "unavailable")}
+    futures = {name: _checks.submit(checks[name][0]) for name in names}
+    wait(futures.values(), timeout=settings.HEALTH_DEADLINE_SECONDS)
+    states = {}
+    for name, future in futures.items():
+        if future.done():
+            states[name] = future.result()
+        else:
+            states[name] = checks[name][1]
+            logger.warning("Health check %s did not answer in time", name)
+    return states
+
+
+class _ProbeView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes: list = []
 
+
+class HealthView(_ProbeView):
     @extend_schema(
         operation_id="health",
         tags=["health"],
+        summary="Detail of the dependencies (answers within 100 ms)",
         responses={
             200: HealthSerializer,
             503: OpenApiResponse(HealthSerializer, description="The database is unreachable."),
         },
     )
     def get(self, request):
-        body = {"db": _database_state(), "cache": _cache_state(), "broker": _broker_state()}
+        body = _checked(["db", "cache", "broker"])
         healthy = body["db"] == "connected"
         degraded = body["cache"] == "unavailable" or body["broker"] == "unavailable"
-        body = {"status": "ok" if healthy and not degraded else "degraded", **body}
+        status = "unavailable" if not healthy else "degraded" if degraded else "ok"
+        headers = NO_STORE if healthy else {**NO_STORE, "Retry-After": str(RETRY_AFTER_SECONDS)}
+        return Response({"status": status, **body}, status=200 if healthy else 503, headers=headers)
+
+
+class LivenessView(_ProbeView):
+    @extend_schema(
+        operation_id="health_live",
+        tags=["health"],
+        summary="Liveness: the process answers (asks no dependency)",
+        responses={200: ProbeSerializer},
+    )
+    def get(self, request):
+        return Response({"status": "alive"}, headers=NO_STORE)
+
+
+class ReadinessView(_ProbeView):
+    @extend_schema(
+        operation_id="health_ready",
+        tags=["health"],
+        summary="Readiness: the database answers, so this process can serve the shop",
+        responses={
+            200: ProbeSerializer,
+            503: OpenApiResponse(ProbeSerializer, description="The database is unreachable."),
+        },
+    )
+    def get(self, request):
+        if _checked(["db"])["db"] == "connected":
+            return Response({"status": "ready"}, headers=NO_STORE)
         return Response(
-            body,
-            status=200 if healthy else 503,
-            headers={"Cache-Control": "no-store"},
+            {"status": "unavailable"},
+            status=503,
+            headers={**NO_STORE, "Retry-After": str(RETRY_AFTER_SECONDS)},
         )

@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -22,6 +23,7 @@ from yourlocalshop.errors import DomainError
 logger = logging.getLogger("yourlocalshop.api")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+DATABASE_RETRY_AFTER_SECONDS = 5
 PROBLEM_TYPE_BASE = "https://yourlocalshop.local/problems/"
 
 # DRF's own exception codes mapped to our stable codes.
@@ -100,6 +102,23 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = exceptions.PermissionDenied(str(exc) or None)
 
     set_rollback()
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database is unreachable, restarting, or gave up on a lock: nothing was decided,
+        # and the same request may succeed in a moment.
+        request = context.get("request")
+        logger.warning(
+            "Database unavailable",
+            exc_info=exc,
+            extra={"path": getattr(request, "path", None)},
+        )
+        return problem_response(
+            problem(
+                status_code=503,
+                code="service_unavailable",
+                detail="The shop cannot reach its database right now; please retry shortly.",
+            ),
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, RequestDataTooBig):  # a body without Content-Length, found while reading
         return problem_response(problem(status_code=413, code="request_too_large", detail=str(exc)))
     if isinstance(exc, DomainError):

@@ -10,20 +10,29 @@ The window is fixed and starts at an identity's first request, so it rolls over 
 locked out for good. Rates are `REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][scope]` ("10/min"), read
 through DRF's `api_settings` when a throttle is built (once per request), so a changed setting
 applies at once.
+
+While the shared cache is unreachable (`yourlocalshop.cache`), each process counts in its own
+memory instead: the limit then applies per process (a few times the configured one across the
+servers), never to nobody, so login attempts stay limited through a Redis outage.
 """
 
 import time
 
 from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from yourlocalshop.cache import cache_available
+
 PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # Attempts at counting when the window's key vanishes between `add` and `incr`; a cache that
 # never keeps anything (Django's dummy cache) fails every one, and then nothing is limited.
 COUNT_ATTEMPTS = 3
+# Counts while the shared cache is unreachable; per process, bounded.
+_local_counts = LocMemCache("throttle-fallback", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
 
 
 def client_address(request: HttpRequest) -> str:
@@ -79,24 +88,28 @@ class FixedWindowRateThrottle(BaseThrottle):
     def allow_request(self, request, view) -> bool:
         key = f"throttle:{self.scope}:{self.identity(request)}"
         now = self.timer()
-        count = self._count(key, now=now)
+        store = cache if cache_available() else _local_counts
+        count = self._count(store, key, now=now)
+        if store is cache and not cache_available():  # it went away while counting
+            store = _local_counts
+            count = self._count(store, key, now=now)
         if count is None or count <= self.limit:
             return True
         self.seconds_left = window_seconds_left(
-            started_at=cache.get(f"{key}:start"), window_seconds=self.window_seconds, now=now
+            started_at=store.get(f"{key}:start"), window_seconds=self.window_seconds, now=now
         )
         return False
 
     def wait(self) -> float | None:
         return self.seconds_left
 
-    def _count(self, key: str, *, now: float) -> int | None:
-        """This request's number in the current window of `key`, or None when the cache
+    def _count(self, store, key: str, *, now: float) -> int | None:
+        """This request's number in the current window of `key` in `store`, or None when it
         keeps nothing."""
         for _attempt in range(COUNT_ATTEMPTS):
-            cache.add(key, 0, timeout=self.window_seconds)
+            store.add(key, 0, timeout=self.window_seconds)
             try:
-                count = cache.incr(key)
+                count = store.incr(key)
             except ValueError:  # the window expired (or was evicted) since `add`: open it again
                 continue
             if count == 1:
@@ -104,7 +117,7 @@ class FixedWindowRateThrottle(BaseThrottle):
                 # checks that the key exists and then increments, and a key expiring in between
                 # comes back without an expiry, which would never roll over. Its start is only
                 # read to answer a refusal; until it is there, a refusal names the whole window.
-                cache.touch(key, self.window_seconds)
-                cache.set(f"{key}:start", now, timeout=self.window_seconds)
+                store.touch(key, self.window_seconds)
+                store.set(f"{key}:start", now, timeout=self.window_seconds)
             return count
         return None

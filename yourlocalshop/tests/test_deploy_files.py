@@ -1,6 +1,6 @@
 """The deployment files cannot run here (no Docker, no cluster), so they are kept honest by reading
 them: every key they set is one the settings read, the commands match the Celery app and the
-scheduler the settings name, the image runs as a non-root user and probes /api/health, and the
+scheduler the settings name, the image runs as a non-root user and probes /api/health/ready, and the
 Kubernetes manifests hold the processes docs/deployment.md describes."""
 
 import gc
@@ -18,7 +18,8 @@ from django.conf import settings
 ROOT = Path(settings.BASE_DIR)
 APP_IMAGE_SERVICES = ("app", "worker", "beat")
 CELERY_APP = "yourlocalshop"
-HEALTH_PATH = "/api/health"
+READINESS_PATH = "/api/health/ready"
+LIVENESS_PATH = "/api/health/live"
 
 # Read by the container (Dockerfile, docker/entrypoint.sh, docker/healthcheck.py, gunicorn),
 # not by Django settings.
@@ -254,7 +255,7 @@ def test_dockerfile_health_check_probes_the_health_endpoint():
     script = ROOT / "docker" / "healthcheck.py"
 
     assert "/app/docker/healthcheck.py" in healthcheck
-    assert f'/{HEALTH_PATH.lstrip("/")}"' in script.read_text()
+    assert f'/{READINESS_PATH.lstrip("/")}"' in script.read_text()
     assert "curl" not in healthcheck
 
 
@@ -358,9 +359,9 @@ def test_k8s_app_probes_the_health_endpoint_with_an_allowed_host():
     config = next(document for document in documents if document["kind"] == "ConfigMap")
     allowed_hosts = config["data"]["ALLOWED_HOSTS"].split(",")
 
-    for probe in ("readinessProbe", "livenessProbe"):
+    for probe, path in (("readinessProbe", READINESS_PATH), ("livenessProbe", LIVENESS_PATH)):
         http_get = app[probe]["httpGet"]
-        assert http_get["path"] == HEALTH_PATH
+        assert http_get["path"] == path
         host = {header["name"]: header["value"] for header in http_get["httpHeaders"]}["Host"]
         assert host in allowed_hosts
 

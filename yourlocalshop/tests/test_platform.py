@@ -1,6 +1,6 @@
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 
@@ -22,12 +22,20 @@ def test_health_is_503_when_the_database_is_unreachable(api_client, monkeypatch)
     def refuse(*args, **kwargs):
         raise ConnectionError("database down")
 
-    monkeypatch.setattr(connection, "cursor", refuse)
+    # The probes run in their own threads, each with its own connection.
+    monkeypatch.setattr(type(connections["default"]), "cursor", refuse)
 
     response = api_client.get("/api/health")
+    ready = api_client.get("/api/health/ready")
+    live = api_client.get("/api/health/live")
 
     assert response.status_code == 503
     assert response.json()["db"] == "notconnected"
+    assert response.json()["status"] == "unavailable"
+    assert response["Retry-After"] == "5"
+    assert ready.status_code == 503
+    assert ready["Retry-After"] == "5"
+    assert live.status_code == 200  # a database outage restarts no web process
 
 
 @pytest.mark.django_db
@@ -60,11 +68,13 @@ def test_unknown_page_outside_the_api_is_an_html_404(client):
 
 
 @pytest.mark.django_db
-def test_health_makes_one_query(api_client):
+def test_health_probes_leave_the_request_connection_alone(api_client):
     with CaptureQueriesContext(connection) as queries:
-        api_client.get("/api/health")
+        assert api_client.get("/api/health").status_code == 200
+        assert api_client.get("/api/health/ready").json() == {"status": "ready"}
+        assert api_client.get("/api/health/live").json() == {"status": "alive"}
 
-    assert len(queries) == 1
+    assert len(queries) == 0
 
 
 def test_openapi_schema_generates_without_warnings():
