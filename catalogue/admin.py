@@ -2,8 +2,6 @@ from django.contrib import admin
 from django.db import models
 
 from catalogue.models import Category, Product
-from inventory.models import StockItem
-from yourlocalshop.admin import ReadOnlyAdminMixin
 
 
 class PriceBandFilter(admin.SimpleListFilter):
@@ -35,18 +33,6 @@ class PriceBandFilter(admin.SimpleListFilter):
         return queryset
 
 
-class StockItemInline(ReadOnlyAdminMixin, admin.StackedInline):
-    """Read-only: stock changes go through inventory's services (its admin), with a ledger."""
-
-    model = StockItem
-    fields = ["on_hand", "reserved", "updated_at"]
-    readonly_fields = fields
-    extra = 0
-    max_num = 0
-    verbose_name = "stock"
-    verbose_name_plural = "stock (read-only; change it in Inventory)"
-
-
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "parent"]
@@ -69,4 +55,3 @@ class ProductAdmin(admin.ModelAdmin):
     ordering = ["-popularity", "id"]
     list_per_page = 50
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    inlines = [StockItemInline]

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.db.models import QuerySet
 
-from catalogue import search
+from catalogue import search, stock
 from catalogue.errors import ProductNotFound
 from catalogue.models import Category, Product
 
@@ -124,8 +124,9 @@ def product_list(*, filters: ProductFilters, category_ids: list[int] | None = No
     """Active products matching the filters, in the requested stable order.
 
     `category_ids` is the category and its descendants (see `category_with_descendant_ids`).
-    Stock lives in inventory and is only readable through its selectors, so `in_stock` narrows
-    the otherwise filtered ids by their availability (one query each; fine at shop scale).
+    Stock lives in inventory and is read through the count it registers (`catalogue.stock`), so
+    `in_stock` narrows the otherwise filtered ids by their availability (one query each; fine at
+    shop scale).
     """
     products = Product.objects.select_related("category").filter(is_active=True)
     if category_ids is not None:
@@ -141,7 +142,7 @@ def product_list(*, filters: ProductFilters, category_ids: list[int] | None = No
         products = products.filter(price__lte=filters.max_price)
     if filters.in_stock is not None:
         product_ids = list(products.values_list("id", flat=True))
-        available = available_by_product_id(product_ids=product_ids)
+        available = stock.available_by_product_id(product_ids=product_ids)
         products = products.filter(
             id__in=[
                 product_id
@@ -152,19 +153,10 @@ def product_list(*, filters: ProductFilters, category_ids: list[int] | None = No
     return products.order_by(*ORDERINGS[ordering])
 
 
-def available_by_product_id(*, product_ids: list[int]) -> dict[int, int]:
-    """Authoritative availability from inventory (imported late: inventory depends on us)."""
-    from inventory import selectors as inventory_selectors
-
-    return inventory_selectors.available_by_product_id(product_ids=product_ids)
-
-
 def stock_hints_by_product_id(*, product_ids: list[int]) -> dict[int, str]:
     """`in_stock` / `low_stock` / `out_of_stock` per product; never the exact count."""
-    from inventory import selectors as inventory_selectors
-
-    available = available_by_product_id(product_ids=product_ids)
+    available = stock.available_by_product_id(product_ids=product_ids)
     return {
-        product_id: str(inventory_selectors.stock_hint(available.get(product_id, 0)))
+        product_id: str(stock.stock_hint(available.get(product_id, 0)))
         for product_id in product_ids
     }

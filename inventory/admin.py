@@ -4,6 +4,8 @@ from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from catalogue.admin import ProductAdmin
+from catalogue.models import Product
 from inventory import selectors, services
 from inventory.forms import StockAdjustmentForm
 from inventory.models import (
@@ -37,6 +39,28 @@ class StockLevelFilter(admin.SimpleListFilter):
         if self.value() == "in":
             return queryset.filter(available__gt=threshold)
         return queryset
+
+
+class StockItemInline(ReadOnlyAdminMixin, admin.StackedInline):
+    """Read-only: stock changes go through inventory's services (its admin), with a ledger."""
+
+    model = StockItem
+    fields = ["on_hand", "reserved", "updated_at"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    verbose_name = "stock"
+    verbose_name_plural = "stock (read-only; change it in Inventory)"
+
+
+# The product page shows its stock. The catalogue cannot know stock (inventory sits above it on the
+# dependency ladder), so inventory registers the product admin again with its inline added.
+admin.site.unregister(Product)
+
+
+@admin.register(Product)
+class ProductWithStockAdmin(ProductAdmin):
+    inlines = [*ProductAdmin.inlines, StockItemInline]
 
 
 @admin.register(StockItem)

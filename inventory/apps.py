@@ -6,6 +6,10 @@ class InventoryConfig(AppConfig):
     name = "inventory"
 
     def ready(self) -> None:
+        from catalogue import stock
+        from inventory import selectors
+
+        stock.availability_reader_register(selectors.available_by_product_id)
         settings.CELERY_BEAT_SCHEDULE["inventory-expire-reservations"] = {
             "task": "inventory.tasks.expire_reservations",
             "schedule": float(settings.RESERVATION_EXPIRY_INTERVAL_SECONDS),

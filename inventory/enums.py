@@ -27,9 +27,3 @@ class MovementReason(models.TextChoices):
     RETURN_WRITE_OFF = "return_write_off", "Return written off"
     ADJUSTMENT = "adjustment", "Adjustment"
     SEED = "seed", "Seed"
-
-
-class StockHint(models.TextChoices):
-    IN_STOCK = "in_stock", "In stock"
-    LOW_STOCK = "low_stock", "Low stock"
-    OUT_OF_STOCK = "out_of_stock", "Out of stock"

@@ -7,13 +7,12 @@ counting the moment it expires, whether or not the expiry task has marked it yet
 
 from collections.abc import Iterable
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from inventory.enums import ReservationStatus, StockHint
+from inventory.enums import ReservationStatus
 from inventory.errors import ReservationNotFound
 from inventory.models import (
     InventoryReservation,
@@ -65,15 +64,6 @@ def available_by_product_id(*, product_ids: Iterable[int]) -> dict[int, int]:
         .values_list("product_id", "available")
     )
     return {product_id: available.get(product_id, 0) for product_id in product_ids}
-
-
-def stock_hint(available: int) -> str:
-    """What the storefront may say about stock without revealing the exact count."""
-    if available <= 0:
-        return StockHint.OUT_OF_STOCK
-    if available <= settings.CATALOGUE_LOW_STOCK_THRESHOLD:
-        return StockHint.LOW_STOCK
-    return StockHint.IN_STOCK
 
 
 def stock_items_with_availability() -> QuerySet[StockItem]:

@@ -1,9 +1,11 @@
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from catalogue import stock
 from catalogue.signals import stock_changed
 from catalogue.tests.factories import CategoryFactory, ProductFactory
 
@@ -483,3 +485,10 @@ def test_with_a_recheck_interval_this_process_edits_show_at_once(
     set_stock(product, 0)
     stock_changed.send(sender=None, product_ids=[product.id])
     assert api_client.get("/api/products/BREAD").json()["stockHint"] == "out_of_stock"
+
+
+def test_stock_hints_refuse_to_guess_when_nothing_counts_stock(monkeypatch):
+    monkeypatch.setattr(stock, "_availability_reader", None)
+
+    with pytest.raises(ImproperlyConfigured, match="Nothing counts stock"):
+        stock.available_by_product_id(product_ids=[1])

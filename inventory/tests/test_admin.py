@@ -130,3 +130,16 @@ def test_reservation_admin_filters_by_status(admin_client, stocked):
     body = response.content.decode()
     assert kept.reference in body
     assert released.reference not in body
+
+
+def test_product_admin_page_shows_the_products_stock_read_only(admin_client, stocked):
+    product = stocked(7)
+
+    response = admin_client.get(reverse("admin:catalogue_product_change", args=[product.pk]))
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'id="stock_item-heading"' in body
+    assert 'name="stock_item-0-on_hand"' not in body  # shown, never an input
+    inline = response.context["inline_admin_formsets"][0]
+    assert [form.original.on_hand for form in inline] == [7]
