@@ -13,8 +13,11 @@ class FulfilmentConfig(AppConfig):
     name = "fulfilment"
 
     def ready(self) -> None:
-        from fulfilment import consumers, tasks
+        from fulfilment import consumers, pages, tasks
+        from orders.pages import order_page_section_register
         from yourlocalshop import outbox
+
+        order_page_section_register(pages.order_page_section)
 
         # The data migration creates the group once; this keeps it after a database flush (the
         # transactional tests) and gives it permissions of models added later.

@@ -15,7 +15,24 @@ class OrderStatus(models.TextChoices):
     PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
 
 
-_REFUNDABLE = frozenset({OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED})
+# Money may be refunded (in part or in full) from these statuses: the order was paid and is not
+# refunded in full yet.
+REFUNDABLE_ORDER_STATUSES = frozenset(
+    {
+        OrderStatus.PAID,
+        OrderStatus.PACKING,
+        OrderStatus.SHIPPED,
+        OrderStatus.DELIVERED,
+        OrderStatus.PARTIALLY_REFUNDED,
+    }
+)
+# Goods may be returned from these statuses: the customer has them (a partial refund of a shipped
+# or delivered order leaves the rest returnable).
+RETURNABLE_ORDER_STATUSES = frozenset(
+    {OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.PARTIALLY_REFUNDED}
+)
+
+_REFUNDED = frozenset({OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED})
 
 ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     # `refunded` from pending_payment is the compensation path: the charge was captured but the
@@ -23,11 +40,11 @@ ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     OrderStatus.PENDING_PAYMENT: frozenset(
         {OrderStatus.PAID, OrderStatus.FAILED, OrderStatus.CANCELLED, OrderStatus.REFUNDED}
     ),
-    OrderStatus.PAID: frozenset({OrderStatus.PACKING, OrderStatus.CANCELLED}) | _REFUNDABLE,
-    OrderStatus.PACKING: frozenset({OrderStatus.SHIPPED}) | _REFUNDABLE,
-    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}) | _REFUNDABLE,
-    OrderStatus.DELIVERED: _REFUNDABLE,
-    OrderStatus.PARTIALLY_REFUNDED: _REFUNDABLE,
+    OrderStatus.PAID: frozenset({OrderStatus.PACKING, OrderStatus.CANCELLED}) | _REFUNDED,
+    OrderStatus.PACKING: frozenset({OrderStatus.SHIPPED}) | _REFUNDED,
+    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}) | _REFUNDED,
+    OrderStatus.DELIVERED: _REFUNDED,
+    OrderStatus.PARTIALLY_REFUNDED: _REFUNDED,
     # A payment that failed only because the gateway was unavailable is retried by the same
     # Idempotency-Key with the same provider key, so a charge that did go through is found again.
     # `refunded`: the sweeper failed an abandoned checkout whose charge then arrived late.

@@ -1,5 +1,6 @@
-"""Checkout and order pages. The order page also shows what later apps know about the order:
-its shipments' tracking numbers (fulfilment) and its returns.
+"""Checkout and order pages. The order page also shows what later apps know about the order (its
+shipments' tracking numbers, its returns): those apps sit above orders on the dependency ladder, so
+each registers a section of the page with `order_page_section_register` in its AppConfig.ready.
 
 Checkout is `orders.services.order_place` under the same idempotency protocol as
 `POST /api/orders` (`orders.idempotency`): the form carries a one-time key generated when it was
@@ -10,6 +11,7 @@ the attempt's response is a redirect to the confirmation, or the domain error to
 
 import json
 import uuid
+from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
@@ -23,19 +25,25 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from carts.selectors import cart_for_request, cart_id_from_cookie, cart_view
-from fulfilment.selectors import shipments_for_order
 from orders.errors import OrderNotFound
 from orders.forms import CheckoutForm, OrderLookupForm
 from orders.idempotency import StoredResponse, idempotency_key_validate
 from orders.selectors import order_get_for_viewer, order_lookup, orders_for_user
 from orders.services import checkout_attempt
-from returns.selectors import returns_for_order
-from returns.services import RETURNABLE_ORDER_STATUSES
 from yourlocalshop.errors import DomainError
 
 ORDERS_PER_PAGE = 20
 # A second submit of the same form waits this long for the first to finish, then shows its result.
 IN_PROGRESS_WAIT_SECONDS = 15
+
+# `section(*, request, order) -> dict`: template context the order page adds for a later app.
+OrderPageSection = Callable[..., dict]
+_order_page_sections: list[OrderPageSection] = []
+
+
+def order_page_section_register(section: OrderPageSection) -> None:
+    if section not in _order_page_sections:
+        _order_page_sections.append(section)
 
 
 def _confirmation_response(order) -> StoredResponse:
@@ -159,21 +167,10 @@ def order_history(request):
 
 
 def _order_page(request, order, *, status: int = 200):
-    return render(
-        request,
-        "orders/detail.html",
-        {
-            "order": order,
-            "shipments": shipments_for_order(order_id=order.pk),
-            "returns": returns_for_order(order=order),
-            "can_request_return": (
-                order.user_id is not None
-                and order.user_id == request.user.pk
-                and order.status in RETURNABLE_ORDER_STATUSES
-            ),
-        },
-        status=status,
-    )
+    context = {"order": order}
+    for section in _order_page_sections:
+        context.update(section(request=request, order=order))
+    return render(request, "orders/detail.html", context, status=status)
 
 
 @require_GET

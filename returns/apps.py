@@ -6,8 +6,11 @@ class ReturnsConfig(AppConfig):
     name = "returns"
 
     def ready(self) -> None:
-        from returns import consumers, services, tasks
+        from orders.pages import order_page_section_register
+        from returns import consumers, pages, services, tasks
         from yourlocalshop import outbox
+
+        order_page_section_register(pages.order_page_section)
 
         outbox.register_handler(
             services.RETURN_STATUS_CHANGED,

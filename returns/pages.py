@@ -6,11 +6,24 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from orders.enums import RETURNABLE_ORDER_STATUSES
 from orders.errors import OrderNotFound
 from returns.forms import ReturnRequestForm
-from returns.selectors import order_get_for_user
+from returns.selectors import order_get_for_user, returns_for_order
 from returns.services import return_request_create
 from yourlocalshop.errors import DomainError
+
+
+def order_page_section(*, request, order) -> dict:
+    """The order page's returns: those requested, and whether its owner may request one."""
+    return {
+        "returns": returns_for_order(order=order),
+        "can_request_return": (
+            order.user_id is not None
+            and order.user_id == request.user.pk
+            and order.status in RETURNABLE_ORDER_STATUSES
+        ),
+    }
 
 
 @login_required

@@ -24,7 +24,7 @@ from django.utils import timezone
 from carts.pricing import tax_split
 from inventory.services import stock_return
 from orders.documents import invoice_document_path
-from orders.enums import OrderStatus
+from orders.enums import RETURNABLE_ORDER_STATUSES, OrderStatus
 from orders.models import Order
 from orders.services import (
     CreditNoteLineRequest,
@@ -57,9 +57,6 @@ from yourlocalshop.state_machine import transition
 
 logger = logging.getLogger(__name__)
 
-RETURNABLE_ORDER_STATUSES = frozenset(
-    {OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.PARTIALLY_REFUNDED}
-)
 RETURN_STATUS_CHANGED = "return_status_changed"
 
 

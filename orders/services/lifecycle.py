@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from carts.pricing import money
-from orders.enums import ORDER_TRANSITIONS, OrderStatus, PaymentStatus
+from orders.enums import ORDER_TRANSITIONS, REFUNDABLE_ORDER_STATUSES, OrderStatus, PaymentStatus
 from orders.errors import PaymentUnavailable, RefundNotAllowed
 from orders.gateways import (
     GatewayDeclined,
@@ -112,7 +112,7 @@ def order_refund(*, order: Order, amount: Decimal, idempotency_key: str, reason:
 def _refundable_payment(*, order: Order, amount: Decimal) -> Payment:
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
-        if OrderStatus.PARTIALLY_REFUNDED not in ORDER_TRANSITIONS.get(locked.status, ()):
+        if locked.status not in REFUNDABLE_ORDER_STATUSES:
             raise RefundNotAllowed(f"An order that is {locked.status} cannot be refunded.")
         if amount <= 0 or locked.refunded_amount + amount > locked.total:
             raise RefundNotAllowed(
