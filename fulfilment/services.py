@@ -43,8 +43,8 @@ from fulfilment.models import (
 )
 from orders import services as order_services
 from orders.enums import OrderStatus
-from orders.errors import OrderNotFound
 from orders.models import Order, OrderLine
+from orders.selectors import order_get_locked
 from yourlocalshop.emails import customer_email_send
 from yourlocalshop.errors import IllegalTransition
 from yourlocalshop.state_machine import transition
@@ -94,9 +94,7 @@ def packing_task_create_for_order(*, order_id, source_event_id: str = "") -> Pac
     order is the last line of defence). Returns None for an order that is no longer waiting to be
     packed (cancelled or refunded before the event arrived): there is nothing to pack.
     """
-    order = Order.objects.select_for_update().filter(pk=order_id).first()
-    if order is None:
-        raise OrderNotFound(f"Order {order_id} does not exist.")
+    order = order_get_locked(order_id=order_id)
     existing = PackingTask.objects.filter(order=order).first()
     if existing is not None:
         return existing

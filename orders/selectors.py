@@ -42,6 +42,15 @@ def _orders_with_details() -> QuerySet[Order]:
     )
 
 
+def order_get_locked(*, order_id) -> Order:
+    """The order, its row locked until the caller's transaction ends; raises `OrderNotFound`.
+    Later apps (fulfilment, returns) lock an order through this, never on orders' model."""
+    order = Order.objects.select_for_update().filter(pk=order_id).first()
+    if order is None:
+        raise OrderNotFound(f"Order {order_id} does not exist.")
+    return order
+
+
 def orders_for_user(*, user) -> QuerySet[Order]:
     """The customer's orders, newest first, lines and invoice prefetched."""
     return _orders_with_details().filter(user=user).order_by("-created_at", "id")

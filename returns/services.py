@@ -26,6 +26,7 @@ from inventory.services import stock_return
 from orders.documents import invoice_document_path
 from orders.enums import RETURNABLE_ORDER_STATUSES, OrderStatus
 from orders.models import Order
+from orders.selectors import order_get_locked
 from orders.services import (
     CreditNoteLineRequest,
     credit_note_issue,
@@ -80,7 +81,7 @@ def return_request_create(
     `OrderNotReturnable`, `ReturnWindowClosed`, `UnknownOrderLine`, `ReturnQuantityExceeded`.
     """
     with transaction.atomic():
-        order = _lock_order(order_id=order.pk)
+        order = order_get_locked(order_id=order.pk)
         if order.status not in RETURNABLE_ORDER_STATUSES:
             raise OrderNotReturnable(
                 f"Order {order.number} is {order.get_status_display().lower()}; only shipped or "
@@ -118,10 +119,6 @@ def return_request_create(
         )
         _publish_status_changed(return_request)
     return return_request
-
-
-def _lock_order(*, order_id) -> Order:
-    return Order.objects.select_for_update().get(pk=order_id)
 
 
 def _return_window_start(*, order: Order) -> datetime:
@@ -299,7 +296,7 @@ def _receive_goods(
 ) -> ReturnRequest:
     """Phase 1. Atomic; locks the order, then the return (the order first, as requests do)."""
     with transaction.atomic():
-        order = _lock_order(order_id=return_request.order_id)
+        order = order_get_locked(order_id=return_request.order_id)
         return_request = _lock_return(return_id=return_request.pk)
         if return_request.status in RETURN_STATUSES_RECEIVED:
             return return_request
