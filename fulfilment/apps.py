@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.conf import settings
 from django.db.models.signals import post_migrate
 
 
@@ -13,7 +12,7 @@ class FulfilmentConfig(AppConfig):
     name = "fulfilment"
 
     def ready(self) -> None:
-        from fulfilment import consumers, pages, tasks
+        from fulfilment import consumers, pages
         from orders.pages import order_page_section_register
         from yourlocalshop import outbox
 
@@ -28,11 +27,3 @@ class FulfilmentConfig(AppConfig):
             consumers.packing_task_from_order_paid,
             consumer=consumers.PACKING_TASK_CONSUMER,
         )
-        settings.CELERY_BEAT_SCHEDULE["fulfilment-heal-packing-tasks"] = {
-            "task": tasks.packing_tasks_heal_task.name,
-            "schedule": tasks.HEAL_PACKING_TASKS_EVERY_SECONDS,
-        }
-        settings.CELERY_BEAT_SCHEDULE["fulfilment-retry-bookings"] = {
-            "task": tasks.shipments_retry_bookings_task.name,
-            "schedule": tasks.RETRY_BOOKINGS_EVERY_SECONDS,
-        }

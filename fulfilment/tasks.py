@@ -13,8 +13,6 @@ logger = logging.getLogger(__name__)
 # timeout, so a waiting retry is never redelivered early. After that the beat sweep retries.
 BOOKING_MAX_RETRIES = 5
 BOOKING_RETRY_BASE_SECONDS = 30
-HEAL_PACKING_TASKS_EVERY_SECONDS = 120.0
-RETRY_BOOKINGS_EVERY_SECONDS = 600.0
 
 
 @shared_task(

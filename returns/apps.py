@@ -7,7 +7,7 @@ class ReturnsConfig(AppConfig):
 
     def ready(self) -> None:
         from orders.pages import order_page_section_register
-        from returns import consumers, pages, services, tasks
+        from returns import consumers, pages, services
         from yourlocalshop import outbox
 
         order_page_section_register(pages.order_page_section)
@@ -17,10 +17,6 @@ class ReturnsConfig(AppConfig):
             consumers.customer_email_on_return_status,
             consumer=consumers.CUSTOMER_EMAIL_CONSUMER,
         )
-        settings.CELERY_BEAT_SCHEDULE["returns-resume-refunds"] = {
-            "task": tasks.returns_resume_refunds_task.name,
-            "schedule": tasks.RESUME_REFUNDS_EVERY_SECONDS,
-        }
         # Other apps have `status` and `reason` fields too: name ours in the OpenAPI schema.
         settings.SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
             {

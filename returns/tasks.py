@@ -5,7 +5,6 @@ from celery import shared_task
 from returns import services
 
 # A return received this long ago but neither refunded nor failed had its process stopped.
-RESUME_REFUNDS_EVERY_SECONDS = 300.0
 RESUME_REFUNDS_OLDER_THAN = timedelta(minutes=5)
 
 

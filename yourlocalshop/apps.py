@@ -6,4 +6,6 @@ class YourLocalShopConfig(AppConfig):
     verbose_name = "YourLocalShop"
 
     def ready(self) -> None:
-        from yourlocalshop import checks  # noqa: F401  (registers the deploy checks)
+        # Importing these registers the deploy checks, and the outbox's tasks (delivery, sweep)
+        # with Celery: the platform owns its outbox.
+        from yourlocalshop import checks, outbox  # noqa: F401

@@ -199,7 +199,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE: dict = {}  # each app adds its periodic tasks in its AppConfig.ready()
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -409,6 +408,31 @@ RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=30)
 RETURN_REFUND_SHIPPING_ON_FULL_RETURN = env.bool(
     "RETURN_REFUND_SHIPPING_ON_FULL_RETURN", default=True
 )
+
+# --- Periodic tasks ---------------------------------------------------------------------------
+# The whole beat schedule, here and nowhere else (no app adds to it). django_celery_beat copies it
+# into its tables when beat starts. Tasks are named by their registered names.
+CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {"task": "outbox.sweep", "schedule": OUTBOX_SWEEP_INTERVAL_SECONDS},
+    "inventory-expire-reservations": {
+        "task": "inventory.tasks.expire_reservations",
+        "schedule": float(RESERVATION_EXPIRY_INTERVAL_SECONDS),
+    },
+    "inventory-reconcile-stock": {
+        "task": "inventory.tasks.reconcile_stock",
+        "schedule": float(INVENTORY_RECONCILE_INTERVAL_SECONDS),
+    },
+    "carts-delete-abandoned": {"task": "carts.delete_abandoned_carts", "schedule": 60 * 60},
+    "orders-sweep-abandoned-checkouts": {
+        "task": "orders.sweep_abandoned_checkouts",
+        "schedule": IDEMPOTENCY_LOCK_SECONDS,
+    },
+    "orders-purge-idempotency-keys": {"task": "orders.purge_idempotency_keys", "schedule": 3600},
+    # Packing tasks whose order_paid event was lost; bookings that failed past their retries.
+    "fulfilment-heal-packing-tasks": {"task": "fulfilment.heal_packing_tasks", "schedule": 120.0},
+    "fulfilment-retry-bookings": {"task": "fulfilment.retry_bookings", "schedule": 600.0},
+    "returns-resume-refunds": {"task": "returns.resume_refunds", "schedule": 300.0},
+}
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

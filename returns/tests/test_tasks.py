@@ -14,7 +14,7 @@ def test_resume_refunds_is_scheduled_periodically():
     entry = settings.CELERY_BEAT_SCHEDULE["returns-resume-refunds"]
 
     assert entry["task"] == "returns.resume_refunds"
-    assert entry["schedule"] == tasks.RESUME_REFUNDS_EVERY_SECONDS
+    assert entry["schedule"] == 300.0
 
 
 def test_returns_resume_refunds_task_refunds_a_return_stopped_after_receipt(monkeypatch):
