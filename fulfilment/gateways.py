@@ -1,4 +1,5 @@
-"""The courier behind a small interface, with a deterministic mock; chosen by COURIER_GATEWAY.
+"""The courier behind a small interface, with a deterministic mock; chosen by COURIER_GATEWAY
+(the project's gateway convention: `yourlocalshop.gateways`).
 
 Webhooks from the courier are signed with a shared secret, as Stripe signs its own: the header
 `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` (more than one v1 while a secret is
@@ -11,18 +12,16 @@ import hashlib
 import hmac
 import secrets
 import time
-from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from functools import cache
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from django.conf import settings
-from django.utils.module_loading import import_string
 
 from fulfilment.enums import ShipmentStatus
 from fulfilment.errors import CourierError
 from fulfilment.models import MockCourierBooking
 from yourlocalshop.db import create_unless_duplicate
+from yourlocalshop.gateways import configured_gateway
 
 if TYPE_CHECKING:
     from fulfilment.models import Shipment
@@ -43,13 +42,11 @@ class TrackingResult:
     status: str
 
 
-class CourierGateway(ABC):
+class CourierGateway(Protocol):
     @property
-    @abstractmethod
     def carrier(self) -> str:
         """The carrier's name shown to staff and customers."""
 
-    @abstractmethod
     def book(self, shipment: "Shipment", *, idempotency_key: str) -> BookingResult:
         """Book a collection for the shipment's parcels; raise CourierError when it fails.
 
@@ -58,12 +55,11 @@ class CourierGateway(ABC):
         instead of booking a second collection.
         """
 
-    @abstractmethod
     def track(self, tracking_number: str) -> TrackingResult:
         """Where the parcel is now; raise CourierError when the courier cannot say."""
 
 
-class MockCourierGateway(CourierGateway):
+class MockCourierGateway:
     """A courier simulated in the shop's database (`MockCourierBooking`) that answers at once.
 
     Idempotent on the key like a real courier: a key booked before returns that booking's
@@ -104,13 +100,8 @@ class MockCourierGateway(CourierGateway):
         return TrackingResult(tracking_number=tracking_number, status=ShipmentStatus.BOOKED)
 
 
-@cache
-def _gateway_class(dotted_path: str) -> type[CourierGateway]:
-    return import_string(dotted_path)
-
-
-def get_courier_gateway() -> CourierGateway:
-    return _gateway_class(settings.COURIER_GATEWAY)()
+def courier_gateway() -> CourierGateway:
+    return configured_gateway("COURIER_GATEWAY")
 
 
 def _hmac(body: bytes, *, timestamp: int, secret: str) -> str:

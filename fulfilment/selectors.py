@@ -7,7 +7,7 @@ from django.db.models import Count, Prefetch, QuerySet
 from catalogue import selectors as catalogue_selectors
 from fulfilment.enums import PackingTaskStatus
 from fulfilment.errors import FulfilmentBatchNotFound, PackingTaskNotFound
-from fulfilment.gateways import get_courier_gateway
+from fulfilment.gateways import courier_gateway
 from fulfilment.models import FulfilmentBatch, PackingTask, PackingTaskLine, Shipment, ShipmentEvent
 from inventory import selectors as inventory_selectors
 from orders.errors import OrderNotFound
@@ -65,7 +65,7 @@ def packing_task_get(*, packing_task_id: int) -> PackingTask:
 
 def courier_carrier() -> str:
     """The carrier that collects the shop's parcels (the configured courier's name)."""
-    return get_courier_gateway().carrier
+    return courier_gateway().carrier
 
 
 def packing_station_queue(*, queue: str) -> QuerySet[PackingTask]:

@@ -33,7 +33,7 @@ from fulfilment.errors import (
     ShipmentBookingInProgress,
     ShipmentNotFound,
 )
-from fulfilment.gateways import BookingResult, get_courier_gateway
+from fulfilment.gateways import BookingResult, courier_gateway
 from fulfilment.models import (
     FulfilmentBatch,
     PackingTask,
@@ -252,7 +252,7 @@ def _packing_task_pack(
     return Shipment.objects.create(
         packing_task=packing_task,
         order=packing_task.order,
-        carrier=get_courier_gateway().carrier,
+        carrier=courier_gateway().carrier,
         parcel_weights_grams=list(parcel_weights_grams),
         status_changed_at=timezone.now(),
     )
@@ -364,7 +364,7 @@ def shipment_book(*, shipment_id) -> Shipment:
         return shipment
     started_at = shipment.booking_started_at
     try:
-        result = get_courier_gateway().book(
+        result = courier_gateway().book(
             shipment, idempotency_key=_booking_idempotency_key(shipment)
         )
     except CourierError as error:
@@ -541,7 +541,7 @@ def shipment_refresh_tracking(*, shipment_id) -> Shipment:
         raise ShipmentNotFound(f"Shipment {shipment_id} does not exist.")
     if not shipment.tracking_number or shipment.status == ShipmentStatus.DELIVERED:
         return shipment
-    result = get_courier_gateway().track(shipment.tracking_number)
+    result = courier_gateway().track(shipment.tracking_number)
     if result.status not in COURIER_TRACKING_STATUSES:
         return shipment
     shipment, _ = shipment_apply_courier_event(

@@ -1,6 +1,7 @@
 """Payment providers behind one small interface, and the mock used in development and tests.
 
-The checkout talks to `payment_gateway()` only. Provider answers are untrusted input:
+The checkout talks to `payment_gateway()` only (the project's gateway convention:
+`yourlocalshop.gateways`). Provider answers are untrusted input:
 `GatewayCharge` and `GatewayRefund` are validated (ids, amounts, currency) before the shop records
 anything.
 """
@@ -14,11 +15,11 @@ from typing import Protocol
 
 from django.conf import settings
 from django.db import transaction
-from django.utils.module_loading import import_string
 
 from orders.enums import MockChargeStatus
 from orders.models import MockCharge, MockRefund
 from yourlocalshop.db import create_unless_duplicate
+from yourlocalshop.gateways import configured_gateway
 
 CENT = Decimal("0.01")
 
@@ -69,7 +70,7 @@ class PaymentGateway(Protocol):
 
 
 def payment_gateway() -> PaymentGateway:
-    return import_string(settings.PAYMENT_GATEWAY)()
+    return configured_gateway("PAYMENT_GATEWAY")
 
 
 def validated_charge(answer: GatewayCharge, *, amount: Decimal, currency: str) -> GatewayCharge:

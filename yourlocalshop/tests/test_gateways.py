@@ -1,0 +1,22 @@
+from fulfilment.gateways import MockCourierGateway, courier_gateway
+from orders.gateways import MockPaymentGateway, payment_gateway
+
+
+class RecordingCourier(MockCourierGateway):
+    pass
+
+
+class RecordingPayments(MockPaymentGateway):
+    pass
+
+
+def test_each_gateway_is_a_new_instance_of_the_class_its_setting_names(settings):
+    assert type(payment_gateway()) is MockPaymentGateway
+    assert type(courier_gateway()) is MockCourierGateway
+    assert courier_gateway() is not courier_gateway()
+
+    settings.PAYMENT_GATEWAY = f"{__name__}.RecordingPayments"
+    settings.COURIER_GATEWAY = f"{__name__}.RecordingCourier"
+
+    assert type(payment_gateway()) is RecordingPayments
+    assert type(courier_gateway()) is RecordingCourier
