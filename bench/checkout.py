@@ -33,7 +33,7 @@ SERVICES = Services(
     database_url=DATABASE_URL,
     redis_url=REDIS_URL,
     cache_prefix="yls-orders-bench",
-    PAYMENT_GATEWAY="orders.gateways.MockPaymentGateway",
+    PAYMENT_GATEWAY="mockproviders.payment.MockPaymentGateway",
     THROTTLE_CHECKOUT="1000000/min",
 )
 

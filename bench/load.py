@@ -81,7 +81,7 @@ SERVICES = Services(
     # Each shopper is a customer ordering once; below the default 30/min so that the burst's
     # hammering client meets the limit within seconds even when its requests queue.
     THROTTLE_CHECKOUT="10/min",
-    PAYMENT_GATEWAY="orders.gateways.MockPaymentGateway",
+    PAYMENT_GATEWAY="mockproviders.payment.MockPaymentGateway",
 )
 
 
@@ -462,7 +462,8 @@ def check_invariants(*, initial_stock: dict[str, int], answered_orders: dict[str
 
     from fulfilment.models import PackingTask
     from inventory.models import StockItem, StockMovement
-    from orders.models import MockCharge, Order, OrderLine, Payment
+    from mockproviders.models import MockCharge
+    from orders.models import Order, OrderLine, Payment
 
     def outcome(checked: int, violations: list) -> dict:
         return {

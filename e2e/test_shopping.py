@@ -12,8 +12,9 @@ except ImportError:  # no `make e2e-deps` here: the `browser` marker skips (and 
 from catalogue.tests.factories import CategoryFactory, ProductFactory
 from inventory.selectors import available_by_product_id
 from inventory.services import stock_set_on_hand
+from mockproviders.models import MockCharge
 from orders.enums import OrderStatus
-from orders.models import MockCharge, Order
+from orders.models import Order
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

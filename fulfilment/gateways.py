@@ -1,5 +1,5 @@
-"""The courier behind a small interface, with a deterministic mock; chosen by COURIER_GATEWAY
-(the project's gateway convention: `yourlocalshop.gateways`).
+"""The courier behind a small interface; chosen by COURIER_GATEWAY (the project's gateway
+convention: `yourlocalshop.gateways`; the deterministic mock is `mockproviders.courier`).
 
 Webhooks from the courier are signed with a shared secret, as Stripe signs its own: the header
 `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` (more than one v1 while a secret is
@@ -10,17 +10,12 @@ courier's protocol, not of our business rules.
 
 import hashlib
 import hmac
-import secrets
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
 
-from fulfilment.enums import ShipmentStatus
-from fulfilment.errors import CourierError
-from fulfilment.models import MockCourierBooking
-from yourlocalshop.db import create_unless_duplicate
 from yourlocalshop.gateways import configured_gateway
 
 if TYPE_CHECKING:
@@ -57,47 +52,6 @@ class CourierGateway(Protocol):
 
     def track(self, tracking_number: str) -> TrackingResult:
         """Where the parcel is now; raise CourierError when the courier cannot say."""
-
-
-class MockCourierGateway:
-    """A courier simulated in the shop's database (`MockCourierBooking`) that answers at once.
-
-    Idempotent on the key like a real courier: a key booked before returns that booking's
-    tracking number. Its writes commit on their own, as a remote courier's would, whatever the
-    caller's transaction. `simulated_outages` makes the next bookings fail like a courier
-    answering 503, so tests and demos can watch a booking fail, become visible to staff and
-    succeed on a retry.
-    """
-
-    simulated_outages: ClassVar[int] = 0
-
-    @property
-    def carrier(self) -> str:
-        return settings.COURIER_NAME
-
-    def book(self, shipment: "Shipment", *, idempotency_key: str) -> BookingResult:
-        if MockCourierGateway.simulated_outages > 0:
-            MockCourierGateway.simulated_outages -= 1
-            raise CourierError("The courier is unavailable (503); the booking will be retried.")
-        booking = self._booking_created(
-            idempotency_key=idempotency_key
-        ) or MockCourierBooking.objects.get(idempotency_key=idempotency_key)
-        return BookingResult(tracking_number=booking.tracking_number, label_url=booking.label_url)
-
-    def _booking_created(self, *, idempotency_key: str) -> MockCourierBooking | None:
-        """A new collection, or None when the key was booked before. One insert, committed on its
-        own (inside a caller's transaction, a savepoint lets a refusal be caught)."""
-        tracking_number = "MP" + secrets.token_hex(6).upper()
-        return create_unless_duplicate(
-            MockCourierBooking.objects,
-            idempotency_key=idempotency_key,
-            tracking_number=tracking_number,
-            label_url=f"https://courier.example/labels/{tracking_number}.pdf",
-        )
-
-    def track(self, tracking_number: str) -> TrackingResult:
-        # The mock courier never moves parcels by itself; its webhook calls do.
-        return TrackingResult(tracking_number=tracking_number, status=ShipmentStatus.BOOKED)
 
 
 def courier_gateway() -> CourierGateway:

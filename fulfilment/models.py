@@ -162,15 +162,3 @@ class ShipmentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shipment} {self.status}"
-
-
-class MockCourierBooking(models.Model):
-    """The mock courier's own ledger of collections (stands in for the courier's database)."""
-
-    idempotency_key = models.CharField(max_length=255, unique=True)
-    tracking_number = models.CharField(max_length=64, unique=True)
-    label_url = models.URLField(max_length=500)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return self.tracking_number

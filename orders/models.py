@@ -9,7 +9,6 @@ from django.utils import timezone
 from orders.enums import (
     IdempotencyState,
     InvoiceKind,
-    MockChargeStatus,
     OrderStatus,
     PaymentStatus,
     RecoveryPoint,
@@ -271,32 +270,3 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.caller} {self.key}"
-
-
-class MockCharge(models.Model):
-    """The mock payment provider's own ledger (stands in for the provider's database)."""
-
-    id = models.CharField(primary_key=True, max_length=64)
-    idempotency_key = models.CharField(max_length=255, unique=True)
-    token = models.CharField(max_length=64)
-    amount = models.DecimalField(**MONEY)
-    currency = models.CharField(max_length=3)
-    status = models.CharField(
-        max_length=20, choices=MockChargeStatus.choices, default=MockChargeStatus.PENDING
-    )
-    transient_failures = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return self.id
-
-
-class MockRefund(models.Model):
-    id = models.CharField(primary_key=True, max_length=64)
-    charge = models.ForeignKey(MockCharge, on_delete=models.PROTECT, related_name="refunds")
-    idempotency_key = models.CharField(max_length=255, unique=True)
-    amount = models.DecimalField(**MONEY)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return self.id

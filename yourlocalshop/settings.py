@@ -385,12 +385,16 @@ IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=30)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 OUTBOX_SWEEP_INTERVAL_SECONDS = env.int("OUTBOX_SWEEP_INTERVAL_SECONDS", default=60)
 
-PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="orders.gateways.MockPaymentGateway")
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="mockproviders.payment.MockPaymentGateway")
 PAYMENT_MAX_RETRIES = env.int("PAYMENT_MAX_RETRIES", default=2)
 PAYMENT_RETRY_BASE_SECONDS = env.float("PAYMENT_RETRY_BASE_SECONDS", default=0.2)
 MOCK_PAYMENT_SLOW_MS = env.int("MOCK_PAYMENT_SLOW_MS", default=3000)
 
-COURIER_GATEWAY = env.str("COURIER_GATEWAY", default="fulfilment.gateways.MockCourierGateway")
+COURIER_GATEWAY = env.str("COURIER_GATEWAY", default="mockproviders.courier.MockCourierGateway")
+# The mock providers' app, and so its tables, only where a setting chooses one of its gateways:
+# a shop running real providers has no mock ledgers in its database.
+if any(path.startswith("mockproviders.") for path in (PAYMENT_GATEWAY, COURIER_GATEWAY)):
+    INSTALLED_APPS.append("mockproviders")
 COURIER_WEBHOOK_SECRET, COURIER_WEBHOOK_SECRET_SOURCE = install_secret(
     "COURIER_WEBHOOK_SECRET",
     value=env.str("COURIER_WEBHOOK_SECRET", default=""),

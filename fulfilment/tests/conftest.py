@@ -1,6 +1,6 @@
 import pytest
 
-from fulfilment.gateways import MockCourierGateway
+from mockproviders.courier import MockCourierGateway
 from yourlocalshop.celery import app as celery_app
 
 

@@ -10,10 +10,11 @@ from django.db import connection, transaction
 from fulfilment import services
 from fulfilment.enums import ShipmentStatus
 from fulfilment.errors import ShipmentBookingInProgress
-from fulfilment.gateways import MockCourierGateway
-from fulfilment.models import MockCourierBooking, PackingTask, Shipment
+from fulfilment.models import PackingTask, Shipment
 from fulfilment.tasks import shipment_book_task
 from fulfilment.tests.factories import paid_order_with_lines
+from mockproviders.courier import MockCourierGateway
+from mockproviders.models import MockCourierBooking
 from orders.models import Order
 from yourlocalshop.testing import run_concurrently
 

@@ -21,8 +21,8 @@ from fulfilment.errors import (
     ShipmentBookingInProgress,
     ShipmentNotFound,
 )
-from fulfilment.gateways import MockCourierGateway, TrackingResult
-from fulfilment.models import MockCourierBooking, PackingTask, Shipment, ShipmentEvent
+from fulfilment.gateways import TrackingResult
+from fulfilment.models import PackingTask, Shipment, ShipmentEvent
 from fulfilment.tasks import (
     packing_tasks_heal_task,
     shipment_book_task,
@@ -33,6 +33,8 @@ from fulfilment.tests.factories import (
     paid_order_with_lines,
     publish_order_paid,
 )
+from mockproviders.courier import MockCourierGateway
+from mockproviders.models import MockCourierBooking
 from orders.enums import OrderStatus
 from orders.models import Order
 from yourlocalshop.errors import IllegalTransition
@@ -402,7 +404,7 @@ def _crash_during_booking(settings, staff_user, *, after_booking: bool) -> Shipm
         services.packing_task_mark_packed(
             packing_task_id=packing_task.pk, parcel_weights_grams=[1000], user=staff_user
         )
-    settings.COURIER_GATEWAY = "fulfilment.gateways.MockCourierGateway"
+    settings.COURIER_GATEWAY = "mockproviders.courier.MockCourierGateway"
     return Shipment.objects.get(packing_task=packing_task)
 
 

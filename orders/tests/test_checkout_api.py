@@ -5,8 +5,9 @@ import pytest
 from inventory.enums import MovementReason
 from inventory.models import StockItem
 from inventory.services import stock_set_on_hand
+from mockproviders.models import MockCharge
 from orders.enums import OrderStatus
-from orders.models import IdempotencyKey, Invoice, MockCharge, Order, Payment
+from orders.models import IdempotencyKey, Invoice, Order, Payment
 from orders.services import order_refund
 from orders.tests.conftest import add_to_cart, checkout, new_key
 
@@ -181,7 +182,7 @@ def test_order_place_gateway_down_is_503_then_same_key_succeeds(
     record = IdempotencyKey.objects.get()
     assert record.state == "in_progress" and record.locked_at is None
 
-    monkeypatch.setattr("orders.gateways.ALWAYS_DOWN", set())  # the provider is back
+    monkeypatch.setattr("mockproviders.payment.ALWAYS_DOWN", set())  # the provider is back
     retry = checkout(customer_client, key=key, token="tok_down")
 
     assert retry.status_code == 201

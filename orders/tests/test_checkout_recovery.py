@@ -8,8 +8,9 @@ from django.utils import timezone
 from inventory.enums import MovementReason
 from inventory.models import InventoryReservation, StockItem
 from inventory.services import stock_set_on_hand
+from mockproviders.models import MockCharge, MockRefund
 from orders.enums import OrderStatus
-from orders.models import IdempotencyKey, Invoice, MockCharge, MockRefund, Order, Refund
+from orders.models import IdempotencyKey, Invoice, Order, Refund
 from orders.services import checkout_settle_abandoned, checkouts_abandoned
 from orders.tasks import settle_abandoned_checkout_task
 from orders.tests.conftest import add_to_cart, checkout, new_key
@@ -302,5 +303,5 @@ def test_sweeper_checks_an_unavailable_payment_once_and_retry_still_works(
     assert sweep() == 0
 
     assert Order.objects.get().status == OrderStatus.FAILED
-    monkeypatch.setattr("orders.gateways.ALWAYS_DOWN", set())
+    monkeypatch.setattr("mockproviders.payment.ALWAYS_DOWN", set())
     assert checkout(customer_client, key=key, token="tok_down").status_code == 201

@@ -9,7 +9,8 @@ from rest_framework.test import APIClient
 from accounts.tests.factories import UserFactory
 from carts.tests.factories import CartFactory, CartItemFactory
 from inventory.models import StockItem
-from orders.models import Invoice, MockCharge, Order
+from mockproviders.models import MockCharge
+from orders.models import Invoice, Order
 from orders.services import invoice_issue
 from orders.tests.conftest import checkout, new_key
 from orders.tests.factories import ADDRESS, stocked_product

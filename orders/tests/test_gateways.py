@@ -2,12 +2,12 @@ from decimal import Decimal
 
 import pytest
 
+from mockproviders.payment import MockPaymentGateway
 from orders.gateways import (
     GatewayCharge,
     GatewayDeclined,
     GatewayInvalidResponse,
     GatewayTransientError,
-    MockPaymentGateway,
     validated_charge,
     with_retries,
 )

@@ -9,10 +9,11 @@ from accounts.tests.factories import UserFactory
 from catalogue.tests.factories import ProductFactory
 from inventory.selectors import available_by_product_id
 from inventory.services import stock_set_on_hand
+from mockproviders.models import MockCharge
+from mockproviders.payment import KNOWN_TOKENS
 from orders.enums import OrderStatus
 from orders.forms import TEST_PAYMENT_TOKENS
-from orders.gateways import KNOWN_TOKENS
-from orders.models import MockCharge, Order
+from orders.models import Order
 from orders.services import CreditNoteLineRequest, credit_note_issue
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,9 @@ import pytest
 from django.core.cache import caches
 from django.db import transaction
 
+from mockproviders.models import MockCharge, MockRefund
 from orders.enums import OrderStatus
-from orders.models import MockCharge, MockRefund, Order, Refund
+from orders.models import Order, Refund
 from orders.tests.conftest import add_to_cart, checkout, new_key
 from orders.tests.race import SimulatedCrash, around_step
 from orders.tests.test_checkout_recovery import CHECKOUT, age_execution, crash, stock, sweep

@@ -4,9 +4,10 @@ import pytest
 from django.test import override_settings
 
 from carts.pricing import tax_split
+from mockproviders.models import MockRefund
 from orders.enums import OrderStatus
 from orders.errors import CreditNoteInvalid, RefundNotAllowed
-from orders.models import Invoice, MockRefund, Order
+from orders.models import Invoice, Order
 from orders.services import (
     CreditNoteLineRequest,
     credit_note_issue,

@@ -2,7 +2,8 @@ import pytest
 from django.contrib.auth.models import Group
 
 from accounts.tests.factories import UserFactory
-from orders.gateways import GatewayTransientError, MockPaymentGateway
+from mockproviders.payment import MockPaymentGateway
+from orders.gateways import GatewayTransientError
 
 
 class RefundsDownGateway(MockPaymentGateway):

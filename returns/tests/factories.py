@@ -11,8 +11,10 @@ from accounts.tests.factories import UserFactory
 from carts.pricing import tax_split
 from catalogue.tests.factories import ProductFactory
 from inventory.tests.factories import StockItemFactory
-from orders.enums import MockChargeStatus, OrderStatus
-from orders.models import MockCharge, Order, OrderLine, Payment
+from mockproviders.enums import MockChargeStatus
+from mockproviders.models import MockCharge
+from orders.enums import OrderStatus
+from orders.models import Order, OrderLine, Payment
 from orders.services import invoice_issue
 from returns.enums import ReturnReason
 from returns.services import ReturnLineRequest, return_request_create

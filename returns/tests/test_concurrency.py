@@ -7,7 +7,8 @@ import pytest
 
 from inventory.enums import MovementReason
 from inventory.models import StockItem, StockMovement
-from orders.models import MockRefund, Refund
+from mockproviders.models import MockRefund
+from orders.models import Refund
 from returns import services
 from returns.enums import ReturnLineCondition, ReturnReason, ReturnStatus
 from returns.errors import ReturnQuantityExceeded, ReturnRefundFailed

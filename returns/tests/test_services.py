@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from inventory.enums import MovementReason
 from inventory.models import StockItem, StockMovement
+from mockproviders.models import MockRefund
 from orders.enums import InvoiceKind, OrderStatus
-from orders.models import Invoice, MockRefund, Refund
+from orders.models import Invoice, Refund
 from returns import services
 from returns.enums import ReturnLineCondition, ReturnReason, ReturnStatus
 from returns.errors import (

@@ -1,5 +1,7 @@
-from fulfilment.gateways import MockCourierGateway, courier_gateway
-from orders.gateways import MockPaymentGateway, payment_gateway
+from fulfilment.gateways import courier_gateway
+from mockproviders.courier import MockCourierGateway
+from mockproviders.payment import MockPaymentGateway
+from orders.gateways import payment_gateway
 
 
 class RecordingCourier(MockCourierGateway):
