@@ -163,13 +163,7 @@ def cart_merge(*, source: Cart, target: Cart) -> CartMergeResult:
     """
     if source.pk == target.pk:
         return CartMergeResult(cart=target, merged=False)
-    locked = {
-        cart.pk: cart
-        for cart in Cart.objects.select_for_update()
-        .filter(pk__in=[source.pk, target.pk])
-        .order_by("pk")
-    }
-    source, target = locked.get(source.pk), locked.get(target.pk)
+    source, target = _carts_lock_pair(source=source, target=target)
     if target is None or target.status != CartStatus.OPEN:
         raise CartNotOpen()
     if source is None or source.status != CartStatus.OPEN:
@@ -177,6 +171,29 @@ def cart_merge(*, source: Cart, target: Cart) -> CartMergeResult:
 
     _cart_reservation_drop(source)
     _cart_reservation_drop(target)
+    capped = _cart_lines_merge(source=source, target=target)
+
+    transition(source, to=CartStatus.MERGED, allowed=ALLOWED_TRANSITIONS)
+    source.save(update_fields=["status", "status_changed_at", "updated_at"])
+    _cart_touch(target)
+    return CartMergeResult(cart=target, merged=True, capped=capped)
+
+
+def _carts_lock_pair(*, source: Cart, target: Cart) -> tuple[Cart | None, Cart | None]:
+    """Both carts re-read under their row locks, taken in primary-key order (no deadlock with a
+    merge the other way round); None for a cart that is gone."""
+    locked = {
+        cart.pk: cart
+        for cart in Cart.objects.select_for_update()
+        .filter(pk__in=[source.pk, target.pk])
+        .order_by("pk")
+    }
+    return locked.get(source.pk), locked.get(target.pk)
+
+
+def _cart_lines_merge(*, source: Cart, target: Cart) -> list[MergeCap]:
+    """Add each line of `source` to `target` by the merge rule; returns every line not merged in
+    full."""
     source_items = list(source.items.select_related("product"))
     target_items = {item.product_id: item for item in target.items.all()}
     available = available_by_product_id(product_ids=[item.product_id for item in source_items])
@@ -191,12 +208,9 @@ def cart_merge(*, source: Cart, target: Cart) -> CartMergeResult:
                 MergeCap(product.sku, requested, existing_quantity, MergeCapReason.UNAVAILABLE)
             )
             continue
-        quantity, reason = requested, None
-        if quantity > settings.CART_MAX_QTY_PER_LINE:
-            quantity, reason = settings.CART_MAX_QTY_PER_LINE, MergeCapReason.LINE_LIMIT
-        if quantity > available.get(product.pk, 0):
-            quantity, reason = available.get(product.pk, 0), MergeCapReason.INSUFFICIENT_STOCK
-        quantity = max(quantity, existing_quantity)
+        quantity, reason = _merged_quantity(
+            requested=requested, kept=existing_quantity, available=available.get(product.pk, 0)
+        )
         if reason is not None:
             capped.append(MergeCap(product.sku, requested, quantity, reason))
         if quantity == existing_quantity:
@@ -212,11 +226,19 @@ def cart_merge(*, source: Cart, target: Cart) -> CartMergeResult:
         else:
             existing.quantity = quantity
             existing.save(update_fields=["quantity"])
+    return capped
 
-    transition(source, to=CartStatus.MERGED, allowed=ALLOWED_TRANSITIONS)
-    source.save(update_fields=["status", "status_changed_at", "updated_at"])
-    _cart_touch(target)
-    return CartMergeResult(cart=target, merged=True, capped=capped)
+
+def _merged_quantity(*, requested: int, kept: int, available: int) -> tuple[int, str | None]:
+    """The merge rule for one product: `requested` capped at `CART_MAX_QTY_PER_LINE`, then at what
+    can be sold now, but never below `kept` (what the customer's own line held); with the reason
+    of the cap that applied last, or None."""
+    quantity, reason = requested, None
+    if quantity > settings.CART_MAX_QTY_PER_LINE:
+        quantity, reason = settings.CART_MAX_QTY_PER_LINE, MergeCapReason.LINE_LIMIT
+    if quantity > available:
+        quantity, reason = available, MergeCapReason.INSUFFICIENT_STOCK
+    return max(quantity, kept), reason
 
 
 def cart_merge_on_login(*, user, guest_cart_id: uuid.UUID | None) -> CartMergeResult | None:
