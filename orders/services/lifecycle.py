@@ -10,6 +10,7 @@ from orders.errors import PaymentUnavailable, RefundNotAllowed
 from orders.gateways import (
     GatewayDeclined,
     GatewayError,
+    GatewayRefund,
     payment_gateway,
     validated_refund,
     with_retries,
@@ -57,6 +58,22 @@ def order_refund(*, order: Order, amount: Decimal, idempotency_key: str, reason:
     if existing is not None:
         return existing
     payment = _refundable_payment(order=order, amount=amount)
+    answer = _provider_refund(payment=payment, amount=amount, idempotency_key=idempotency_key)
+    refund, locked = _refund_record(
+        order=order,
+        payment=payment,
+        answer=answer,
+        amount=amount,
+        idempotency_key=idempotency_key,
+        reason=reason,
+    )
+    order.status, order.refunded_amount = locked.status, locked.refunded_amount
+    return refund
+
+
+def _provider_refund(*, payment: Payment, amount: Decimal, idempotency_key: str) -> GatewayRefund:
+    """The provider's refund (retried on transient errors, with the key), validated; a decline
+    is `RefundNotAllowed`, any other gateway error `PaymentUnavailable`."""
     try:
         answer = with_retries(
             lambda: payment_gateway().refund(
@@ -65,48 +82,58 @@ def order_refund(*, order: Order, amount: Decimal, idempotency_key: str, reason:
                 idempotency_key=f"refund-{idempotency_key}",
             )
         )
-        answer = validated_refund(answer, charge_id=payment.provider_charge_id, amount=amount)
+        return validated_refund(answer, charge_id=payment.provider_charge_id, amount=amount)
     except GatewayDeclined as declined:
         raise RefundNotAllowed(f"The provider refused the refund ({declined.reason}).") from None
     except GatewayError as error:
         raise PaymentUnavailable(
             "The payment provider is unavailable; retry the refund."
         ) from error
-    with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
-        refund, created = Refund.objects.get_or_create(
-            idempotency_key=idempotency_key,
-            defaults={
-                "order": locked,
-                "payment": payment,
-                "provider_refund_id": answer.refund_id,
-                "amount": amount,
-                "reason": reason[:255],
-            },
+
+
+@transaction.atomic
+def _refund_record(
+    *,
+    order: Order,
+    payment: Payment,
+    answer: GatewayRefund,
+    amount: Decimal,
+    idempotency_key: str,
+    reason: str,
+) -> tuple[Refund, Order]:
+    """Record the provider's refund once (idempotent on the key) and move the payment and the
+    order on, under the order's lock. Returns the refund and the locked order."""
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    refund, created = Refund.objects.get_or_create(
+        idempotency_key=idempotency_key,
+        defaults={
+            "order": locked,
+            "payment": payment,
+            "provider_refund_id": answer.refund_id,
+            "amount": amount,
+            "reason": reason[:255],
+        },
+    )
+    if created:
+        # Summed in Decimal under the lock, never as SQL arithmetic: SQLite adds decimals in
+        # floating point (3.33 + 63.27 = 66.60000000000001, over the payment's amount).
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        payment.refunded_amount += amount
+        payment.status = (
+            PaymentStatus.REFUNDED
+            if payment.refunded_amount == payment.amount
+            else PaymentStatus.PARTIALLY_REFUNDED
         )
-        if created:
-            # Summed in Decimal under the lock, never as SQL arithmetic: SQLite adds decimals in
-            # floating point (3.33 + 63.27 = 66.60000000000001, over the payment's amount).
-            payment = Payment.objects.select_for_update().get(pk=payment.pk)
-            payment.refunded_amount += amount
-            payment.status = (
-                PaymentStatus.REFUNDED
-                if payment.refunded_amount == payment.amount
-                else PaymentStatus.PARTIALLY_REFUNDED
-            )
-            payment.save(update_fields=["refunded_amount", "status"])
-            locked.refunded_amount += amount
-            fully = locked.refunded_amount >= locked.total
-            transition(
-                locked,
-                to=OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED,
-                allowed=ORDER_TRANSITIONS,
-            )
-            locked.save(
-                update_fields=["status", "status_changed_at", "refunded_amount", "updated_at"]
-            )
-    order.status, order.refunded_amount = locked.status, locked.refunded_amount
-    return refund
+        payment.save(update_fields=["refunded_amount", "status"])
+        locked.refunded_amount += amount
+        fully = locked.refunded_amount >= locked.total
+        transition(
+            locked,
+            to=OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED,
+            allowed=ORDER_TRANSITIONS,
+        )
+        locked.save(update_fields=["status", "status_changed_at", "refunded_amount", "updated_at"])
+    return refund, locked
 
 
 def _refundable_payment(*, order: Order, amount: Decimal) -> Payment:
