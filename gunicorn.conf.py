@@ -3,6 +3,8 @@ working directory, which is the project root in the Docker image, compose, Kuber
 benchmarks. Command-line options (workers, bind, timeouts) still come from each of those."""
 
 import gc
+import os
+import shutil
 
 # gunicorn answers a request it cannot parse itself, before Django, with a plain-text 400 or 414
 # (never problem+json), so its limits are set where no legitimate request reaches them: a request
@@ -20,3 +22,21 @@ def post_worker_init(worker):
     # otherwise scan some 100,000 such objects: measured in-process, a 60 ms pause every few
     # thousand requests became a 4 ms one.
     gc.freeze()
+
+
+def on_starting(server):
+    # prometheus-client's multiprocess mode: every worker writes its counters to files in this
+    # directory and a scrape adds them up (yourlocalshop.metrics). A new server starts them from
+    # zero, as Prometheus expects of a restarted process; the files of a previous run would
+    # otherwise be added to the new counts forever.
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
+        os.makedirs(directory, exist_ok=True)
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -12,7 +12,8 @@ class BackOfficeSite(admin.AdminSite):
 
     @property
     def site_header(self) -> str:
-        return settings.SHOP_NAME
+        # The release too, so staff reporting a problem can say which one they were on.
+        return f"{settings.SHOP_NAME} · version {settings.VERSION}"
 
     @property
     def site_title(self) -> str:

@@ -6,6 +6,7 @@ class InventoryConfig(AppConfig):
 
     def ready(self) -> None:
         from catalogue import stock
-        from inventory import selectors
+        from inventory import metrics, selectors
 
         stock.availability_reader_register(selectors.available_by_product_id)
+        metrics.register()

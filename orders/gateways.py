@@ -16,6 +16,7 @@ from typing import Protocol
 from django.conf import settings
 
 from yourlocalshop.gateways import configured_gateway
+from yourlocalshop.metrics import record_payment_gateway_call, record_payment_gateway_error
 
 CENT = Decimal("0.01")
 
@@ -66,7 +67,45 @@ class PaymentGateway(Protocol):
 
 
 def payment_gateway() -> PaymentGateway:
-    return configured_gateway("PAYMENT_GATEWAY")
+    return TimedPaymentGateway(configured_gateway("PAYMENT_GATEWAY"))
+
+
+class TimedPaymentGateway:
+    """The configured gateway, each call timed and each failure counted by kind (the provider's
+    latency and error rate, in `yourlocalshop.metrics`); answers and errors pass through as they
+    are."""
+
+    def __init__(self, gateway: PaymentGateway) -> None:
+        self.gateway = gateway
+
+    def charge(self, **arguments) -> GatewayCharge:
+        return self._timed("charge", self.gateway.charge, arguments)
+
+    def refund(self, **arguments) -> GatewayRefund:
+        return self._timed("refund", self.gateway.refund, arguments)
+
+    def find_charge(self, **arguments) -> GatewayCharge | None:
+        return self._timed("find_charge", self.gateway.find_charge, arguments)
+
+    @staticmethod
+    def _timed(operation: str, call, arguments: dict):
+        started = time.perf_counter()
+        try:
+            return call(**arguments)
+        except GatewayDeclined:
+            record_payment_gateway_error(operation=operation, kind="declined")
+            raise
+        except GatewayTransientError:
+            record_payment_gateway_error(operation=operation, kind="transient")
+            raise
+        except GatewayInvalidResponse:
+            record_payment_gateway_error(operation=operation, kind="invalid_response")
+            raise
+        except Exception:
+            record_payment_gateway_error(operation=operation, kind="other")
+            raise
+        finally:
+            record_payment_gateway_call(operation=operation, seconds=time.perf_counter() - started)
 
 
 def validated_charge(answer: GatewayCharge, *, amount: Decimal, currency: str) -> GatewayCharge:

@@ -8,4 +8,6 @@ class YourLocalShopConfig(AppConfig):
     def ready(self) -> None:
         # Importing these registers the deploy checks, and the outbox's tasks (delivery, sweep)
         # with Celery: the platform owns its outbox.
-        from yourlocalshop import checks, outbox  # noqa: F401
+        from yourlocalshop import checks, outbox, state_metrics  # noqa: F401
+
+        state_metrics.register()

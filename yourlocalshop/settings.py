@@ -12,6 +12,7 @@ from pathlib import Path
 
 import environ
 
+from yourlocalshop import __version__
 from yourlocalshop.install_secrets import install_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -61,6 +62,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so every response (redirects and errors included) and every log line has the id.
     "yourlocalshop.middleware.RequestIdMiddleware",
+    # Second, so its timing covers every other middleware and the view, and it counts their
+    # refusals too.
+    "yourlocalshop.metrics.MetricsMiddleware",
     "yourlocalshop.middleware.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "yourlocalshop.middleware.ContentSecurityPolicyMiddleware",
@@ -437,6 +441,29 @@ CELERY_BEAT_SCHEDULE = {
     "fulfilment-retry-bookings": {"task": "fulfilment.retry_bookings", "schedule": 600.0},
     "returns-resume-refunds": {"task": "returns.resume_refunds", "schedule": 300.0},
 }
+
+# --- Metrics and error tracking (docs/operations.md) -------------------------------------------
+# /metrics answers a scraper that sends `Authorization: Bearer <METRICS_TOKEN>`; unset, it is off.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# A Celery worker serves its own counters (reservations it expired, outbox deliveries) over HTTP
+# on this port, for a scraper inside the cluster; 0 serves none.
+METRICS_WORKER_PORT = env.int("METRICS_WORKER_PORT", default=0)
+# The stock drift count compares every stock row with its ledger: read at most this often.
+METRICS_STOCK_DRIFT_SECONDS = env.int("METRICS_STOCK_DRIFT_SECONDS", default=300)
+VERSION = __version__
+# Errors (and, above 0, a sample of traces) go to Sentry when SENTRY_DSN is set; no personal data.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if SENTRY_DSN:
+    from yourlocalshop.sentry import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=f"yourlocalshop@{VERSION}",
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

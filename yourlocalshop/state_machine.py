@@ -4,10 +4,11 @@ tasks, returns). Each app lists its allowed moves next to its status enum and ca
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from yourlocalshop.errors import IllegalTransition
+from yourlocalshop.metrics import record_transition
 
 
 def transition(
@@ -29,6 +30,7 @@ def transition(
     setattr(instance, field, to)
     if timestamp_field:
         setattr(instance, timestamp_field, timezone.now())
+    _count_on_commit(type(instance), to=to, count=1)
     return current
 
 
@@ -50,7 +52,18 @@ def transition_rows(
     if timestamp_field:
         values[timestamp_field] = timezone.now()
     sources = [status for status, targets in allowed.items() if to in targets]
-    return queryset.filter(**{f"{field}__in": sources}).update(**values)
+    moved = queryset.filter(**{f"{field}__in": sources}).update(**values)
+    if moved:
+        _count_on_commit(queryset.model, to=to, count=moved)
+    return moved
+
+
+def _count_on_commit(model: type[models.Model], *, to: str, count: int) -> None:
+    # Counted once the change is committed: a transition rolled back with its transaction never
+    # happened.
+    transaction.on_commit(
+        lambda: record_transition(model=model._meta.label_lower, to=to, count=count)
+    )
 
 
 def illegal_transition(model: type[models.Model], *, current: str, to: str) -> IllegalTransition:

@@ -58,3 +58,23 @@ def run_concurrently(
         if error is not None:
             raise error
     return outcomes
+
+
+def scrape_metrics(client, settings) -> dict[tuple[str, frozenset], float]:
+    """GET /metrics as Prometheus would (with the bearer token) and return every sample as
+    {(name, frozenset(labels.items())): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    settings.METRICS_TOKEN = "test-metrics-token"
+    response = client.get("/metrics", headers={"Authorization": "Bearer test-metrics-token"})
+    assert response.status_code == 200, response.content
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.content.decode())
+        for sample in family.samples
+    }
+
+
+def metric(samples: dict, name: str, **labels: str) -> float:
+    """One sample of `scrape_metrics`; 0 when the series does not exist yet."""
+    return samples.get((name, frozenset(labels.items())), 0.0)

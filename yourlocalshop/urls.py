@@ -7,6 +7,7 @@ from drf_spectacular.views import (
 )
 
 from yourlocalshop.api.health import HealthView, LivenessView, ReadinessView
+from yourlocalshop.metrics import metrics_view
 from yourlocalshop.views import api_not_found
 
 # The catalogue first, and the API before the admin: its public reads are most of the traffic, and
@@ -37,6 +38,7 @@ urlpatterns = [
     # debug page, which no API client can read.
     re_path(r"^api/", api_not_found),
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),
     path("", include("yourlocalshop.storefront_urls")),
 ]
 

@@ -6,13 +6,13 @@ from accounts.tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_admin_header_shows_the_shop_name(client, settings):
+def test_admin_header_shows_the_shop_name_and_release(client, settings):
     settings.SHOP_NAME = "Corner Bakery"
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
 
     page = client.get("/admin/").content.decode()
 
-    assert "Corner Bakery" in page
+    assert f"Corner Bakery · version {settings.VERSION}" in page
     assert "Django administration" not in page
 
 

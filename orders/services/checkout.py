@@ -52,6 +52,7 @@ from orders.gateways import (
     with_retries,
 )
 from orders.idempotency import StoredResponse, idempotency_progress, idempotency_store
+from orders.metrics import checkout_outcome_counted
 from orders.models import IdempotencyKey, Order, OrderLine, Payment, Refund
 from orders.services.invoices import invoice_issue
 from yourlocalshop.outbox import outbox_publish
@@ -76,6 +77,7 @@ class CheckoutRequest:
     expected_total: Decimal | None = None
 
 
+@checkout_outcome_counted
 def order_place(*, record: IdempotencyKey, request: CheckoutRequest, respond: Respond) -> Order:
     """Place (or resume placing) the order of `record`'s execution; returns it paid.
 

@@ -36,6 +36,7 @@ HealthSerializer = inline_serializer(
         "db": serializers.ChoiceField(choices=["connected", "notconnected"]),
         "cache": serializers.ChoiceField(choices=["ok", "unavailable"]),
         "broker": serializers.ChoiceField(choices=["ok", "eager", "unavailable"]),
+        "version": serializers.CharField(help_text="The shop's release (CHANGELOG.md)."),
     },
 )
 ProbeSerializer = inline_serializer(
@@ -118,7 +119,11 @@ class HealthView(_ProbeView):
         degraded = body["cache"] == "unavailable" or body["broker"] == "unavailable"
         status = "unavailable" if not healthy else "degraded" if degraded else "ok"
         headers = NO_STORE if healthy else {**NO_STORE, "Retry-After": str(RETRY_AFTER_SECONDS)}
-        return Response({"status": status, **body}, status=200 if healthy else 503, headers=headers)
+        return Response(
+            {"status": status, **body, "version": settings.VERSION},
+            status=200 if healthy else 503,
+            headers=headers,
+        )
 
 
 class LivenessView(_ProbeView):

@@ -23,7 +23,13 @@ LIVENESS_PATH = "/api/health/live"
 
 # Read by the container (Dockerfile, docker/entrypoint.sh, docker/healthcheck.py, gunicorn),
 # not by Django settings.
-PROCESS_KEYS = {"WEB_CONCURRENCY", "PORT", "RUN_MIGRATIONS", "HEALTHCHECK_HOST"}
+PROCESS_KEYS = {
+    "WEB_CONCURRENCY",
+    "PORT",
+    "RUN_MIGRATIONS",
+    "HEALTHCHECK_HOST",
+    "PROMETHEUS_MULTIPROC_DIR",
+}
 
 
 def settings_env_keys() -> set[str]:
