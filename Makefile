@@ -3,13 +3,14 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+RUN_STAMP := $(VENV)/.runtime-installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 LINT_STAMP := $(VENV)/.lint-installed-$(shell cksum < requirements-lint.txt | cut -d' ' -f1)
 FUZZ_STAMP := $(VENV)/.fuzz-installed-$(shell cksum < requirements-fuzz.txt | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run runserver test lint fmt migrations-check schema-check e2e-deps e2e screenshots lint-config bench openapi fuzz
+.PHONY: install install-runtime run runserver backup restore test lint fmt migrations-check schema-check e2e-deps e2e screenshots lint-config bench openapi fuzz
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed (set PYTHON=python3.12)")'
@@ -19,6 +20,16 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
+
+# What serving needs (requirements.txt), for `make run` on a fresh clone: the development tools
+# (pytest, playwright, ruff...) add a third to the first start. A complete install counts too.
+$(RUN_STAMP): requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed (set PYTHON=python3.12)")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -f $(STAMP) || $(BIN)/python -m pip install --quiet -r requirements.txt
+	@rm -f $(VENV)/.runtime-installed-* && touch $@
+
+install-runtime: $(RUN_STAMP)
 
 ## Serve the shop on http://$(HOST):$(PORT) (SQLite, no services needed) through gunicorn. The sample
 ## catalogue fills an empty database only: a restart never touches prices, stock or orders.
@@ -30,7 +41,7 @@ install: $(STAMP)
 RUN_THREADS ?= 8
 RUN_SERVER = $(BIN)/gunicorn yourlocalshop.wsgi:application --bind $(HOST):$(PORT) --workers 1 \
   --threads $(RUN_THREADS) --timeout 60 --graceful-timeout 10
-run: install
+run: install-runtime
 	@export DEBUG=$${DEBUG:-1} ACCESS_LOG=$${ACCESS_LOG:-1}; set -e; \
 	$(BIN)/python manage.py prepare_database; \
 	$(BIN)/python manage.py seed_products --file sample_products.json --if-empty; \
@@ -41,11 +52,22 @@ run: install
 
 ## The same shop on Django's development server, for a debugger or its own conveniences: not for
 ## more than one shopper at a time (its short listen queue resets connections under a burst).
-runserver: install
+runserver: install-runtime
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py prepare_database
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_products --file sample_products.json --if-empty
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py ensure_demo_admin
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## Back up the shop: database (pg_dump, or SQLite's backup API) and media files in one archive,
+## backups/yourlocalshop-<UTC time>.tar.gz unless BACKUP=path (docs/operations.md).
+backup: install-runtime
+	$(BIN)/python manage.py backup_shop $(if $(BACKUP),--output $(BACKUP))
+
+## Restore BACKUP=path into an empty database and media folder (REPLACE=1 drops what is there
+## first). Stop the web server, workers and beat before.
+restore: install-runtime
+	@test -n "$(BACKUP)" || { echo "make restore BACKUP=path/to/archive.tar.gz" >&2; exit 2; }
+	$(BIN)/python manage.py restore_shop $(BACKUP) $(if $(filter 1,$(REPLACE)),--replace)
 
 ## The whole suite (SQLite unless DATABASE_URL says otherwise). pytest's exit 5 (nothing
 ## collected) is an error here: the suite is never empty.
