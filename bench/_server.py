@@ -78,6 +78,10 @@ class Services:
         """Drop and migrate the database, and empty the Redis db (cache and broker queue)."""
         self.create_database()
         self.manage("prepare_database", "--reset", "--verbosity", "0")
+        self.reset_cache()
+
+    def reset_cache(self) -> None:
+        """Empty the Redis db (cache and broker queue), as after a cache flush or a new Redis."""
         subprocess.run(
             [PYTHON, "-c", "import django; django.setup(); "
              "from django.core.cache import cache; cache.clear()"],
