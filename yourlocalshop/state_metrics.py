@@ -30,9 +30,13 @@ def celery_queue_length() -> dict[tuple[str, ...], float]:
         return {}
 
     with app.connection_for_read() as connection:
-        declared = connection.default_channel.queue_declare(
-            queue=app.conf.task_default_queue, passive=True
-        )
+        try:
+            declared = connection.default_channel.queue_declare(
+                queue=app.conf.task_default_queue, passive=True
+            )
+        except connection.channel_errors:
+            # Not declared yet (no worker or producer has used this broker): nothing waits.
+            return {(): 0}
     return {(): declared.message_count}
 
 

@@ -141,3 +141,19 @@ def test_alert_rules_and_dashboard_use_only_metrics_the_shop_exports(client, set
         "ShopBeatLate",
         "ShopStockDrift",
     } <= {rule["alert"] for group in rules["groups"] for rule in group["rules"]}
+
+
+@pytest.mark.redis
+def test_celery_queue_length_counts_the_tasks_waiting_in_the_broker(client, settings):
+    from yourlocalshop.celery import app
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        pytest.skip("eager tasks have no queue")  # never with REDIS_URL set (the PG suite)
+    app.control.purge()
+    assert metric(scrape_metrics(client, settings), "shop_celery_queue_length") == 0
+    try:
+        for _ in range(3):  # a task no worker of this test run knows: it only waits
+            app.send_task("yourlocalshop.tests.metrics_probe")
+        assert metric(scrape_metrics(client, settings), "shop_celery_queue_length") == 3
+    finally:
+        app.control.purge()
