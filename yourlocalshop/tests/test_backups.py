@@ -163,17 +163,27 @@ def test_an_sqlite_shop_restores_from_its_backup_into_a_new_file(tmp_path):
         assert finished.returncode == 0, finished.stderr[-3000:]
         return finished.stdout
 
+    def in_shop(database: Path, media: Path, code: str) -> str:
+        # The shop's own media folder, whatever MEDIA_ROOT the settings default to.
+        prelude = f"from django.conf import settings; settings.MEDIA_ROOT = {str(media)!r}; "
+        return manage(database, "shell", "--no-imports", "-c", prelude + code)
+
     fingerprint = (
         "import json; from yourlocalshop.tests.test_backups import shop_fingerprint; "
         "print(json.dumps(shop_fingerprint()))"
     )
     shop, restored, archive = tmp_path / "shop.sqlite3", tmp_path / "new.sqlite3", tmp_path / "b"
+    media, restored_media = tmp_path / "media", tmp_path / "restored-media"
+    (media / "products").mkdir(parents=True)
+    (media / "products" / "tea.jpg").write_bytes(b"a product photo")
     manage(shop, "prepare_database", "--verbosity", "0")
     manage(shop, "seed_products", "--file", str(seed))
-    manage(shop, "backup_shop", "--output", str(archive))
-    manage(restored, "restore_shop", str(archive))
+    command = "from django.core.management import call_command; call_command"
+    in_shop(shop, media, f"{command}('backup_shop', output={str(archive)!r})")
+    in_shop(restored, restored_media, f"{command}('restore_shop', {str(archive)!r})")
 
-    before = json.loads(manage(shop, "shell", "--no-imports", "-c", fingerprint))
-    after = json.loads(manage(restored, "shell", "--no-imports", "-c", fingerprint))
+    before = json.loads(in_shop(shop, media, fingerprint).strip().splitlines()[-1])
+    after = json.loads(in_shop(restored, restored_media, fingerprint).strip().splitlines()[-1])
     assert after == before
     assert len(after["stock"]) == 5 and after["ledger_mismatches"] == []
+    assert (restored_media / "products" / "tea.jpg").read_bytes() == b"a product photo"

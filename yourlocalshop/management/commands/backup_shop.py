@@ -21,7 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, output: Path | None, **options):
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
-        destination = output or Path("backups") / f"yourlocalshop-{stamp}.tar.gz"
+        destination = Path(output) if output else Path("backups") / f"yourlocalshop-{stamp}.tar.gz"
         try:
             summary = backup_create(destination=destination)
         except BackupError as error:

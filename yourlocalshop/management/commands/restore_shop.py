@@ -21,7 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, archive: Path, replace: bool, **options):
         try:
-            summary = backup_restore(source=archive, replace=replace)
+            summary = backup_restore(source=Path(archive), replace=replace)
         except BackupError as error:
             raise CommandError(str(error)) from error
         self.stdout.write(
