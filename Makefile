@@ -45,6 +45,7 @@ run: install-runtime
 	@export DEBUG=$${DEBUG:-1} ACCESS_LOG=$${ACCESS_LOG:-1}; set -e; \
 	$(BIN)/python manage.py prepare_database; \
 	$(BIN)/python manage.py seed_products --file sample_products.json --if-empty; \
+	$(BIN)/python manage.py make_sample_images; \
 	$(BIN)/python manage.py ensure_demo_admin; \
 	case "$$DEBUG" in 1|true|True|yes|on) reload=--reload ;; \
 	  *) reload=; $(BIN)/python manage.py collectstatic --noinput --verbosity 0 ;; esac; \

@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.db import models
+from django.utils.html import format_html
 
 from catalogue.models import Category, Product
+from catalogue.services import product_image_renditions_make
 
 
 class PriceBandFilter(admin.SimpleListFilter):
@@ -51,7 +53,21 @@ class ProductAdmin(admin.ModelAdmin):
     search_fields = ["sku", "name", "description"]
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["category"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["image_preview", "created_at", "updated_at"]
     ordering = ["-popularity", "id"]
     list_per_page = 50
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if "image" in form.changed_data:
+            product_image_renditions_make(product=obj)
+
+    @admin.display(description="Shop front picture")
+    def image_preview(self, product: Product) -> str:
+        if not product.image_thumbnail:
+            return "—"
+        return format_html(
+            '<img src="{}" alt="" width="240" height="180" style="object-fit: cover">',
+            product.image_thumbnail.url,
+        )

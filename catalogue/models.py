@@ -37,7 +37,16 @@ class Product(models.Model):
         validators=[RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code.")],
     )
     is_active = models.BooleanField(default=True)
-    image_url = models.URLField(max_length=500, blank=True)
+    image_url = models.URLField(
+        max_length=500, blank=True, help_text="An image hosted elsewhere, when there is no upload."
+    )
+    # The uploaded original; the shop front shows the renditions made from it on upload
+    # (catalogue.images): the grid's 480x360 thumbnail and the product page's picture.
+    image = models.ImageField(upload_to="products/originals/", blank=True)
+    image_thumbnail = models.ImageField(
+        upload_to="products/thumbnails/", blank=True, editable=False
+    )
+    image_display = models.ImageField(upload_to="products/display/", blank=True, editable=False)
     # Shipping weight of one unit; the packing station proposes parcel weights from it.
     weight_grams = models.PositiveIntegerField(null=True, blank=True)
     # Higher is more popular: drives the default ordering and which products the cache warms.

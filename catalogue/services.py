@@ -8,6 +8,7 @@ import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -17,6 +18,7 @@ from django.utils.text import slugify
 
 from catalogue.cache import invalidation_batch, product_change, products_changed
 from catalogue.errors import SeedFileInvalid
+from catalogue.images import renditions, sample_image
 from catalogue.models import Category, Product
 
 PRODUCT_FIELDS = {
@@ -250,3 +252,42 @@ def _categories_upsert(rows: list[dict]) -> dict[str, Category]:
             by_slug[category.slug] = category
             pending.remove(row)
     return by_slug
+
+
+# --- Images -------------------------------------------------------------------------------------
+
+
+def product_image_renditions_make(*, product: Product) -> Product:
+    """Make the grid thumbnail and the product page picture from `product.image` (after an
+    upload in the admin), or clear both when it has none. Saves the product, so the cached
+    documents showing it are dropped; the replaced files are deleted once that commits."""
+    replaced = [name for name in (product.image_thumbnail.name, product.image_display.name) if name]
+    if product.image:
+        with product.image.open("rb") as source:
+            made = renditions(source, stem=Path(product.image.name).stem)
+        product.image_thumbnail.save(made.thumbnail.name, made.thumbnail, save=False)
+        product.image_display.save(made.display.name, made.display, save=False)
+    else:
+        product.image_thumbnail = product.image_display = ""
+    product.save(update_fields=["image", "image_thumbnail", "image_display", "updated_at"])
+    storage = product.image_thumbnail.storage
+    kept = {product.image_thumbnail.name, product.image_display.name}
+    transaction.on_commit(lambda: [storage.delete(name) for name in replaced if name not in kept])
+    return product
+
+
+def product_sample_images_make() -> int:
+    """Give every product that has no picture (no upload, no image URL) a drawn one, for the
+    sample catalogue of `make run`; returns how many. Running it again does nothing."""
+    products = Product.objects.filter(image="", image_url="").select_related("category")
+    made = 0
+    # One transaction: a sample catalogue's 520 pictures in one commit, not one commit each.
+    with transaction.atomic(), invalidation_batch():
+        for product in products.iterator(chunk_size=200):
+            picture = sample_image(
+                name=product.name, sku=product.sku, category=product.category.name
+            )
+            product.image.save(picture.name, picture, save=False)
+            product_image_renditions_make(product=product)
+            made += 1
+    return made

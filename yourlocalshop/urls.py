@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import (
@@ -8,7 +9,7 @@ from drf_spectacular.views import (
 
 from yourlocalshop.api.health import HealthView, LivenessView, ReadinessView
 from yourlocalshop.metrics import metrics_view
-from yourlocalshop.views import api_not_found
+from yourlocalshop.views import api_not_found, media
 
 # The catalogue first, and the API before the admin: its public reads are most of the traffic, and
 # URLs resolve in order.
@@ -34,6 +35,7 @@ api_patterns = [
 
 urlpatterns = [
     path("api/", include(api_patterns)),
+    re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.+)$", media, name="media"),
     # Routed, not left to handler404: with DEBUG=1 Django answers an unmatched path with its HTML
     # debug page, which no API client can read.
     re_path(r"^api/", api_not_found),

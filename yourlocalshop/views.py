@@ -1,6 +1,9 @@
-"""Error pages: problem+json under /api/, friendly HTML elsewhere."""
+"""Error pages (problem+json under /api/, friendly HTML elsewhere) and uploaded files."""
 
+from django.conf import settings
+from django.http import Http404
 from django.shortcuts import render
+from django.views.static import serve as static_serve
 
 from yourlocalshop.api.problems import problem_json_response
 
@@ -43,3 +46,13 @@ def csrf_failure(request, reason=""):
             detail="CSRF check failed: send the csrftoken cookie's value in X-CSRFToken.",
         )
     return render(request, "403_csrf.html", {"reason": reason}, status=403)
+
+
+def media(request, path: str):
+    """Uploaded files (product images) from MEDIA_ROOT, when this app serves them (SERVE_MEDIA:
+    `make run`); otherwise a web server or object storage does, and this is a 404."""
+    if not settings.SERVE_MEDIA:
+        raise Http404()
+    response = static_serve(request, path, document_root=settings.MEDIA_ROOT)
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -72,14 +72,25 @@ class ProductListDocumentSerializer(serializers.ModelSerializer):
     category = CategoryRefSerializer()
     price = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)
     images = serializers.SerializerMethodField()
+    thumbnail = serializers.SerializerMethodField()
 
     class Meta:
         model = Product
-        fields = ["sku", "slug", "name", "price", "currency", "category", "images"]
+        fields = ["sku", "slug", "name", "price", "currency", "category", "images", "thumbnail"]
 
-    @extend_schema_field(serializers.ListField(child=serializers.URLField()))
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_images(self, product: Product) -> list[str]:
+        """The product page's picture (uploaded, else an image URL), as a URL or a path."""
+        if product.image_display:
+            return [product.image_display.url]
         return [product.image_url] if product.image_url else []
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_thumbnail(self, product: Product) -> str | None:
+        """The 480x360 picture for a product grid; the first of `images` without an upload."""
+        if product.image_thumbnail:
+            return product.image_thumbnail.url
+        return product.image_url or None
 
 
 class ProductDetailDocumentSerializer(ProductListDocumentSerializer):
