@@ -55,6 +55,7 @@ def test_product_list_shape_and_default_order_by_popularity(api_client, set_stoc
         "currency": "EUR",
         "category": {"slug": "tea", "name": "Tea"},
         "images": ["https://images.example/earl-grey.jpg"],
+        "thumbnail": "https://images.example/earl-grey.jpg",
         "stockHint": "in_stock",
     }
     assert skus(response) == ["TOP", "LOW"]
@@ -246,6 +247,7 @@ def test_product_detail(api_client, set_stock):
         "currency": "EUR",
         "category": {"slug": "tea", "name": "Tea"},
         "images": [],
+        "thumbnail": None,
         "stockHint": "low_stock",
     }
 
