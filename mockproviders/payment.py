@@ -13,6 +13,7 @@ from orders.gateways import (
     GatewayCharge,
     GatewayDeclined,
     GatewayRefund,
+    GatewayTimeout,
     GatewayTransientError,
 )
 from yourlocalshop.db import create_unless_duplicate
@@ -43,12 +44,24 @@ class MockPaymentGateway:
     """
 
     def charge(
-        self, *, amount: Decimal, currency: str, token: str, idempotency_key: str
+        self,
+        *,
+        amount: Decimal,
+        currency: str,
+        token: str,
+        idempotency_key: str,
+        timeout: float | None = None,
     ) -> GatewayCharge:
         if token in ALWAYS_DOWN:
             raise GatewayTransientError("The provider is down.")
-        if token in SLOW and settings.MOCK_PAYMENT_SLOW_MS:
-            time.sleep(settings.MOCK_PAYMENT_SLOW_MS / 1000)
+        if token in SLOW:
+            self._slow_first_answer(
+                idempotency_key=idempotency_key,
+                timeout=timeout,
+                capture=lambda: self._charge_created(
+                    idempotency_key=idempotency_key, token=token, amount=amount, currency=currency
+                ),
+            )
         if token not in KNOWN_TOKENS:
             raise GatewayDeclined("invalid_token")
         record = self._charge_created(
@@ -62,6 +75,20 @@ class MockPaymentGateway:
         if record.status == MockChargeStatus.DECLINED:
             raise GatewayDeclined(DECLINES.get(record.token, "card_declined"))
         return GatewayCharge(charge_id=record.id, amount=record.amount, currency=record.currency)
+
+    @staticmethod
+    def _slow_first_answer(*, idempotency_key: str, timeout: float | None, capture) -> None:
+        """`tok_slow`: a new charge takes MOCK_PAYMENT_SLOW_MS to answer. Past the caller's
+        timeout the provider captures it all the same and the caller hears nothing
+        (`GatewayTimeout`); a replay of the key answers at once, as a provider's would."""
+        delay = settings.MOCK_PAYMENT_SLOW_MS / 1000
+        if not delay or MockCharge.objects.filter(idempotency_key=idempotency_key).exists():
+            return
+        if timeout is not None and delay > timeout:
+            time.sleep(timeout)
+            capture()
+            raise GatewayTimeout(f"No answer within {timeout:.1f} s.")
+        time.sleep(delay)
 
     def _charge_created(self, *, idempotency_key, token, amount, currency) -> MockCharge | None:
         """A first attempt's charge, decided by it unless the token scripts transient failures;
@@ -93,7 +120,14 @@ class MockPaymentGateway:
                     record.save(update_fields=["status"])
         return record, transient
 
-    def refund(self, *, charge_id: str, amount: Decimal, idempotency_key: str) -> GatewayRefund:
+    def refund(
+        self,
+        *,
+        charge_id: str,
+        amount: Decimal,
+        idempotency_key: str,
+        timeout: float | None = None,
+    ) -> GatewayRefund:
         with transaction.atomic():
             existing = MockRefund.objects.filter(idempotency_key=idempotency_key).first()
             if existing is not None:
@@ -112,7 +146,9 @@ class MockPaymentGateway:
             )
         return GatewayRefund(refund.id, charge.id, refund.amount)
 
-    def find_charge(self, *, idempotency_key: str) -> GatewayCharge | None:
+    def find_charge(
+        self, *, idempotency_key: str, timeout: float | None = None
+    ) -> GatewayCharge | None:
         record = MockCharge.objects.filter(
             idempotency_key=idempotency_key, status=MockChargeStatus.SUCCEEDED
         ).first()

@@ -9,9 +9,10 @@ anything.
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from django.conf import settings
 
@@ -19,6 +20,7 @@ from yourlocalshop.gateways import configured_gateway
 from yourlocalshop.metrics import record_payment_gateway_call, record_payment_gateway_error
 
 CENT = Decimal("0.01")
+T = TypeVar("T")
 
 
 class GatewayError(Exception):
@@ -33,6 +35,14 @@ class GatewayDeclined(GatewayError):
 
 class GatewayTransientError(GatewayError):
     """The provider could not answer now; the same call with the same key may be retried."""
+
+
+class GatewayTimeout(GatewayTransientError):
+    """No answer within the call's timeout. The outcome is unknown (the provider may still
+    capture), so it is handled as any transient error: retried with the same idempotency key,
+    which answers the call's real outcome, or, once the deadline is spent, the order fails as
+    `payment_unavailable` and the sweeper asks the provider what happened (a capture found is
+    refunded)."""
 
 
 class GatewayInvalidResponse(GatewayError):
@@ -54,15 +64,20 @@ class GatewayRefund:
 
 
 class PaymentGateway(Protocol):
+    """Every call answers within `timeout` seconds or raises `GatewayTimeout`: a provider's
+    client passes it on to its HTTP requests (connect and read)."""
+
     def charge(
-        self, *, amount: Decimal, currency: str, token: str, idempotency_key: str
+        self, *, amount: Decimal, currency: str, token: str, idempotency_key: str, timeout: float
     ) -> GatewayCharge:
         """Capture `amount`; the same `idempotency_key` returns the same charge, never a second."""
 
-    def refund(self, *, charge_id: str, amount: Decimal, idempotency_key: str) -> GatewayRefund:
+    def refund(
+        self, *, charge_id: str, amount: Decimal, idempotency_key: str, timeout: float
+    ) -> GatewayRefund:
         """Refund part or all of a charge; idempotent on `idempotency_key`."""
 
-    def find_charge(self, *, idempotency_key: str) -> GatewayCharge | None:
+    def find_charge(self, *, idempotency_key: str, timeout: float) -> GatewayCharge | None:
         """The succeeded charge made with this key, if any (used to settle abandoned checkouts)."""
 
 
@@ -128,19 +143,39 @@ def validated_refund(answer: GatewayRefund, *, charge_id: str, amount: Decimal) 
     return answer
 
 
-def with_retries(call, *, max_retries: int | None = None, base_seconds: float | None = None):
-    """Run `call()`, retrying `GatewayTransientError` with exponential backoff and full jitter.
+def with_retries(
+    call: Callable[[float], T],
+    *,
+    max_retries: int | None = None,
+    base_seconds: float | None = None,
+    timeout_seconds: float | None = None,
+) -> T:
+    """Run `call(timeout)`, retrying `GatewayTransientError` (a timeout included) with exponential
+    backoff and full jitter, all within `PAYMENT_TIMEOUT_SECONDS`.
 
-    Declines and invalid answers are never retried. The caller passes the same idempotency key to
-    every attempt, which is what makes the retry safe.
+    Each attempt gets the time left as its `timeout`, and no retry starts that its backoff would
+    begin after the deadline, so a hanging provider holds the caller that long at most. Declines
+    and invalid answers are never retried. The caller passes the same idempotency key to every
+    attempt, which is what makes the retry safe.
     """
     retries = settings.PAYMENT_MAX_RETRIES if max_retries is None else max_retries
     base = settings.PAYMENT_RETRY_BASE_SECONDS if base_seconds is None else base_seconds
+    budget = settings.PAYMENT_TIMEOUT_SECONDS if timeout_seconds is None else timeout_seconds
+    deadline = time.monotonic() + budget
     for attempt in range(retries + 1):
         try:
-            return call()
+            return call(max(deadline - time.monotonic(), 0.0))
         except GatewayTransientError:
-            if attempt == retries:
+            pause = random.uniform(0, base * 2**attempt)
+            if attempt == retries or time.monotonic() + pause >= deadline:
                 raise
-            time.sleep(random.uniform(0, base * 2**attempt))
+            time.sleep(pause)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def find_charge_within_deadline(*, idempotency_key: str) -> GatewayCharge | None:
+    """`find_charge` on the configured gateway with `PAYMENT_TIMEOUT_SECONDS` to answer (not
+    retried: the sweeper asks again on its next run)."""
+    return payment_gateway().find_charge(
+        idempotency_key=idempotency_key, timeout=settings.PAYMENT_TIMEOUT_SECONDS
+    )

@@ -402,6 +402,14 @@ OUTBOX_SWEEP_INTERVAL_SECONDS = env.int("OUTBOX_SWEEP_INTERVAL_SECONDS", default
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="mockproviders.payment.MockPaymentGateway")
 PAYMENT_MAX_RETRIES = env.int("PAYMENT_MAX_RETRIES", default=2)
 PAYMENT_RETRY_BASE_SECONDS = env.float("PAYMENT_RETRY_BASE_SECONDS", default=0.2)
+# Deadline of one gateway call, its retries included: a provider that hangs costs a web worker
+# this long at most (gunicorn kills a worker after 30 s), and its silence is an unknown outcome.
+# Shorter than the idempotency lease, which must outlast the payment call.
+PAYMENT_TIMEOUT_SECONDS = env.float("PAYMENT_TIMEOUT_SECONDS", default=10.0)
+if not 0 < PAYMENT_TIMEOUT_SECONDS < IDEMPOTENCY_LOCK_SECONDS:
+    raise environ.ImproperlyConfigured(
+        "PAYMENT_TIMEOUT_SECONDS must be above 0 and below IDEMPOTENCY_LOCK_SECONDS."
+    )
 MOCK_PAYMENT_SLOW_MS = env.int("MOCK_PAYMENT_SLOW_MS", default=3000)
 
 COURIER_GATEWAY = env.str("COURIER_GATEWAY", default="mockproviders.courier.MockCourierGateway")

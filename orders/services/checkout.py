@@ -46,6 +46,7 @@ from orders.gateways import (
     GatewayDeclined,
     GatewayError,
     GatewayTransientError,
+    find_charge_within_deadline,
     payment_gateway,
     validated_charge,
     validated_refund,
@@ -208,11 +209,12 @@ def _phase_2_charge(*, order: Order, payment_token: str) -> GatewayCharge:
     gateway = payment_gateway()
     try:
         charge = with_retries(
-            lambda: gateway.charge(
+            lambda timeout: gateway.charge(
                 amount=order.total,
                 currency=order.currency,
                 token=payment_token,
                 idempotency_key=order.payment_idempotency_key,
+                timeout=timeout,
             )
         )
         return validated_charge(charge, amount=order.total, currency=order.currency)
@@ -334,8 +336,11 @@ def _compensate(*, order: Order, charge: GatewayCharge, cause: BaseException) ->
     refund_key = f"{order.payment_idempotency_key}:compensation"
     try:
         refund = with_retries(
-            lambda: payment_gateway().refund(
-                charge_id=charge.charge_id, amount=charge.amount, idempotency_key=refund_key
+            lambda timeout: payment_gateway().refund(
+                charge_id=charge.charge_id,
+                amount=charge.amount,
+                idempotency_key=refund_key,
+                timeout=timeout,
             )
         )
         refund = validated_refund(refund, charge_id=charge.charge_id, amount=charge.amount)
@@ -384,7 +389,7 @@ def checkout_settle_abandoned(*, order_id: uuid.UUID) -> str:
         return _settle_unavailable(order=order)
     if order is None or order.status != OrderStatus.PENDING_PAYMENT:
         return order.status if order else ""
-    charge = payment_gateway().find_charge(idempotency_key=order.payment_idempotency_key)
+    charge = find_charge_within_deadline(idempotency_key=order.payment_idempotency_key)
     if charge is None:
         _payment_failed(order=order, code="checkout_abandoned")
         return OrderStatus.FAILED
@@ -406,7 +411,7 @@ def _settle_unavailable(*, order: Order) -> str:
     if not claimed:
         return order.status
     try:
-        charge = payment_gateway().find_charge(idempotency_key=order.payment_idempotency_key)
+        charge = find_charge_within_deadline(idempotency_key=order.payment_idempotency_key)
     except GatewayError:
         Order.objects.filter(pk=order.pk).update(failure_code=PaymentUnavailable.code)
         return OrderStatus.FAILED

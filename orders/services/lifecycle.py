@@ -76,10 +76,11 @@ def _provider_refund(*, payment: Payment, amount: Decimal, idempotency_key: str)
     is `RefundNotAllowed`, any other gateway error `PaymentUnavailable`."""
     try:
         answer = with_retries(
-            lambda: payment_gateway().refund(
+            lambda timeout: payment_gateway().refund(
                 charge_id=payment.provider_charge_id,
                 amount=amount,
                 idempotency_key=f"refund-{idempotency_key}",
+                timeout=timeout,
             )
         )
         return validated_refund(answer, charge_id=payment.provider_charge_id, amount=amount)

@@ -1,5 +1,6 @@
 """Failures between and inside the checkout phases, injected deterministically."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from inventory.models import InventoryReservation, StockItem
 from inventory.services import stock_set_on_hand
 from mockproviders.models import MockCharge, MockRefund
 from orders.enums import OrderStatus
-from orders.models import IdempotencyKey, Invoice, Order, Refund
+from orders.models import IdempotencyKey, Invoice, Order, Payment, Refund
 from orders.services import checkout_settle_abandoned, checkouts_abandoned
 from orders.tasks import settle_abandoned_checkout_task
 from orders.tests.conftest import add_to_cart, checkout, new_key
@@ -305,3 +306,52 @@ def test_sweeper_checks_an_unavailable_payment_once_and_retry_still_works(
     assert Order.objects.get().status == OrderStatus.FAILED
     monkeypatch.setattr("mockproviders.payment.ALWAYS_DOWN", set())
     assert checkout(customer_client, key=key, token="tok_down").status_code == 201
+
+
+@pytest.fixture
+def hanging_provider(settings):
+    """tok_slow's provider answers a new charge after 2 s, past a 0.3 s payment deadline."""
+    settings.MOCK_PAYMENT_SLOW_MS = 2000
+    settings.PAYMENT_TIMEOUT_SECONDS = 0.3
+
+
+def test_a_hanging_provider_answers_503_by_the_deadline_and_the_same_key_completes_once(
+    customer_client, product, hanging_provider
+):
+    add_to_cart(customer_client, product, quantity=2)
+    key = new_key()
+
+    started = time.monotonic()
+    unheard = checkout(customer_client, key=key, token="tok_slow")
+
+    assert time.monotonic() - started < 1.5
+    assert unheard.status_code == 503, unheard.content
+    assert unheard.json()["code"] == "payment_unavailable"
+    order = Order.objects.get()
+    assert (order.status, order.failure_code) == (OrderStatus.FAILED, "payment_unavailable")
+    assert stock(product) == (10, 0)
+    assert MockCharge.objects.count() == 1  # the provider captured it without answering
+
+    paid = checkout(customer_client, key=key, token="tok_slow")
+
+    assert paid.status_code == 201, paid.content
+    assert paid.json()["orderId"] == str(order.pk)
+    assert MockCharge.objects.count() == 1
+    assert Payment.objects.get().provider_charge_id == MockCharge.objects.get().id
+    assert not MockRefund.objects.exists()
+    assert stock(product) == (8, 0)
+
+
+def test_a_charge_captured_after_the_deadline_is_refunded_by_the_sweeper(
+    customer_client, product, hanging_provider
+):
+    add_to_cart(customer_client, product)
+    assert checkout(customer_client, key=new_key(), token="tok_slow").status_code == 503
+    age_execution()
+
+    assert sweep() == 1
+
+    order = Order.objects.get()
+    assert order.status == OrderStatus.REFUNDED
+    assert MockRefund.objects.get().amount == MockCharge.objects.get().amount == order.total
+    assert stock(product) == (10, 0)

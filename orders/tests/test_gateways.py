@@ -1,3 +1,5 @@
+import itertools
+import time
 from decimal import Decimal
 
 import pytest
@@ -7,6 +9,7 @@ from orders.gateways import (
     GatewayCharge,
     GatewayDeclined,
     GatewayInvalidResponse,
+    GatewayTimeout,
     GatewayTransientError,
     validated_charge,
     with_retries,
@@ -32,7 +35,7 @@ def test_mock_charge_is_idempotent_on_key():
 def test_with_retries_never_retries_a_decline():
     calls = []
 
-    def decline():
+    def decline(timeout):
         calls.append(1)
         raise GatewayDeclined("card_declined")
 
@@ -45,7 +48,7 @@ def test_with_retries_never_retries_a_decline():
 def test_with_retries_gives_up_after_max_retries():
     calls = []
 
-    def down():
+    def down(timeout):
         calls.append(1)
         raise GatewayTransientError()
 
@@ -88,3 +91,44 @@ def test_order_place_slow_gateway_still_succeeds(customer_client, product):
     add_to_cart(customer_client, product)
 
     assert checkout(customer_client, key=new_key(), token="tok_slow").status_code == 201
+
+
+def test_with_retries_gives_each_attempt_the_time_left_and_stops_at_the_deadline():
+    timeouts = []
+
+    def hangs(timeout):
+        timeouts.append(timeout)
+        time.sleep(timeout)
+        raise GatewayTimeout()
+
+    started = time.monotonic()
+    with pytest.raises(GatewayTimeout):
+        with_retries(hangs, max_retries=5, base_seconds=0, timeout_seconds=0.3)
+
+    assert time.monotonic() - started < 0.6
+    assert timeouts[0] == pytest.approx(0.3, abs=0.05)
+    assert all(later < earlier for earlier, later in itertools.pairwise(timeouts))
+
+
+def test_mock_slow_charge_past_the_timeout_is_captured_unheard_and_replayed_at_once(settings):
+    settings.MOCK_PAYMENT_SLOW_MS = 2000
+    gateway = MockPaymentGateway()
+
+    def charge(timeout):
+        return gateway.charge(
+            amount=Decimal("3.00"),
+            currency="EUR",
+            token="tok_slow",
+            idempotency_key="slow-1",
+            timeout=timeout,
+        )
+
+    started = time.monotonic()
+    with pytest.raises(GatewayTimeout):
+        charge(0.2)
+    assert time.monotonic() - started < 1
+    assert gateway.find_charge(idempotency_key="slow-1") is not None  # captured all the same
+
+    started = time.monotonic()
+    assert charge(0.2) == gateway.find_charge(idempotency_key="slow-1")
+    assert time.monotonic() - started < 0.2
