@@ -5,9 +5,9 @@ also gets the permissions of models added later: a packer sees fulfilment only, 
 returns only, the owner the money, the stock, the overview and the reports.
 """
 
-from django.contrib.auth.models import Group, Permission
-from django.db import transaction
-from django.db.models import Q
+from django.contrib.auth.models import Group
+
+from yourlocalshop.roles import group_ensure
 
 SHOP_OWNER_GROUP = "Shop owner"
 SHOP_OWNER_PERMISSIONS = (
@@ -34,15 +34,10 @@ SHOP_OWNER_PERMISSIONS = (
     ("fulfilment", "view_packingtask"),
     ("fulfilment", "view_shipment"),
     ("returns", "view_returnrequest"),
+    ("yourlocalshop", "view_outboxevent"),
 )
 
 
-@transaction.atomic
 def shop_owner_group_ensure() -> Group:
     """The `Shop owner` group with its permissions; idempotent (run after every migrate)."""
-    group, _ = Group.objects.get_or_create(name=SHOP_OWNER_GROUP)
-    wanted = Q(pk__in=[])
-    for app_label, codename in SHOP_OWNER_PERMISSIONS:
-        wanted |= Q(content_type__app_label=app_label, codename=codename)
-    group.permissions.add(*Permission.objects.filter(wanted))
-    return group
+    return group_ensure(SHOP_OWNER_GROUP, permissions=SHOP_OWNER_PERMISSIONS)

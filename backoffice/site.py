@@ -1,9 +1,13 @@
 """The admin site as the shop's back office: the shop's name in the header, each role's work
-linked from the home page, the owner's overview and the reports."""
+linked from the home page, the owner's overview on it, and the reports."""
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from backoffice import reports, selectors
 
 
 class BackOfficeSite(admin.AdminSite):
@@ -20,8 +24,73 @@ class BackOfficeSite(admin.AdminSite):
         return f"{settings.SHOP_NAME} back office"
 
     def index(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "work_links": _work_links(request.user)}
-        return super().index(request, extra_context=extra_context)
+        context = {"work_links": _work_links(request.user)}
+        if request.user.has_perm("backoffice.view_overview"):
+            context["overview"] = selectors.owner_overview()
+            # Engineer "faults" adds payment reconciliation and periodic-task lateness; their
+            # figures join the overview once their selectors exist.
+        return super().index(request, extra_context={**(extra_context or {}), **context})
+
+    def get_urls(self):
+        return [
+            path("reports/sales/", self.admin_view(self.sales_report_view), name="sales_report"),
+            path(
+                "reports/stock-valuation.csv",
+                self.admin_view(self.stock_valuation_view),
+                name="stock_valuation_csv",
+            ),
+            path(
+                "reports/stock-movements.csv",
+                self.admin_view(self.stock_movements_view),
+                name="stock_movements_csv",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _require_reports(self, request) -> None:
+        if not request.user.has_perm("backoffice.view_reports"):
+            raise PermissionDenied
+
+    def sales_report_view(self, request):
+        self._require_reports(request)
+        form = reports.bound_form(reports.SalesReportForm, request)
+        if form.is_valid() and request.GET.get("format") == "csv":
+            return reports.sales_csv(form)
+        return TemplateResponse(
+            request,
+            "backoffice/sales_report.html",
+            {
+                **self.each_context(request),
+                "title": "Sales report",
+                "form": form,
+                "rows": reports.sales_rows(form) if form.is_valid() else [],
+                "movements_form": reports.bound_form(reports.DateRangeForm, request),
+                "currency": settings.SHOP_CURRENCY,
+            },
+        )
+
+    def stock_valuation_view(self, request):
+        self._require_reports(request)
+        return reports.stock_valuation_csv()
+
+    def stock_movements_view(self, request):
+        self._require_reports(request)
+        form = reports.bound_form(reports.DateRangeForm, request)
+        if not form.is_valid():
+            return TemplateResponse(
+                request,
+                "backoffice/sales_report.html",
+                {
+                    **self.each_context(request),
+                    "title": "Sales report",
+                    "form": reports.bound_form(reports.SalesReportForm, request),
+                    "rows": [],
+                    "movements_form": form,
+                    "currency": settings.SHOP_CURRENCY,
+                },
+                status=400,
+            )
+        return reports.stock_movements_csv(form)
 
 
 def _work_links(user) -> list[tuple[str, str, str]]:
@@ -41,6 +110,29 @@ def _work_links(user) -> list[tuple[str, str, str]]:
                 "Returns desk",
                 reverse("admin:returns_returnrequest_changelist"),
                 "Returns to approve, receive and refund.",
+            )
+        )
+    if user.has_perm("inventory.change_stockitem"):
+        links.append(
+            (
+                "Receive a delivery",
+                reverse("admin:inventory_stockitem_receive"),
+                "Book the units of a supplier's delivery into stock.",
+            )
+        )
+        links.append(
+            (
+                "Stock count",
+                reverse("admin:inventory_stockitem_count"),
+                "Set what is on the shelf after counting it, with a reason.",
+            )
+        )
+    if user.has_perm("backoffice.view_reports"):
+        links.append(
+            (
+                "Reports",
+                reverse("admin:sales_report"),
+                "Sales per day, week or month; stock valuation; the stock ledger (CSV).",
             )
         )
     return links

@@ -48,6 +48,11 @@ def products_on_sale(*, skus: Iterable[str]) -> QuerySet[Product]:
     return Product.objects.filter(sku__in=set(skus), is_active=True)
 
 
+def products_by_sku(*, skus: Iterable[str]) -> dict[str, Product]:
+    """Products by SKU, sold or not (stock is counted and received for both)."""
+    return {product.sku: product for product in Product.objects.filter(sku__in=list(skus))}
+
+
 def product_weights_by_sku(*, skus: Iterable[str]) -> dict[str, int | None]:
     """Shipping weight of one unit per SKU, sold or not (None when not recorded)."""
     return dict(Product.objects.filter(sku__in=list(skus)).values_list("sku", "weight_grams"))

@@ -8,12 +8,13 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from fulfilment import selectors, services
+from fulfilment.documents import packing_slip_pdf
 from fulfilment.errors import CourierError
 from fulfilment.models import FulfilmentBatch, PackingTask, PackingTaskLine, Shipment, ShipmentEvent
 from fulfilment.station import PackingStationMixin
@@ -189,24 +190,45 @@ class PackingTaskAdmin(PackingStationMixin, ReadOnlyAdminMixin, admin.ModelAdmin
                 self.admin_site.admin_view(self.packing_slip_view),
                 name="fulfilment_packingtask_slip",
             ),
+            path(
+                "<int:packing_task_id>/slip.pdf",
+                self.admin_site.admin_view(self.packing_slip_pdf_view),
+                name="fulfilment_packingtask_slip_pdf",
+            ),
             *super().get_urls(),
         ]
 
-    def packing_slip_view(self, request, packing_task_id: int):
+    def _slip_context(self, request, packing_task_id: int) -> dict:
         if not self.has_view_permission(request):
             raise PermissionDenied
         packing_task = selectors.packing_task_get(packing_task_id=packing_task_id)
+        return {
+            "packing_task": packing_task,
+            "order": packing_task.order,
+            "lines": selectors.station_lines(packing_tasks=[packing_task])[packing_task.pk],
+            "shipment": getattr(packing_task, "shipment", None),
+            "shop_name": settings.SHOP_NAME,
+        }
+
+    def packing_slip_view(self, request, packing_task_id: int):
         return TemplateResponse(
-            request,
-            "fulfilment/packing_slip.html",
-            {
-                "packing_task": packing_task,
-                "order": packing_task.order,
-                "lines": selectors.station_lines(packing_tasks=[packing_task])[packing_task.pk],
-                "shipment": getattr(packing_task, "shipment", None),
-                "shop_name": settings.SHOP_NAME,
-            },
+            request, "fulfilment/packing_slip.html", self._slip_context(request, packing_task_id)
         )
+
+    def packing_slip_pdf_view(self, request, packing_task_id: int):
+        context = self._slip_context(request, packing_task_id)
+        response = HttpResponse(
+            packing_slip_pdf(
+                packing_task=context["packing_task"],
+                lines=context["lines"],
+                shipment=context["shipment"],
+                shop=context["shop_name"],
+            ),
+            content_type="application/pdf",
+        )
+        filename = f"packing-slip-{context['order'].number}.pdf"
+        response["Content-Disposition"] = f'inline; filename="{filename}"'
+        return response
 
 
 @admin.register(FulfilmentBatch)

@@ -92,6 +92,19 @@ def packing_station_counts() -> dict[str, int]:
     }
 
 
+def packing_backlog() -> dict:
+    """Paid orders not packed yet: how many, and since when the oldest one waits."""
+    waiting = PackingTask.objects.filter(
+        status__in=(PackingTaskStatus.PENDING, PackingTaskStatus.PICKING)
+    )
+    return {
+        "count": waiting.count(),
+        "oldest_paid_at": waiting.order_by("order__paid_at")
+        .values_list("order__paid_at", flat=True)
+        .first(),
+    }
+
+
 def station_lines(*, packing_tasks) -> dict[int, list[StationLine]]:
     """The lines of each task with the shelf location of its product (one query for all)."""
     packing_tasks = list(packing_tasks)

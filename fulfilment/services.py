@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
@@ -47,6 +47,7 @@ from orders.models import Order, OrderLine
 from orders.selectors import order_get_locked
 from yourlocalshop.emails import customer_email_send
 from yourlocalshop.errors import IllegalTransition
+from yourlocalshop.roles import group_ensure
 from yourlocalshop.state_machine import transition
 
 logger = logging.getLogger(__name__)
@@ -70,16 +71,12 @@ PACKING_STAFF_PERMISSIONS = (
 )
 
 
-@transaction.atomic
 def packing_staff_group_ensure() -> Group:
     """The `Packing staff` group with its permissions; idempotent (run after every migrate)."""
-    group, _ = Group.objects.get_or_create(name=PACKING_STAFF_GROUP)
-    group.permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="fulfilment", codename__in=PACKING_STAFF_PERMISSIONS
-        )
+    return group_ensure(
+        PACKING_STAFF_GROUP,
+        permissions=[("fulfilment", codename) for codename in PACKING_STAFF_PERMISSIONS],
     )
-    return group
 
 
 # --- Packing tasks --------------------------------------------------------------------------------

@@ -1,13 +1,16 @@
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import Q
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, Q
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 
 from catalogue.admin import ProductAdmin
 from catalogue.models import Product
 from inventory import selectors, services
-from inventory.forms import StockAdjustmentForm
+from inventory.forms import DeliveryForm, StockAdjustmentForm, StockCountForm
 from inventory.models import (
     InventoryReservation,
     InventoryReservationLine,
@@ -28,12 +31,19 @@ class StockLevelFilter(admin.SimpleListFilter):
     parameter_name = "level"
 
     def lookups(self, request, model_admin):
-        return [("out", "Out of stock"), ("low", "Low stock"), ("in", "In stock")]
+        return [
+            ("out", "Out of stock"),
+            ("reorder", "At or below reorder level"),
+            ("low", "Low stock"),
+            ("in", "In stock"),
+        ]
 
     def queryset(self, request, queryset):
         threshold = settings.CATALOGUE_LOW_STOCK_THRESHOLD
         if self.value() == "out":
             return queryset.filter(available__lte=0)
+        if self.value() == "reorder":
+            return queryset.filter(available__gt=0, available__lte=F("reorder_level"))
         if self.value() == "low":
             return queryset.filter(available__gt=0, available__lte=threshold)
         if self.value() == "in":
@@ -65,7 +75,16 @@ class ProductWithStockAdmin(ProductAdmin):
 
 @admin.register(StockItem)
 class StockItemAdmin(ReadOnlyAdmin):
-    list_display = ["sku", "product_name", "on_hand", "reserved", "available", "updated_at"]
+    list_display = [
+        "sku",
+        "product_name",
+        "location",
+        "on_hand",
+        "reserved",
+        "available",
+        "reorder_level",
+        "updated_at",
+    ]
     list_filter = [StockLevelFilter]
     search_fields = ["product__sku", "product__name"]
     ordering = ["product__sku"]
@@ -74,8 +93,101 @@ class StockItemAdmin(ReadOnlyAdmin):
     def get_queryset(self, request):
         return selectors.stock_items_with_availability()
 
+    # The levels change only through the ledger (actions and forms); a stock row's page edits
+    # where the product is kept and when to reorder it, nothing else.
+    fields = ["sku", "product_name", "on_hand", "reserved", "location", "reorder_level"]
+    readonly_fields = ["sku", "product_name", "on_hand", "reserved"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self.has_adjust_permission(request)
+
+    def save_model(self, request, obj, form, change) -> None:
+        services.stock_item_set_shelf(
+            stock_item_id=obj.pk,
+            location=form.cleaned_data["location"],
+            reorder_level=form.cleaned_data["reorder_level"],
+        )
+
     def has_adjust_permission(self, request) -> bool:
         return request.user.has_perm("inventory.change_stockitem")
+
+    def get_urls(self):
+        return [
+            path(
+                "receive/",
+                self.admin_site.admin_view(self.receive_view),
+                name="inventory_stockitem_receive",
+            ),
+            path(
+                "count/",
+                self.admin_site.admin_view(self.count_view),
+                name="inventory_stockitem_count",
+            ),
+            *super().get_urls(),
+        ]
+
+    def receive_view(self, request):
+        return self._stock_lines_view(
+            request,
+            DeliveryForm,
+            title="Receive a delivery",
+            explanation=(
+                "Each product's stock rises by the units received; one receipt per product is "
+                "written to the stock ledger with your name and the reason. All lines are booked "
+                "together, or none."
+            ),
+            book=lambda form: services.stock_receive_many(
+                quantities=form.cleaned_data["lines"],
+                reason=form.cleaned_data["reason"],
+                user=request.user,
+            ),
+            done="Received {count} product(s).",
+        )
+
+    def count_view(self, request):
+        return self._stock_lines_view(
+            request,
+            StockCountForm,
+            title="Stock count",
+            explanation=(
+                "Each product's on-hand stock becomes the number counted; the difference is "
+                "written to the stock ledger as an adjustment with your name and the reason. "
+                "A count below what customers hold in their checkouts is refused."
+            ),
+            book=lambda form: services.stock_set_on_hand_many(
+                levels=form.cleaned_data["lines"],
+                reason=form.cleaned_data["reason"],
+                user=request.user,
+            ),
+            done="Counted: {count} product(s) changed.",
+        )
+
+    def _stock_lines_view(self, request, form_class, *, title, explanation, book, done):
+        if not self.has_adjust_permission(request):
+            raise PermissionDenied
+        form = form_class(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                count = book(form)
+            except DomainError as error:
+                self.message_user(request, error.detail, messages.ERROR)
+            else:
+                self.message_user(request, done.format(count=count), messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:inventory_stockitem_changelist"))
+        return TemplateResponse(
+            request,
+            "admin/inventory/stockitem/stock_lines.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": title,
+                "explanation": explanation,
+                "form": form,
+            },
+        )
 
     @admin.display(description="SKU", ordering="product__sku")
     def sku(self, stock_item: StockItem) -> str:

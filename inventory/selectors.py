@@ -8,7 +8,18 @@ counting the moment it expires, whether or not the expiry task has marked it yet
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -17,6 +28,7 @@ from inventory.errors import ReservationNotFound
 from inventory.models import (
     InventoryReservation,
     InventoryReservationLine,
+    StockDrift,
     StockItem,
     StockMovement,
 )
@@ -70,6 +82,47 @@ def stock_items_with_availability() -> QuerySet[StockItem]:
     """Stock rows annotated with `available` (the same rule as `available_by_product_id`)."""
     return StockItem.objects.select_related("product").annotate(
         available=F("on_hand") - _live_held_units()
+    )
+
+
+def stock_items_out_of_stock() -> QuerySet[StockItem]:
+    """Stock rows of active products with nothing left to sell."""
+    return stock_items_with_availability().filter(product__is_active=True, available__lte=0)
+
+
+def stock_items_to_reorder() -> QuerySet[StockItem]:
+    """Stock rows of active products still selling but down to their reorder level."""
+    return stock_items_with_availability().filter(
+        product__is_active=True, available__gt=0, available__lte=F("reorder_level")
+    )
+
+
+def stock_drifts_since(*, since) -> QuerySet[StockDrift]:
+    """What the reconcile task found wrong since `since` (ledger or held units disagreeing)."""
+    return StockDrift.objects.filter(detected_at__gte=since)
+
+
+def stock_valuation() -> QuerySet[StockItem]:
+    """Every stock row with its product and `value` = on hand x today's selling price (the shop
+    records no cost price), by SKU."""
+    return (
+        StockItem.objects.select_related("product")
+        .annotate(
+            value=ExpressionWrapper(
+                F("on_hand") * F("product__price"),
+                output_field=DecimalField(max_digits=14, decimal_places=2),
+            )
+        )
+        .order_by("product__sku")
+    )
+
+
+def stock_movements_between(*, start, end) -> QuerySet[StockMovement]:
+    """The ledger's rows of [start, end), oldest first, with product and user."""
+    return (
+        StockMovement.objects.filter(created_at__gte=start, created_at__lt=end)
+        .select_related("stock_item__product", "user")
+        .order_by("created_at", "pk")
     )
 
 

@@ -1,16 +1,21 @@
 """Order reads. Who may see which order is decided here, once."""
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 
 from django.core import signing
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils.crypto import constant_time_compare
 
 from carts.enums import CartStatus
 from carts.models import Cart
+from carts.pricing import money
 from orders.enums import InvoiceKind
 from orders.errors import InvoiceNotFound, OrderNotFound
-from orders.models import Invoice, Order
+from orders.models import Invoice, Order, Refund
 
 
 def checkout_cart_id(*, user, cookie_cart_id: uuid.UUID | None) -> uuid.UUID | None:
@@ -110,3 +115,77 @@ def invoice_get_for_viewer(
 
 def invoices_of_order(*, order: Order, kind: str) -> list[Invoice]:
     return list(Invoice.objects.filter(order=order, kind=kind).order_by("issued_at", "pk"))
+
+
+# --- Back-office reports -------------------------------------------------------------------------
+
+SALES_PERIODS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class SalesRow:
+    """One period of the sales report: what was paid in it, and what was refunded in it."""
+
+    period: datetime
+    orders: int
+    revenue: Decimal
+    tax: Decimal
+    refunds: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return self.revenue - self.refunds
+
+
+def orders_paid_between(*, start: datetime, end: datetime) -> QuerySet[Order]:
+    """Orders whose payment was taken in [start, end), whatever happened to them afterwards."""
+    return Order.objects.filter(paid_at__gte=start, paid_at__lt=end)
+
+
+def sales_summary(*, start: datetime, end: datetime) -> dict:
+    """How many orders were paid in [start, end) and their revenue (totals as charged)."""
+    totals = orders_paid_between(start=start, end=end).aggregate(
+        orders=Count("pk"), revenue=Sum("total")
+    )
+    return {"orders": totals["orders"], "revenue": money(totals["revenue"] or ZERO)}
+
+
+def sales_report(*, start: datetime, end: datetime, period: str) -> list[SalesRow]:
+    """Revenue and tax of the orders paid, and the refunds made, per day, week or month of
+    [start, end), oldest first; periods with neither are left out. Periods are cut in the
+    shop's time zone."""
+    trunc = SALES_PERIODS[period]
+    paid = (
+        orders_paid_between(start=start, end=end)
+        .annotate(period=trunc("paid_at"))
+        .order_by()
+        .values("period")
+        .annotate(orders=Count("pk"), revenue=Sum("total"), tax=Sum("tax"))
+    )
+    refunded = (
+        Refund.objects.filter(created_at__gte=start, created_at__lt=end)
+        .annotate(period=trunc("created_at"))
+        .order_by()
+        .values("period")
+        .annotate(refunds=Sum("amount"))
+    )
+    rows: dict[datetime, dict] = {}
+    for row in paid:
+        rows[row["period"]] = {
+            "orders": row["orders"],
+            "revenue": row["revenue"],
+            "tax": row["tax"],
+        }
+    for row in refunded:
+        rows.setdefault(row["period"], {})["refunds"] = row["refunds"]
+    return [
+        SalesRow(
+            period=period_start,
+            orders=values.get("orders", 0),
+            revenue=money(values.get("revenue") or ZERO),
+            tax=money(values.get("tax") or ZERO),
+            refunds=money(values.get("refunds") or ZERO),
+        )
+        for period_start, values in sorted(rows.items())
+    ]

@@ -1,5 +1,12 @@
 from django.apps import AppConfig
 from django.conf import settings
+from django.db.models.signals import post_migrate
+
+
+def _ensure_returns_staff_group(sender, **kwargs) -> None:
+    from returns.services import returns_staff_group_ensure
+
+    returns_staff_group_ensure()
 
 
 class ReturnsConfig(AppConfig):
@@ -11,6 +18,10 @@ class ReturnsConfig(AppConfig):
         from yourlocalshop import outbox
 
         order_page_section_register(pages.order_page_section)
+
+        # The data migration creates the group once; this keeps it after a database flush (the
+        # transactional tests) and gives it permissions of models added later.
+        post_migrate.connect(_ensure_returns_staff_group, sender=self)
 
         outbox.register_handler(
             services.RETURN_STATUS_CHANGED,

@@ -74,3 +74,14 @@ def order_get_for_guest(*, number: str, email: str) -> Order:
 
 def order_invoice(*, order: Order) -> Invoice:
     return Invoice.objects.get(order=order, kind=InvoiceKind.INVOICE)
+
+
+def returns_waiting_counts() -> dict[str, int]:
+    """Returns that wait for staff: to decide (`requested`) and whose refund failed (`received`
+    with the failure recorded; the sweep retries them)."""
+    return {
+        "to_decide": ReturnRequest.objects.filter(status=ReturnStatus.REQUESTED).count(),
+        "refund_failed": ReturnRequest.objects.filter(status=ReturnStatus.RECEIVED)
+        .exclude(refund_failure="")
+        .count(),
+    }

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
@@ -54,6 +55,7 @@ from returns.selectors import order_invoice
 from yourlocalshop.emails import absolute_url, customer_email_send
 from yourlocalshop.errors import DomainError, IllegalTransition
 from yourlocalshop.outbox import outbox_publish
+from yourlocalshop.roles import group_ensure
 from yourlocalshop.state_machine import transition
 
 logger = logging.getLogger(__name__)
@@ -509,3 +511,19 @@ def return_notify_customer(*, return_id: str, status: str) -> bool:
         message_key=f"return-{return_request.pk}-{status}",
     )
     return True
+
+
+# --- Staff ------------------------------------------------------------------------------------
+
+RETURNS_STAFF_GROUP = "Returns staff"
+RETURNS_STAFF_PERMISSIONS = (
+    ("returns", "view_returnrequest"),
+    ("returns", "change_returnrequest"),
+    ("returns", "process_returnrequest"),
+    ("returns", "view_returnline"),
+)
+
+
+def returns_staff_group_ensure() -> Group:
+    """The `Returns staff` group with its permissions; idempotent (run after every migrate)."""
+    return group_ensure(RETURNS_STAFF_GROUP, permissions=RETURNS_STAFF_PERMISSIONS)

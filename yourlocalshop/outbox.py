@@ -105,6 +105,18 @@ def _run_handler_once(*, event: OutboxEvent, consumer: str, handler: Handler) ->
         handler(event)
 
 
+def outbox_backlog() -> dict:
+    """Events not delivered yet: how many, and when the oldest was written (a growing number or
+    an old event means the worker or beat is not running)."""
+    pending = OutboxEvent.objects.filter(delivered_at__isnull=True)
+    return {
+        "count": pending.count(),
+        "oldest_created_at": pending.order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first(),
+    }
+
+
 def outbox_sweep(*, older_than_seconds: int = SWEEP_GRACE_SECONDS) -> int:
     """Queue delivery of undelivered rows older than the grace period. Returns how many."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)

@@ -16,3 +16,13 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _save_password(obj, create, extracted, **kwargs):
         if create:
             obj.save()
+
+
+def staff_member(group: str, **fields) -> User:
+    """A member of staff in one of the shop's roles (`Packing staff`, `Returns staff`, `Shop
+    owner`), with the factory's password."""
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(is_staff=True, **fields)
+    user.groups.add(Group.objects.get(name=group))
+    return user

@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import UserFactory, staff_member
 
 pytestmark = pytest.mark.django_db
 
@@ -26,10 +26,8 @@ def test_shop_owner_group_has_money_and_stock_but_never_deletes():
 
 
 def test_home_links_each_role_to_its_desk(client):
-    packer = UserFactory(is_staff=True)
-    packer.groups.add(Group.objects.get(name="Packing staff"))
-    clerk = UserFactory(is_staff=True)
-    clerk.groups.add(Group.objects.get(name="Returns staff"))
+    packer = staff_member("Packing staff")
+    clerk = staff_member("Returns staff")
 
     client.force_login(packer)
     packer_home = client.get("/admin/").content.decode()

@@ -3,10 +3,9 @@
 import re
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import staff_member
 from catalogue.models import Product
 from fulfilment import services
 from fulfilment.enums import PackingTaskStatus, ShipmentStatus
@@ -21,8 +20,7 @@ STATION = "/admin/fulfilment/packingtask/station/"
 
 @pytest.fixture
 def packer(client):
-    user = UserFactory(is_staff=True)
-    user.groups.add(Group.objects.get(name="Packing staff"))
+    user = staff_member("Packing staff")
     client.force_login(user)
     return user
 
@@ -176,12 +174,29 @@ def test_pick_list_for_ticked_orders_is_grouped_by_product(client, packer):
 
 
 def test_returns_clerk_cannot_open_the_packing_station(client):
-    clerk = UserFactory(is_staff=True)
-    clerk.groups.add(Group.objects.get(name="Returns staff"))
-    client.force_login(clerk)
+    client.force_login(staff_member("Returns staff"))
     task = _task()
 
     assert client.get(STATION).status_code == 403
     assert client.get(_task_url(task)).status_code == 403
     assert client.post(_task_url(task), {"action": "start"}).status_code == 403
     assert PackingTask.objects.get().status == PackingTaskStatus.PENDING
+
+
+def test_packing_slip_pdf_has_the_order_address_tracking_and_lines(client, packer):
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    task = _task(skus_and_quantities=[("MUG", 2)])
+    StockItem.objects.create(product=Product.objects.get(sku="MUG"), location="A-03")
+    client.post(_task_url(task), {"action": "packed", "weight_1": "300", "override": "on"})
+
+    response = client.get(f"/admin/fulfilment/packingtask/{task.pk}/slip.pdf")
+
+    text = "".join(page.extract_text() for page in PdfReader(BytesIO(response.content)).pages)
+    assert response["Content-Type"] == "application/pdf"
+    assert task.order.number in text
+    assert "1 Analytical Way" in text
+    assert Shipment.objects.get().tracking_number in text
+    assert "MUG" in text and "A-03" in text

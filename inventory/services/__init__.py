@@ -25,6 +25,7 @@ from inventory.services.reservations import (
 from inventory.services.seeding import SeedResult, catalogue_seed
 from inventory.services.stock import (
     stock_adjust,
+    stock_item_set_shelf,
     stock_receive,
     stock_receive_many,
     stock_reconcile,
@@ -43,6 +44,7 @@ __all__ = [
     "reservation_release",
     "reservations_expire_due",
     "stock_adjust",
+    "stock_item_set_shelf",
     "stock_receive",
     "stock_receive_many",
     "stock_reconcile",

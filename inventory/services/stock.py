@@ -308,3 +308,13 @@ def stock_reconcile() -> list[StockDrift]:
             )
         )
     return drifts
+
+
+def stock_item_set_shelf(*, stock_item_id: int, location: str, reorder_level: int) -> None:
+    """Where a product is kept and when to reorder it. Changes only those two columns (one
+    UPDATE), so it never races with the stock levels, which only the movements change."""
+    if not isinstance(reorder_level, int) or reorder_level < 0:
+        raise InvalidStockRequest("A reorder level is a whole number of at least 0.")
+    StockItem.objects.filter(pk=stock_item_id).update(
+        location=location.strip()[:64], reorder_level=reorder_level, updated_at=timezone.now()
+    )

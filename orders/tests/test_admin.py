@@ -4,10 +4,9 @@ service behind a confirmation page."""
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import staff_member
 from orders import services
 from orders.enums import OrderStatus
 from orders.models import Order, Refund
@@ -26,8 +25,7 @@ def paid_order(customer_client, product) -> Order:
 
 @pytest.fixture
 def owner(client):
-    user = UserFactory(is_staff=True)
-    user.groups.add(Group.objects.get(name="Shop owner"))
+    user = staff_member("Shop owner")
     client.force_login(user)
     return user
 
@@ -96,9 +94,7 @@ def test_refund_of_more_than_was_paid_is_refused_on_the_form(client, owner, paid
 
 
 def test_packer_can_neither_see_orders_nor_refund(client, paid_order):
-    packer = UserFactory(is_staff=True)
-    packer.groups.add(Group.objects.get(name="Packing staff"))
-    client.force_login(packer)
+    client.force_login(staff_member("Packing staff"))
 
     assert client.get(_change_url(paid_order)).status_code == 403
     assert client.get(_refund_url(paid_order)).status_code == 403

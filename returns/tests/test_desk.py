@@ -1,10 +1,9 @@
 """The returns desk: one return's page, its buttons and confirmation pages, the receive screen."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import staff_member
 from inventory.enums import MovementReason
 from inventory.models import StockItem, StockMovement
 from returns import services
@@ -113,9 +112,7 @@ def test_damaged_return_written_off_records_the_receiving_clerk(desk, returns_st
 
 
 def test_packer_cannot_see_returns(client):
-    packer = UserFactory(is_staff=True)
-    packer.groups.add(Group.objects.get(name="Packing staff"))
-    client.force_login(packer)
+    client.force_login(staff_member("Packing staff"))
     return_request = return_for(customer_order(), 1)
 
     assert client.get(reverse("admin:returns_returnrequest_changelist")).status_code == 403
