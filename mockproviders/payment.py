@@ -2,15 +2,19 @@
 
 import secrets
 import time
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
+from django.db.models.functions import Coalesce
 
 from mockproviders.enums import MockChargeStatus
 from mockproviders.models import MockCharge, MockRefund
 from orders.gateways import (
     GatewayCharge,
+    GatewayChargeRecord,
     GatewayDeclined,
     GatewayRefund,
     GatewayTimeout,
@@ -155,3 +159,27 @@ class MockPaymentGateway:
         if record is None:
             return None
         return GatewayCharge(charge_id=record.id, amount=record.amount, currency=record.currency)
+
+    def charge_record(self, *, charge_id: str) -> GatewayChargeRecord | None:
+        return next(iter(self._records(id=charge_id)), None)
+
+    def charge_records_since(self, *, since: datetime) -> list[GatewayChargeRecord]:
+        return self._records(created_at__gte=since)
+
+    def _records(self, **filters) -> list[GatewayChargeRecord]:
+        charges = (
+            MockCharge.objects.filter(status=MockChargeStatus.SUCCEEDED, **filters)
+            .annotate(refunded=Coalesce(Sum("refunds__amount"), Decimal("0")))
+            .order_by("created_at", "id")
+        )
+        return [
+            GatewayChargeRecord(
+                charge_id=charge.id,
+                idempotency_key=charge.idempotency_key,
+                amount=charge.amount,
+                currency=charge.currency,
+                refunded=charge.refunded,
+                created_at=charge.created_at,
+            )
+            for charge in charges
+        ]

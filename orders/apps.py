@@ -6,7 +6,11 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         from orders import consumers
+        from orders.services.reconciliation import payments_reconciliation_status
         from yourlocalshop import outbox
+        from yourlocalshop.api.health import health_detail_register
+
+        health_detail_register("payments", payments_reconciliation_status)
 
         outbox.register_handler(
             "order_paid",

@@ -11,6 +11,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, TypeVar
 
@@ -63,6 +64,18 @@ class GatewayRefund:
     amount: Decimal
 
 
+@dataclass(frozen=True)
+class GatewayChargeRecord:
+    """What the provider holds about one succeeded charge, for reconciliation."""
+
+    charge_id: str
+    idempotency_key: str
+    amount: Decimal
+    currency: str
+    refunded: Decimal
+    created_at: datetime
+
+
 class PaymentGateway(Protocol):
     """Every call answers within `timeout` seconds or raises `GatewayTimeout`: a provider's
     client passes it on to its HTTP requests (connect and read)."""
@@ -79,6 +92,12 @@ class PaymentGateway(Protocol):
 
     def find_charge(self, *, idempotency_key: str, timeout: float) -> GatewayCharge | None:
         """The succeeded charge made with this key, if any (used to settle abandoned checkouts)."""
+
+    def charge_record(self, *, charge_id: str) -> GatewayChargeRecord | None:
+        """The provider's record of a succeeded charge (with what was refunded of it), if any."""
+
+    def charge_records_since(self, *, since: datetime) -> list[GatewayChargeRecord]:
+        """Every succeeded charge created at `since` or later, oldest first."""
 
 
 def payment_gateway() -> PaymentGateway:

@@ -4,6 +4,7 @@ from celery import shared_task
 
 from orders.idempotency import idempotency_purge_expired
 from orders.services import checkout_settle_abandoned, checkouts_abandoned
+from orders.services.reconciliation import payments_reconcile
 
 
 @shared_task(
@@ -29,3 +30,10 @@ def sweep_abandoned_checkouts_task() -> int:
 )
 def purge_idempotency_keys_task() -> int:
     return idempotency_purge_expired()
+
+
+@shared_task(name="orders.reconcile_payments", acks_late=True, soft_time_limit=300, time_limit=330)
+def reconcile_payments_task() -> int:
+    """Compare payments with the provider and refund charges of orders never paid; returns how
+    many differences are left for a person (each logged as an error)."""
+    return len(payments_reconcile(repair=True).unresolved)

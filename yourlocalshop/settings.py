@@ -202,7 +202,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_TASK_PUBLISH_RETRY = False
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "yourlocalshop.beat:ResilientDatabaseScheduler"
+# Seconds beat waits before asking an unreachable database again (it never exits over it), and
+# how overdue a periodic task may be before the health detail flags it (beat records runs in the
+# database every few minutes, so less would flag healthy tasks).
+BEAT_DATABASE_RETRY_SECONDS = env.int("BEAT_DATABASE_RETRY_SECONDS", default=5)
+PERIODIC_TASK_LATE_SECONDS = env.int("PERIODIC_TASK_LATE_SECONDS", default=300)
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -400,6 +405,9 @@ IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 OUTBOX_SWEEP_INTERVAL_SECONDS = env.int("OUTBOX_SWEEP_INTERVAL_SECONDS", default=60)
 
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="mockproviders.payment.MockPaymentGateway")
+# Payment reconciliation with the provider: how often, and over how many hours of charges.
+PAYMENT_RECONCILE_INTERVAL_SECONDS = env.int("PAYMENT_RECONCILE_INTERVAL_SECONDS", default=3600)
+PAYMENT_RECONCILE_WINDOW_HOURS = env.int("PAYMENT_RECONCILE_WINDOW_HOURS", default=48)
 PAYMENT_MAX_RETRIES = env.int("PAYMENT_MAX_RETRIES", default=2)
 PAYMENT_RETRY_BASE_SECONDS = env.float("PAYMENT_RETRY_BASE_SECONDS", default=0.2)
 # Deadline of one gateway call, its retries included: a provider that hangs costs a web worker
@@ -454,6 +462,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": IDEMPOTENCY_LOCK_SECONDS,
     },
     "orders-purge-idempotency-keys": {"task": "orders.purge_idempotency_keys", "schedule": 3600},
+    "orders-reconcile-payments": {
+        "task": "orders.reconcile_payments",
+        "schedule": PAYMENT_RECONCILE_INTERVAL_SECONDS,
+    },
     # Packing tasks whose order_paid event was lost; bookings that failed past their retries.
     "fulfilment-heal-packing-tasks": {"task": "fulfilment.heal_packing_tasks", "schedule": 120.0},
     "fulfilment-retry-bookings": {"task": "fulfilment.retry_bookings", "schedule": 600.0},

@@ -6,10 +6,13 @@
 - `/api/health/ready`: this process can serve the shop: the database answers. A readiness probe
   that fails only takes the pod out of the load balancer.
 - `/api/health`: the detail for people and monitoring: database, cache and broker, each checked
-  concurrently with a deadline (an unanswered check counts as down).
+  concurrently with a deadline (an unanswered check counts as down), the periodic tasks that are
+  late (`yourlocalshop.beat`), and what the apps report through `health_detail_register` (the
+  orders app: whether payments reconcile with the provider).
 """
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from django.conf import settings
@@ -37,6 +40,17 @@ HealthSerializer = inline_serializer(
         "cache": serializers.ChoiceField(choices=["ok", "unavailable"]),
         "broker": serializers.ChoiceField(choices=["ok", "eager", "unavailable"]),
         "version": serializers.CharField(help_text="The shop's release (CHANGELOG.md)."),
+        "lateTasks": serializers.DictField(
+            child=serializers.IntegerField(),
+            allow_null=True,
+            help_text="Periodic tasks overdue, with the seconds each is late (null: unknown).",
+        ),
+        "payments": serializers.ChoiceField(
+            choices=["ok", "mismatch", "unknown"],
+            required=False,
+            help_text="Whether the last reconciliation with the payment provider found "
+            "differences left for a person.",
+        ),
     },
 )
 ProbeSerializer = inline_serializer(
@@ -79,7 +93,42 @@ def _broker_state() -> str:
         return "unavailable"
 
 
-CHECKS = {"db": (_database_state, "notconnected"), "cache": (_cache_state, "unavailable")}
+def _late_periodic_tasks() -> dict[str, int] | None:
+    from yourlocalshop.beat import periodic_tasks_late
+
+    try:
+        return periodic_tasks_late()
+    except Exception:
+        return None
+    finally:
+        connection.close()
+
+
+# name: a callable answering a short JSON-able status; registered by apps in `ready()`, so the
+# platform imports no app.
+_details: dict[str, Callable[[], object]] = {}
+
+
+def health_detail_register(name: str, reporter: Callable[[], object]) -> None:
+    _details[name] = reporter
+
+
+def _app_details() -> dict[str, object]:
+    reported = {}
+    for name, reporter in _details.items():
+        try:
+            reported[name] = reporter()
+        except Exception:
+            reported[name] = "unknown"
+    return reported
+
+
+CHECKS = {
+    "db": (_database_state, "notconnected"),
+    "cache": (_cache_state, "unavailable"),
+    "periodicTasks": (_late_periodic_tasks, None),
+    "apps": (_app_details, {}),
+}
 
 
 def _checked(names: list[str]) -> dict[str, str]:
@@ -114,9 +163,17 @@ class HealthView(_ProbeView):
         },
     )
     def get(self, request):
-        body = _checked(["db", "cache", "broker"])
+        checked = _checked(["db", "cache", "broker", "periodicTasks", "apps"])
+        body = {name: checked[name] for name in ("db", "cache", "broker")}
+        body["lateTasks"] = checked["periodicTasks"]
+        body.update(checked["apps"])
         healthy = body["db"] == "connected"
-        degraded = body["cache"] == "unavailable" or body["broker"] == "unavailable"
+        degraded = (
+            body["cache"] == "unavailable"
+            or body["broker"] == "unavailable"
+            or bool(body["lateTasks"])
+            or body.get("payments") == "mismatch"
+        )
         status = "unavailable" if not healthy else "degraded" if degraded else "ok"
         headers = NO_STORE if healthy else {**NO_STORE, "Retry-After": str(RETRY_AFTER_SECONDS)}
         return Response(

@@ -126,8 +126,10 @@ def assert_invariants() -> None:
 
     from fulfilment.models import PackingTask
     from inventory.selectors import stock_ledger_mismatches
-    from orders.enums import MockChargeStatus, OrderStatus
-    from orders.models import IdempotencyKey, MockCharge, Order, Payment
+    from mockproviders.enums import MockChargeStatus
+    from mockproviders.models import MockCharge
+    from orders.enums import OrderStatus
+    from orders.models import IdempotencyKey, Order, Payment
 
     deliver_outbox()
     assert not stock_ledger_mismatches().exists(), "stock differs from its ledger"

@@ -1,0 +1,48 @@
+from datetime import timedelta
+
+import pytest
+from django.db import OperationalError
+from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from django_celery_beat.schedulers import DatabaseScheduler
+
+from yourlocalshop.beat import ResilientDatabaseScheduler, periodic_tasks_late
+from yourlocalshop.celery import app
+
+pytestmark = pytest.mark.django_db
+
+
+def test_beat_waits_for_the_database_instead_of_exiting(monkeypatch, settings):
+    scheduler = ResilientDatabaseScheduler(app=app, lazy=True)
+
+    def database_restarting(*args, **kwargs):
+        raise OperationalError("the database system is starting up")
+
+    monkeypatch.setattr(DatabaseScheduler, "tick", database_restarting)
+
+    assert scheduler.tick() == settings.BEAT_DATABASE_RETRY_SECONDS
+
+
+def _task(name: str, *, every: int, last_run_ago: int) -> None:
+    interval, _ = IntervalSchedule.objects.get_or_create(every=every, period="seconds")
+    PeriodicTask.objects.create(
+        name=name,
+        task=name,
+        interval=interval,
+        last_run_at=timezone.now() - timedelta(seconds=last_run_ago),
+    )
+
+
+# Committed: the health detail reads them on its own connection.
+@pytest.mark.django_db(transaction=True)
+def test_periodic_tasks_late_flags_only_overdue_tasks(api_client):
+    _task("sweep-on-time", every=60, last_run_ago=30)
+    _task("sweep-late", every=60, last_run_ago=60 + 301 + 100)
+
+    late = periodic_tasks_late()
+
+    assert set(late) == {"sweep-late"}
+    assert late["sweep-late"] >= 301
+    health = api_client.get("/api/health").json()
+    assert health["lateTasks"] == late
+    assert health["status"] == "degraded"
