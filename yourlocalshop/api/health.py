@@ -127,7 +127,7 @@ CHECKS = {
     "db": (_database_state, "notconnected"),
     "cache": (_cache_state, "unavailable"),
     "periodicTasks": (_late_periodic_tasks, None),
-    "apps": (_app_details, {}),
+    "apps": (_app_details, None),  # None: each registered detail is "unknown"
 }
 
 
@@ -166,7 +166,7 @@ class HealthView(_ProbeView):
         checked = _checked(["db", "cache", "broker", "periodicTasks", "apps"])
         body = {name: checked[name] for name in ("db", "cache", "broker")}
         body["lateTasks"] = checked["periodicTasks"]
-        body.update(checked["apps"])
+        body.update(checked["apps"] or dict.fromkeys(_details, "unknown"))
         healthy = body["db"] == "connected"
         degraded = (
             body["cache"] == "unavailable"
