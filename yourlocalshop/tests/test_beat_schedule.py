@@ -11,6 +11,7 @@ PERIODIC_TASKS = {
     "carts.delete_abandoned_carts",
     "orders.sweep_abandoned_checkouts",
     "orders.purge_idempotency_keys",
+    "orders.reconcile_payments",
     "fulfilment.heal_packing_tasks",
     "fulfilment.retry_bookings",
     "returns.resume_refunds",
