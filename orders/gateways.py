@@ -121,6 +121,12 @@ class TimedPaymentGateway:
     def find_charge(self, **arguments) -> GatewayCharge | None:
         return self._timed("find_charge", self.gateway.find_charge, arguments)
 
+    def charge_record(self, **arguments) -> GatewayChargeRecord | None:
+        return self._timed("charge_record", self.gateway.charge_record, arguments)
+
+    def charge_records_since(self, **arguments) -> list[GatewayChargeRecord]:
+        return self._timed("charge_records_since", self.gateway.charge_records_since, arguments)
+
     @staticmethod
     def _timed(operation: str, call, arguments: dict):
         started = time.perf_counter()
