@@ -113,6 +113,7 @@ screenshots: e2e-deps
 ## The shop under load (bench/README.md): gunicorn + a Celery worker on a throw-away PostgreSQL
 ## database (yls_load) and Redis db 11; browsing, carts, checkout, packing, then a 10x burst and the
 ## invariants. Writes bench/results/latest.json. Shorter: BENCH_ARGS="--duration 5 --burst-duration 10".
+## At a real shop's size: BENCH_ARGS="--catalogue-products 50000" (bench/catalogue_data.py adds them).
 BENCH_ARGS ?=
 bench: install
 	$(BIN)/python bench/load.py $(BENCH_ARGS)

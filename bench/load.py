@@ -46,6 +46,7 @@ from pathlib import Path
 import httpx
 from _server import ROOT, Services
 from _wrk import catalogue_paths, wrk_command, wrk_missing, wrk_parse, wrk_run
+from catalogue_data import seed_generated_catalogue
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/yls_load")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
@@ -88,10 +89,13 @@ SERVICES = Services(
 # --- Preparation -----------------------------------------------------------------------------
 
 
-def prepare(*, customers: int) -> dict:
-    """Fresh schema, the sample catalogue, benchmark products, customers and a packer."""
+def prepare(*, customers: int, catalogue_products: int = 0) -> dict:
+    """Fresh schema, the sample catalogue (plus `catalogue_products` generated ones, through the
+    same import), benchmark products, customers and a packer."""
     SERVICES.reset_database()
     SERVICES.manage("seed_products", "--file", "sample_products.json")
+    if catalogue_products:
+        seed_generated_catalogue(SERVICES, products=catalogue_products)
     SERVICES.manage("warm_catalogue_cache", "--top", "500")
     SERVICES.setup_django()
     from decimal import Decimal
@@ -759,6 +763,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--concurrency", type=int, default=8, help="shoppers")
     parser.add_argument("--connections", type=int, default=16, help="catalogue connections")
+    parser.add_argument(
+        "--catalogue-products",
+        type=int,
+        default=0,
+        help="also load this many generated products (bench/catalogue_data.py), e.g. 50000",
+    )
     options = parser.parse_args()
     if message := wrk_missing():
         raise SystemExit(message)
@@ -769,7 +779,7 @@ def main() -> None:
     # One customer per order, at up to 100 orders/s: well above what 2 cores manage.
     customers = int(100 * shop_seconds) + 100
     print(f"preparing {DATABASE_URL} and {REDIS_URL} ({customers} customers)...", flush=True)
-    data = prepare(customers=customers)
+    data = prepare(customers=customers, catalogue_products=options.catalogue_products)
     list_paths, detail_paths = catalogue_paths()
     # The expected 409s and 429s log a warning each; the figures count every answer anyway.
     with tempfile.NamedTemporaryFile("w", prefix="yls-load-", suffix=".log", delete=False) as log:
