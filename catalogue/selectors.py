@@ -20,6 +20,7 @@ ORDERINGS = {
 }
 DEFAULT_ORDERING = "-popularity"
 SEARCH_ORDERING = "relevance"  # the default when searching
+IN_LIST_CHUNK = 5_000  # values per `IN (...)`: below SQLite's bound on query parameters
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,16 @@ def products_by_sku(*, skus: Iterable[str]) -> dict[str, Product]:
 def product_weights_by_sku(*, skus: Iterable[str]) -> dict[str, int | None]:
     """Shipping weight of one unit per SKU, sold or not (None when not recorded)."""
     return dict(Product.objects.filter(sku__in=list(skus)).values_list("sku", "weight_grams"))
+
+
+def products_by_sku(*, skus: Iterable[str]) -> dict[str, Product]:
+    """The products with these SKUs, on sale or not, by SKU (unknown SKUs are absent)."""
+    skus = sorted(set(skus))
+    found = {}
+    for start in range(0, len(skus), IN_LIST_CHUNK):
+        chunk = skus[start : start + IN_LIST_CHUNK]
+        found.update((product.sku, product) for product in Product.objects.filter(sku__in=chunk))
+    return found
 
 
 def products_by_id(*, product_ids: Iterable[int]) -> QuerySet[Product]:

@@ -254,6 +254,27 @@ def _categories_upsert(rows: list[dict]) -> dict[str, Category]:
     return by_slug
 
 
+@transaction.atomic
+def product_prices_set(*, prices: dict[int, Decimal]) -> int:
+    """Set many products' prices (by product id) in bulk, as a supplier's price list does: one
+    update per IMPORT_BATCH products whose price differs, one cache report for them all at the
+    end (each changed product's pages and the lists it is in). Returns how many changed.
+
+    The prices must be validated already (Decimal, at least 0, two decimal places).
+    """
+    changed = []
+    now = timezone.now()
+    for chunk in _chunks(sorted(prices)):
+        for product in Product.objects.filter(id__in=chunk).select_for_update().order_by("id"):
+            if product.price != prices[product.id]:
+                product.price = prices[product.id]
+                product.updated_at = now
+                changed.append(product)
+    Product.objects.bulk_update(changed, ["price", "updated_at"], batch_size=IMPORT_BATCH)
+    products_changed(product_change(product, previous=product.loaded_values) for product in changed)
+    return len(changed)
+
+
 # --- Images -------------------------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ from inventory.models import (
     StockItem,
     StockMovement,
 )
+from inventory.supplier_admin import SupplierImportAdminMixin
 from yourlocalshop.admin import ReadOnlyAdminMixin
 from yourlocalshop.errors import DomainError
 
@@ -74,7 +75,7 @@ class ProductWithStockAdmin(ProductAdmin):
 
 
 @admin.register(StockItem)
-class StockItemAdmin(ReadOnlyAdmin):
+class StockItemAdmin(SupplierImportAdminMixin, ReadOnlyAdmin):
     list_display = [
         "sku",
         "product_name",

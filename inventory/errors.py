@@ -52,3 +52,12 @@ class CatalogueNotEmpty(DomainError):
     code = "catalogue_not_empty"
     status = 409
     title = "The catalogue already has products."
+
+
+class SupplierFileInvalid(DomainError):
+    """A supplier file cannot be read, or has rows that cannot be applied; nothing was written.
+    `errors` lists each problem with its row number."""
+
+    code = "supplier_file_invalid"
+    status = 400
+    title = "The supplier file is invalid."

@@ -93,3 +93,17 @@ class StockCountForm(StockLinesForm):
         if repeated:
             raise forms.ValidationError(f"Counted twice: {', '.join(repeated)}. Add them up first.")
         return levels
+
+
+class SupplierFileForm(forms.Form):
+    """A supplier's price list or delivery note to preview (admin: Import a supplier file)."""
+
+    file = forms.FileField(
+        help_text="CSV (comma or semicolon separated, UTF-8) or XLSX with a header row: sku, and "
+        "price and/or quantity_received. Other columns are ignored."
+    )
+    reference = forms.CharField(
+        max_length=100,
+        help_text="The delivery note or price list, e.g. 'Fresh Farm 2026-12-07'. Recorded on "
+        "every stock movement.",
+    )
