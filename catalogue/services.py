@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -270,9 +270,29 @@ def product_prices_set(*, prices: dict[int, Decimal]) -> int:
                 product.price = prices[product.id]
                 product.updated_at = now
                 changed.append(product)
-    Product.objects.bulk_update(changed, ["price", "updated_at"], batch_size=IMPORT_BATCH)
+    _prices_write(changed, now=now)
     products_changed(product_change(product, previous=product.loaded_values) for product in changed)
     return len(changed)
+
+
+def _prices_write(products: list[Product], *, now) -> None:
+    """One `UPDATE ... FROM (VALUES ...)` per IMPORT_BATCH products (a join, where the ORM's
+    bulk_update would send a CASE with a branch per product, evaluated for every row)."""
+    ops = connection.ops
+    table = ops.quote_name(Product._meta.db_table)
+    price, updated_at = ops.quote_name("price"), ops.quote_name("updated_at")
+    with connection.cursor() as cursor:
+        for batch in _chunks(products):
+            values = ", ".join(["(%s, CAST(%s AS NUMERIC(12, 2)))"] * len(batch))
+            params = []
+            for product in batch:
+                params += [product.id, ops.adapt_decimalfield_value(product.price, 12, 2)]
+            cursor.execute(
+                f"WITH new_prices (id, price) AS (VALUES {values}) "
+                f"UPDATE {table} SET {price} = new_prices.price, {updated_at} = %s "
+                f"FROM new_prices WHERE {table}.{ops.quote_name('id')} = new_prices.id",
+                [*params, ops.adapt_datetimefield_value(now)],
+            )
 
 
 # --- Images -------------------------------------------------------------------------------------

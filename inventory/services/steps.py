@@ -205,7 +205,7 @@ def move_stock(
     note: str = "",
 ) -> StockMovement:
     """Change on_hand (and reserved) of a locked stock row and write its ledger row."""
-    stock_item.on_hand, stock_item.reserved = stock_item_add(
+    stock_item.on_hand, stock_item.reserved = _stock_item_add(
         stock_item_id=stock_item.pk, on_hand=delta, reserved=reserved_delta
     )
     return StockMovement.objects.create(
@@ -221,7 +221,7 @@ def move_stock(
     )
 
 
-def stock_item_add(*, stock_item_id: int, on_hand: int, reserved: int) -> tuple[int, int]:
+def _stock_item_add(*, stock_item_id: int, on_hand: int, reserved: int) -> tuple[int, int]:
     """Add to a stock row's on_hand and reserved; returns their new values, read by the same
     statement (`UPDATE ... RETURNING`, which the ORM's update() cannot say), so the ledger's
     `on_hand_after` is the database's own figure without a second query under the row lock.
@@ -241,6 +241,29 @@ def stock_item_add(*, stock_item_id: int, on_hand: int, reserved: int) -> tuple[
             ],
         )
         return cursor.fetchone()
+
+
+def stock_items_add_on_hand(*, deltas: dict[int, int]) -> dict[int, int]:
+    """`_stock_item_add` for many locked rows (on_hand only): one `UPDATE ... FROM (VALUES ...)
+    RETURNING` per 1,000 rows; returns each row's new on_hand by stock item id."""
+    quote = connection.ops.quote_name
+    table = quote(StockItem._meta.db_table)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    items = sorted(deltas.items())
+    new_on_hand = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(items), 1_000):
+            batch = items[start : start + 1_000]
+            values = ", ".join(["(%s, %s)"] * len(batch))
+            cursor.execute(
+                f"WITH deltas (id, delta) AS (VALUES {values}) "
+                f"UPDATE {table} SET {quote('on_hand')} = {quote('on_hand')} + deltas.delta, "
+                f"{quote('updated_at')} = %s FROM deltas WHERE {table}.{quote('id')} = deltas.id "
+                f"RETURNING {table}.{quote('id')}, {table}.{quote('on_hand')}",
+                [value for item in batch for value in item] + [now],
+            )
+            new_on_hand.update(cursor.fetchall())
+    return new_on_hand
 
 
 def stock_item_locked_for(*, product) -> StockItem:

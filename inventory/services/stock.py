@@ -28,8 +28,8 @@ from inventory.services.steps import (
     notify_stock_changed,
     reclaim_lapsed_holds,
     require_reference,
-    stock_item_add,
     stock_item_locked_for,
+    stock_items_add_on_hand,
 )
 
 logger = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ def stock_receive_many(*, quantities: Sequence[tuple[Any, int]], reason: str, us
 def _stock_move_many(*, products, delta_for, kind: str, note: str, user) -> int:
     """Move the stock of many products in the caller's transaction: a product without a stock
     row gets one created at its new level (one insert for them all), the others are changed
-    one guarded UPDATE each under their row locks; then every ledger row in one insert."""
+    under their row locks by one UPDATE per 1,000 rows; then every ledger row in one insert."""
     product_ids = [product.pk for product in products]
     existing: dict[int, StockItem] = {}
     for chunk in _chunks(sorted(product_ids)):
@@ -165,9 +165,10 @@ def _stock_move_many(*, products, delta_for, kind: str, note: str, user) -> int:
             .filter(product_id__in=chunk)
             .order_by("pk")
         )
+    existing_by_id = {stock_item.pk: stock_item for stock_item in existing.values()}
     now = timezone.now()
     moved: list[tuple[StockItem, int]] = []
-    created = []
+    created, changed = [], {}
     for product in products:
         stock_item = existing.get(product.pk)
         if stock_item is None:
@@ -181,11 +182,12 @@ def _stock_move_many(*, products, delta_for, kind: str, note: str, user) -> int:
                 continue
             new_on_hand = stock_item.on_hand + delta
             _ensure_room_for_reserved(stock_item=stock_item, on_hand=new_on_hand, now=now)
-            stock_item.on_hand, stock_item.reserved = stock_item_add(
-                stock_item_id=stock_item.pk, on_hand=delta, reserved=0
-            )
+            changed[stock_item.pk] = delta
         if delta != 0:
             moved.append((stock_item, delta))
+    # The database's own figures for the ledger's on_hand_after (the rows are locked).
+    for stock_item_id, on_hand in stock_items_add_on_hand(deltas=changed).items():
+        existing_by_id[stock_item_id].on_hand = on_hand
     # A concurrent writer creating one of these rows makes this insert fail: all or nothing.
     StockItem.objects.bulk_create(created, batch_size=BULK_CHUNK)
     StockMovement.objects.bulk_create(
