@@ -72,9 +72,7 @@ class Product(models.Model):
             ),
             # With `id`, each ordering's whole id list is one index-only scan (the cache keeps
             # it, so any page, however deep, is a slice of it).
-            models.Index(
-                fields=["is_active", "price", "id"], name="catalogue_active_price_id_idx"
-            ),
+            models.Index(fields=["is_active", "price", "id"], name="catalogue_active_price_id_idx"),
             models.Index(fields=["is_active", "name", "id"], name="catalogue_active_name_id_idx"),
             models.Index(fields=["category", "is_active"], name="catalogue_cat_active_idx"),
         ]
