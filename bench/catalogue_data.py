@@ -2,7 +2,7 @@
 sizes, prices, stock and popularity in about 300 categories, the same for the same seed.
 
     .venv/bin/python bench/catalogue_data.py --products 50000 --seed 1 --output /tmp/catalogue.json
-    .venv/bin/python manage.py seed_products --file /tmp/catalogue.json
+    .venv/bin/python manage.py seed_products --file /tmp/catalogue.json [--update]
 
 The output is a `seed_products` file, so it loads through the shop's own import path: every row
 validated, products written in bulk by `catalogue.services.catalogue_import`, stock set through
@@ -463,7 +463,8 @@ def seed_generated_catalogue(services, *, products: int, seed: int = 1) -> float
         json.dump(generate(products=products, seed=seed), file)
         file.flush()
         started = time.monotonic()
-        services.manage("seed_products", "--file", file.name)
+        # --update: the benchmarks load it beside the sample catalogue (new products get stock).
+        services.manage("seed_products", "--file", file.name, "--update")
         seconds = time.monotonic() - started
     print(f"loaded {products:,} generated products in {seconds:.1f} s", flush=True)
     return seconds

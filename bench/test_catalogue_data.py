@@ -31,7 +31,7 @@ def test_it_loads_through_the_shops_import_with_stock_and_ledger(tmp_path):
     file.write_text(json.dumps(generate(products=200, seed=3)), encoding="utf-8")
 
     call_command("seed_products", file=file)
-    call_command("seed_products", file=file)  # a second load changes nothing
+    call_command("seed_products", file=file, update=True)  # a second load changes nothing
 
     assert Product.objects.count() == 200
     stocked = StockItem.objects.filter(on_hand__gt=0).count()

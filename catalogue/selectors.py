@@ -81,7 +81,12 @@ def product_count() -> int:
 
 def product_skus_existing(*, skus: Iterable[str]) -> set[str]:
     """Those of `skus` that name a product, on sale or not."""
-    return set(Product.objects.filter(sku__in=set(skus)).values_list("sku", flat=True))
+    skus = sorted(set(skus))
+    existing = set()
+    for start in range(0, len(skus), IN_LIST_CHUNK):
+        chunk = skus[start : start + IN_LIST_CHUNK]
+        existing.update(Product.objects.filter(sku__in=chunk).values_list("sku", flat=True))
+    return existing
 
 
 def product_skus_most_popular(*, top: int) -> list[str]:
