@@ -1,6 +1,7 @@
 """Checkout benchmark: add to cart + pay, through gunicorn on PostgreSQL + Redis.
 
     .venv/bin/python bench/checkout.py [--duration 10] [--concurrency 8 32] [--workers 4]
+                                       [--catalogue-products 50000]
 
 It drops and migrates the database `yls_orders` (BENCH_DATABASE_URL), creates products with
 ample stock and one customer (with an API token) per order to be placed, starts gunicorn (sync
@@ -23,6 +24,7 @@ import uuid
 from collections import Counter
 
 from _server import Services
+from catalogue_data import seed_generated_catalogue
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/yls_orders")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/4")
@@ -38,9 +40,12 @@ SERVICES = Services(
 )
 
 
-def prepare(*, customers: int) -> tuple[list[str], list[str]]:
-    """Fresh schema, products with stock, `customers` users with tokens. Returns (skus, tokens)."""
+def prepare(*, customers: int, catalogue_products: int = 0) -> tuple[list[str], list[str]]:
+    """Fresh schema, products with stock (beside `catalogue_products` generated ones),
+    `customers` users with tokens. Returns (skus, tokens)."""
     SERVICES.reset_database()
+    if catalogue_products:
+        seed_generated_catalogue(SERVICES, products=catalogue_products)
     SERVICES.setup_django()
     from decimal import Decimal
 
@@ -180,11 +185,14 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument(
+        "--catalogue-products", type=int, default=0, help="generated products beside (50000)"
+    )
     arguments = parser.parse_args()
 
     # Enough customers for every order at well above the target rate.
     budget = int(150 * (arguments.duration + arguments.warmup)) * len(arguments.concurrency) + 10
-    skus, token_list = prepare(customers=budget)
+    skus, token_list = prepare(customers=budget, catalogue_products=arguments.catalogue_products)
     add_queries, checkout_queries = queries_per_request(sku=skus[0], tokens=token_list[:2])
     print(f"SQL queries: {add_queries} per add-to-cart, {checkout_queries} per checkout")
     tokens = iter(token_list[2:])

@@ -1,0 +1,252 @@
+"""The catalogue at a real shop's size: the same read scenarios at 520 and at 50,000 products,
+cached and cold, a 5,000-row supplier price update under browsing, and the list's query plans.
+
+    .venv/bin/python bench/catalogue_scale.py [--products 520 50000] [--duration 8]
+                                              [--skip-update] [--skip-explain]
+
+For each size it (re)creates the database `yls_scale` (BENCH_DATABASE_URL), seeds
+`sample_products.json`, and for a size above 520 adds generated products
+(`bench/catalogue_data.py`) through the same import; then two gunicorns (2 sync workers each,
+persistent connections) serve it: one as configured (cached), one with every catalogue cache
+timeout at 0 (cold: each request reads the database as on an empty cache, while still reading
+its tokens). wrk drives each scenario at --connections (16) for --duration seconds after a
+3 s warm-up:
+
+- list p1: `GET /api/products`;
+- random page: 200 random pages of the whole list (20 a page);
+- category: page 1 of every category;
+- search: 40 two-word searches (`?q=honey chocolate`), ranked;
+- detail: 500 random products.
+
+Then, at the largest size, a supplier file of 5,000 new prices (`import_supplier_file --apply`)
+is applied while wrk browses list pages and product pages: browse p95 before, during and after,
+and the seconds from the start of the import until every changed price is served. Finally
+`EXPLAIN (ANALYZE)` of the list, category and search queries. Figures, not a pass/fail test;
+the machine may be shared: compare sizes run back to back.
+"""
+
+import argparse
+import csv
+import json
+import os
+import random
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+
+from _server import PYTHON, ROOT, Services
+from _wrk import wrk_missing, wrk_run
+from catalogue_data import FLAVOURS, seed_generated_catalogue
+
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/yls_scale")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+SAMPLE_SIZE = 520  # sample_products.json
+COLD = {"CATALOGUE_CACHE_SECONDS": "0", "CATALOGUE_STOCK_HINT_CACHE_SECONDS": "0"}
+
+
+def services(**settings: str) -> Services:
+    return Services(
+        database_url=DATABASE_URL, redis_url=REDIS_URL, cache_prefix="yls-scale", ACCESS_LOG="0",
+        **settings,
+    )  # fmt: skip
+
+
+def prepare(products: int) -> float:
+    base = services()
+    base.reset_database()
+    base.manage("seed_products", "--file", "sample_products.json")
+    seconds = 0.0
+    if products > SAMPLE_SIZE:
+        seconds = seed_generated_catalogue(base, products=products - SAMPLE_SIZE)
+    base.manage("warm_catalogue_cache", "--top", "500")
+    return seconds
+
+
+def scenario_paths(products: int, rng: random.Random) -> dict[str, list[str]]:
+    """Read from the database: the categories, SKUs and words of this catalogue."""
+    code = """
+import json, django
+django.setup()
+from catalogue.models import Category, Product
+print(json.dumps({
+    "categories": list(Category.objects.values_list("slug", flat=True)),
+    "skus": list(Product.objects.filter(is_active=True).values_list("sku", flat=True)),
+    "names": list(Product.objects.filter(is_active=True).values_list("name", flat=True)[:5000]),
+}))
+"""
+    found = json.loads(
+        subprocess.run(
+            [PYTHON, "-c", code], cwd=ROOT, env=services().env, check=True, capture_output=True,
+            text=True,
+        ).stdout
+    )  # fmt: skip
+    pages = max(1, len(found["skus"]) // 20)
+    words = sorted({word.strip(",").lower() for name in found["names"] for word in name.split()})
+    kinds = [word for word in words if word.isalpha() and len(word) > 3] or ["tea"]
+    flavours = [flavour.lower() for flavour in FLAVOURS if " " not in flavour]
+    return {
+        "list p1": ["/api/products"],
+        "random page": [f"/api/products?page={rng.randint(1, pages)}" for _ in range(200)],
+        "category": [f"/api/products?category={slug}" for slug in found["categories"]],
+        "search": [
+            f"/api/products?q={rng.choice(flavours)}+{rng.choice(kinds)}" for _ in range(40)
+        ],
+        "detail": [f"/api/products/{sku}" for sku in rng.sample(found["skus"], 500)],
+    }
+
+
+def measure_reads(paths: dict[str, list[str]], *, duration: float, connections: int) -> dict:
+    results = {}
+    for mode, settings in (("cached", {}), ("cold", COLD)):
+        runner = services(**settings)
+        server = runner.start_gunicorn(workers=2)
+        try:
+            for name, targets in paths.items():
+                result = wrk_run(
+                    server.base_url, targets, duration=duration, connections=connections
+                )
+                errors = result["transportErrors"] + sum(
+                    n for status, n in result["statuses"].items() if not status.startswith("2")
+                )
+                results[f"{name} ({mode})"] = {
+                    "rps": round(result["rps"]),
+                    "p50": round(result["p50"], 1),
+                    "p95": round(result["p95"], 1),
+                    "errors": errors,
+                }
+                print(
+                    f"  {name + ' (' + mode + ')':<22} {result['rps']:>7,.0f} req/s  "
+                    f"p50 {result['p50']:6.1f} ms  p95 {result['p95']:6.1f} ms  errors {errors}",
+                    flush=True,
+                )
+        finally:
+            runner.stop(server)
+    return results
+
+
+def price_update_under_load(paths: dict[str, list[str]], *, connections: int) -> dict:
+    """Apply 5,000 new prices while wrk browses; when is every new price served?"""
+    rng = random.Random(7)
+    code = """
+import json, django
+django.setup()
+from catalogue.models import Product
+print(json.dumps({p.sku: str(p.price) for p in Product.objects.filter(is_active=True)
+                  .order_by("?")[:5000]}))
+"""
+    prices = json.loads(
+        subprocess.run(
+            [PYTHON, "-c", code], cwd=ROOT, env=services().env, check=True, capture_output=True,
+            text=True,
+        ).stdout
+    )  # fmt: skip
+    new_prices = {
+        sku: str((Decimal(price) * Decimal(rng.randint(101, 120)) / 100).quantize(Decimal("0.01")))
+        for sku, price in prices.items()
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["sku", "price"])
+        writer.writerows(new_prices.items())
+    runner = services()
+    server = runner.start_gunicorn(workers=2)
+    browse = paths["list p1"] + paths["random page"][:50] + paths["detail"][:200]
+    try:
+        before = wrk_run(server.base_url, browse, duration=5, connections=connections)
+        during: dict = {}
+        probe = rng.sample(sorted(new_prices), 200)
+
+        def browse_during() -> None:
+            during.update(
+                wrk_run(server.base_url, browse, duration=20, connections=connections, warmup=0)
+            )
+
+        load = threading.Thread(target=browse_during)
+        load.start()
+        started = time.monotonic()
+        runner.manage("import_supplier_file", file.name, "--apply", "--reference", "bench")
+        applied = time.monotonic() - started
+        while True:  # every probed price served?
+            stale = [sku for sku in probe if _price(server.base_url, sku) != new_prices[sku]]
+            if not stale:
+                break
+            time.sleep(0.05)
+        served = time.monotonic() - started
+        load.join()
+        after = wrk_run(server.base_url, browse, duration=5, connections=connections, warmup=0)
+    finally:
+        runner.stop(server)
+        os.unlink(file.name)
+    figures = {
+        "rows": len(new_prices),
+        "import seconds": round(applied, 1),
+        "every probed price served after seconds": round(served, 1),
+        "browse p95 before ms": round(before["p95"], 1),
+        "browse p95 during ms": round(during["p95"], 1),
+        "browse p95 after ms": round(after["p95"], 1),
+        "browse req/s before/during/after": [
+            round(before["rps"]),
+            round(during["rps"]),
+            round(after["rps"]),
+        ],
+    }
+    for name, value in figures.items():
+        print(f"  {name}: {value}", flush=True)
+    return figures
+
+
+def _price(base_url: str, sku: str) -> str | None:
+    with urllib.request.urlopen(f"{base_url}/api/products/{sku}", timeout=10) as answer:
+        return json.load(answer).get("price")
+
+
+def explain() -> str:
+    code = Path(__file__).with_name("catalogue_explain.py").read_text(encoding="utf-8")
+    return subprocess.run(
+        [PYTHON, "-c", code], cwd=ROOT, env=services().env, check=True, capture_output=True,
+        text=True,
+    ).stdout  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--products", type=int, nargs="+", default=[SAMPLE_SIZE, 50_000])
+    parser.add_argument("--duration", type=float, default=8)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--skip-update", action="store_true")
+    parser.add_argument("--skip-explain", action="store_true")
+    options = parser.parse_args()
+    if message := wrk_missing():
+        raise SystemExit(message)
+    report = {}
+    for products in options.products:
+        print(f"\n{products:,} products ({time.strftime('%H:%M:%S')}, load average "
+              f"{' '.join(f'{v:.1f}' for v in os.getloadavg())})", flush=True)  # fmt: skip
+        load_seconds = prepare(products)
+        paths = scenario_paths(products, random.Random(products))
+        report[products] = {"load seconds": round(load_seconds, 1)}
+        report[products]["reads"] = measure_reads(
+            paths, duration=options.duration, connections=options.connections
+        )
+    largest = max(options.products)
+    if not options.skip_update:
+        print(f"\n5,000 new prices at {largest:,} products, while browsing:", flush=True)
+        report[largest]["price update"] = price_update_under_load(
+            paths, connections=options.connections
+        )
+    if not options.skip_explain:
+        plans = explain()
+        print(f"\nEXPLAIN (ANALYZE) at {largest:,} products:\n{plans}")
+        report[largest]["explain"] = plans
+    output = ROOT / "bench" / "results" / "catalogue_scale.json"
+    output.parent.mkdir(exist_ok=True)
+    output.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print(f"written to {output}")
+
+
+if __name__ == "__main__":
+    main()
