@@ -85,3 +85,25 @@ def test_list_queries_use_an_index_not_a_sequential_scan(large_catalogue, filter
     query_plan = plan(filters)
 
     assert "Seq Scan on catalogue_product" not in query_plan, query_plan
+
+
+def test_a_large_import_refreshes_the_planners_statistics(db, django_capture_on_commit_callbacks):
+    """A freshly loaded catalogue would otherwise be planned as an empty table until autovacuum
+    runs: sequential scans for the list and the search."""
+    from catalogue.services import catalogue_import
+
+    def estimated_rows() -> float:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'catalogue_product'")
+            return cursor.fetchone()[0]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        catalogue_import(
+            categories=[{"slug": "bulk", "name": "Bulk"}],
+            products=[
+                {"sku": f"B-{number}", "name": f"Bulk {number}", "category": "bulk", "price": "1"}
+                for number in range(1_200)
+            ],
+        )
+
+    assert estimated_rows() >= 1_200
