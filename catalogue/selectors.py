@@ -49,18 +49,14 @@ def products_on_sale(*, skus: Iterable[str]) -> QuerySet[Product]:
     return Product.objects.filter(sku__in=set(skus), is_active=True)
 
 
-def products_by_sku(*, skus: Iterable[str]) -> dict[str, Product]:
-    """Products by SKU, sold or not (stock is counted and received for both)."""
-    return {product.sku: product for product in Product.objects.filter(sku__in=list(skus))}
-
-
 def product_weights_by_sku(*, skus: Iterable[str]) -> dict[str, int | None]:
     """Shipping weight of one unit per SKU, sold or not (None when not recorded)."""
     return dict(Product.objects.filter(sku__in=list(skus)).values_list("sku", "weight_grams"))
 
 
 def products_by_sku(*, skus: Iterable[str]) -> dict[str, Product]:
-    """The products with these SKUs, on sale or not, by SKU (unknown SKUs are absent)."""
+    """The products with these SKUs, on sale or not, by SKU (unknown SKUs are absent): stock is
+    counted and received for both, and a supplier's prices apply to both."""
     skus = sorted(set(skus))
     found = {}
     for start in range(0, len(skus), IN_LIST_CHUNK):
