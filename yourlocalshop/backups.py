@@ -85,7 +85,7 @@ def backup_restore(*, source: Path, replace: bool = False) -> BackupSummary:
     with tempfile.TemporaryDirectory(prefix="yls-restore-") as work:
         work = Path(work)
         with tarfile.open(source, "r:gz") as archive:
-            archive.extractall(work, filter="data")  # refuses absolute paths, `..`, devices
+            _extract_safely(archive, into=work)
         manifest = json.loads((work / MANIFEST).read_text())
         if manifest.get("format") != FORMAT:
             raise BackupError(f"{source}: not a YourLocalShop backup of format {FORMAT}.")
@@ -107,6 +107,23 @@ def backup_restore(*, source: Path, replace: bool = False) -> BackupSummary:
         if media_files:
             shutil.copytree(work / MEDIA, media_root, dirs_exist_ok=True)
     return BackupSummary(path=source, vendor=vendor, media_files=len(media_files))
+
+
+def _extract_safely(archive: tarfile.TarFile, *, into: Path) -> None:
+    """Extract only plain files and folders inside `into`: an archive is input, and a crafted one
+    must not write elsewhere (absolute paths, `..`, links, devices)."""
+    if hasattr(tarfile, "data_filter"):  # Python 3.11.4 and later
+        try:
+            archive.extractall(into, filter="data")
+        except tarfile.FilterError as error:
+            raise BackupError(f"The archive holds what a backup never does: {error}") from error
+        return
+    root = into.resolve()
+    for member in archive.getmembers():
+        inside = (root / member.name).resolve().is_relative_to(root)
+        if not inside or not (member.isfile() or member.isdir()):
+            raise BackupError(f"The archive holds {member.name!r}, which a backup never does.")
+    archive.extractall(into)
 
 
 def _vendor() -> str:

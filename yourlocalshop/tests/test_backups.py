@@ -1,10 +1,12 @@
 """A backup is only a backup once it has been restored: back up a trading shop, restore it into an
 empty database, and find every order, invoice number, counter, stock level and ledger row."""
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import psycopg
@@ -19,6 +21,7 @@ from inventory.selectors import stock_ledger_mismatches
 from inventory.services import stock_set_on_hand
 from orders.models import DocumentCounter, Invoice, Order
 from orders.tests.factories import ADDRESS, stocked_product
+from yourlocalshop.backups import BackupError, _extract_safely
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -187,3 +190,29 @@ def test_an_sqlite_shop_restores_from_its_backup_into_a_new_file(tmp_path):
     assert after == before
     assert len(after["stock"]) == 5 and after["ledger_mismatches"] == []
     assert (restored_media / "products" / "tea.jpg").read_bytes() == b"a product photo"
+
+
+def _crafted(tmp_path: Path, name: str) -> Path:
+    crafted = tmp_path / "crafted.tar.gz"
+    payload = tmp_path / "payload.txt"
+    payload.write_text("not a backup")
+    with tarfile.open(crafted, "w:gz") as archive:
+        archive.add(payload, arcname=name)
+    (tmp_path / "into").mkdir()
+    return crafted
+
+
+def test_a_restore_refuses_an_archive_that_climbs_out_of_its_folder(tmp_path):
+    crafted = _crafted(tmp_path, "../outside.txt")
+    with tarfile.open(crafted, "r:gz") as archive, pytest.raises(BackupError):
+        _extract_safely(archive, into=tmp_path / "into")
+    assert not (tmp_path / "outside.txt").exists()
+
+
+def test_a_restore_never_writes_an_absolute_path_of_an_archive(tmp_path):
+    target = tmp_path / "absolute.txt"
+    crafted = _crafted(tmp_path, str(target))
+    # Refused, or (Python's data filter) written inside the folder instead.
+    with tarfile.open(crafted, "r:gz") as archive, contextlib.suppress(BackupError):
+        _extract_safely(archive, into=tmp_path / "into")
+    assert not target.exists()
