@@ -12,6 +12,7 @@ from carts.enums import CartStatus
 from carts.errors import CartNotFound
 from carts.models import Cart, CartItem
 from carts.pricing import CheckoutQuote, QuoteLine, checkout_quote
+from inventory.selectors import available_by_product_id
 
 CART_COOKIE_NAME = "cart_id"
 
@@ -165,3 +166,32 @@ def _priced(*, cart: Cart, items: Iterable[CartItem]) -> PricedCart:
                 }
             )
     return PricedCart(cart=cart, quote=quote, warnings=warnings)
+
+
+def cart_stock_warnings(*, priced: PricedCart) -> list[dict]:
+    """A warning per line asking for more than can be sold now (stock dropped since it was
+    added), for the cart page to show before checkout refuses it. One query. Skipped while the
+    cart holds its own reservation (a checkout in progress), whose units count as taken."""
+    cart = priced.cart
+    if cart is None or not priced.lines or cart.reservation_id is not None:
+        return []
+    available = available_by_product_id(product_ids=[line.product.pk for line in priced.lines])
+    warnings = []
+    for line in priced.lines:
+        left = max(available[line.product.pk], 0)
+        if line.product.is_active and left < line.item.quantity:
+            detail = (
+                f"{line.product.name} is sold out: remove it to check out."
+                if left == 0
+                else f"Only {left} of {line.product.name} left: you have {line.item.quantity} in "
+                "your cart."
+            )
+            warnings.append(
+                {
+                    "code": "stock_dropped",
+                    "sku": line.product.sku,
+                    "available": left,
+                    "detail": detail,
+                }
+            )
+    return warnings

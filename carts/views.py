@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from carts import services
 from carts.api.cookies import cart_cookie_set
 from carts.forms import CartItemAddForm, CartItemUpdateForm
-from carts.selectors import cart_for_request, cart_view
+from carts.selectors import cart_for_request, cart_stock_warnings, cart_view
 from yourlocalshop.errors import DomainError
 
 
@@ -29,13 +29,12 @@ def _validation_message(error: ValidationError) -> str:
 
 @require_GET
 def cart_detail(request):
+    priced = cart_view(cart=cart_for_request(request))
+    priced.warnings.extend(cart_stock_warnings(priced=priced))
     return render(
         request,
         "carts/cart.html",
-        {
-            "cart": cart_view(cart=cart_for_request(request)),
-            "max_quantity": settings.CART_MAX_QTY_PER_LINE,
-        },
+        {"cart": priced, "max_quantity": settings.CART_MAX_QTY_PER_LINE},
     )
 
 

@@ -28,7 +28,12 @@ from carts.selectors import cart_for_request, cart_id_from_cookie, cart_view
 from orders.errors import OrderNotFound
 from orders.forms import CheckoutForm, OrderLookupForm
 from orders.idempotency import StoredResponse, idempotency_key_validate
-from orders.selectors import order_get_for_viewer, order_lookup, orders_for_user
+from orders.selectors import (
+    order_get_for_viewer,
+    order_lookup,
+    orders_placed_by_user,
+    payment_failures_for_user,
+)
 from orders.services import checkout_attempt
 from yourlocalshop.errors import DomainError
 
@@ -160,10 +165,18 @@ def order_confirmation(request, order_id):
 @require_GET
 @login_required
 def order_history(request):
-    page = Paginator(orders_for_user(user=request.user), ORDERS_PER_PAGE).get_page(
+    page = Paginator(orders_placed_by_user(user=request.user), ORDERS_PER_PAGE).get_page(
         request.GET.get("page")
     )
-    return render(request, "orders/history.html", {"page": page, "orders": page.object_list})
+    return render(
+        request,
+        "orders/history.html",
+        {
+            "page": page,
+            "orders": page.object_list,
+            "payment_failures": payment_failures_for_user(user=request.user),
+        },
+    )
 
 
 def _order_page(request, order, *, status: int = 200):

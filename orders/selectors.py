@@ -13,7 +13,7 @@ from django.utils.crypto import constant_time_compare
 from carts.enums import CartStatus
 from carts.models import Cart
 from carts.pricing import money
-from orders.enums import InvoiceKind
+from orders.enums import InvoiceKind, OrderStatus
 from orders.errors import InvoiceNotFound, OrderNotFound
 from orders.models import Invoice, Order, Refund
 
@@ -59,6 +59,19 @@ def order_get_locked(*, order_id) -> Order:
 def orders_for_user(*, user) -> QuerySet[Order]:
     """The customer's orders, newest first, lines and invoice prefetched."""
     return _orders_with_details().filter(user=user).order_by("-created_at", "id")
+
+
+def orders_placed_by_user(*, user) -> QuerySet[Order]:
+    """`orders_for_user` without the checkouts whose payment failed (nothing was charged):
+    what "My orders" lists."""
+    return orders_for_user(user=user).exclude(status=OrderStatus.FAILED)
+
+
+def payment_failures_for_user(*, user, limit: int = 10) -> list[Order]:
+    """The customer's latest checkouts whose payment failed, newest first."""
+    return list(
+        Order.objects.filter(user=user, status=OrderStatus.FAILED).order_by("-created_at")[:limit]
+    )
 
 
 def _may_view(*, order: Order, user, guest_cart_id: uuid.UUID | None) -> bool:

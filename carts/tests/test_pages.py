@@ -152,3 +152,31 @@ def test_cart_page_warns_about_a_price_change_and_charges_todays_price(client):
 def test_cart_pages_accept_only_posts_for_changes(client):
     assert client.get(reverse("carts:add")).status_code == 405
     assert client.get(reverse("carts:item_remove", args=[1])).status_code == 405
+
+
+def test_cart_page_warns_when_a_lines_stock_dropped_below_its_quantity(client):
+    honey = _stocked(on_hand=10, name="Wildflower Honey")
+    jam = _stocked(on_hand=10, name="Damson Jam")
+    client.post(reverse("carts:add"), {"sku": honey.sku, "quantity": "4"})
+    client.post(reverse("carts:add"), {"sku": jam.sku, "quantity": "2"})
+    stock_set_on_hand(product=honey, on_hand=3, reason="breakage")
+    stock_set_on_hand(product=jam, on_hand=0, reason="breakage")
+
+    body = client.get(reverse("carts:cart")).content.decode()
+
+    assert "Only 3 of Wildflower Honey left: you have 4 in your cart." in body
+    assert "Damson Jam is sold out: remove it to check out." in body
+
+
+def test_cart_page_sign_in_and_sign_up_links_come_back_to_the_cart(client, django_user_model):
+    django_user_model.objects.create_user(email="ada@example.com", password="a-long-password-1")
+    body = client.get(reverse("carts:cart")).content.decode()
+
+    assert f'href="{reverse("accounts:login")}?next=/cart/"' in body
+    assert f'href="{reverse("accounts:signup")}?next=/cart/"' in body
+    signed_in = client.post(
+        f"{reverse('accounts:login')}?next=/cart/",
+        {"email": "ada@example.com", "password": "a-long-password-1", "next": "/cart/"},
+    )
+    assert signed_in.status_code == 302
+    assert signed_in["Location"] == "/cart/"

@@ -71,11 +71,11 @@ def insufficient(shortages: dict[str, tuple[int | None, int]]) -> InsufficientSt
     lapsed reservation that another connection is settling still holds its units until it is
     done, so the error never claims more than a retry could get.
     """
-    available = dict(
-        StockItem.objects.filter(
-            product_id__in=[product_id for product_id, _ in shortages.values()]
-        ).values_list("product_id", F("on_hand") - F("reserved"))
-    )
+    rows = StockItem.objects.filter(
+        product_id__in=[product_id for product_id, _ in shortages.values()]
+    ).values_list("product_id", F("on_hand") - F("reserved"), "product__name")
+    available = {product_id: units for product_id, units, _ in rows}
+    names = {product_id: name for product_id, _, name in rows}
     availability = [
         {
             "sku": sku,
@@ -84,11 +84,14 @@ def insufficient(shortages: dict[str, tuple[int | None, int]]) -> InsufficientSt
         }
         for sku, (product_id, requested) in sorted(shortages.items())
     ]
-    listed = ", ".join(
-        f"{entry['sku']} ({entry['available']} of {entry['requested']} available)"
-        for entry in availability
+    # Customers read this (checkout page, API detail): products by name, as on the shelf.
+    listed = "; ".join(
+        f"{names.get(product_id, sku)}: {entry['available']} of {entry['requested']} left"
+        for entry, (sku, (product_id, _)) in zip(
+            availability, sorted(shortages.items()), strict=True
+        )
     )
-    return InsufficientStock(f"Not enough stock for {listed}.", availability=availability)
+    return InsufficientStock(f"Not enough stock. {listed}.", availability=availability)
 
 
 def save_status(reservation: InventoryReservation, *, to: str) -> None:

@@ -88,7 +88,8 @@ def test_stock_reserve_is_all_or_nothing_and_names_each_short_sku(stocked):
         ],
         key=lambda entry: entry["sku"],
     )
-    assert scarce.sku in raised.value.detail
+    assert f"{scarce.name}: 1 of 2 left" in raised.value.detail  # by name, as customers know it
+    assert f"{also_scarce.name}: 0 of 1 left" in raised.value.detail
     assert available(plenty) == 10
     assert not InventoryReservation.objects.exists()
     assert_stock_consistent()

@@ -195,7 +195,7 @@ def test_insufficient_stock_at_checkout_is_shown_with_its_detail(client, product
     response = _place(client)
 
     assert response.status_code == 409
-    assert f"Not enough stock for {product.sku} (2 of 5 available)." in response.content.decode()
+    assert f"Not enough stock. {product.name}: 2 of 5 left." in response.content.decode()
     assert not Order.objects.filter(status=OrderStatus.PAID).exists()
 
 
@@ -335,3 +335,34 @@ def test_a_guest_finds_an_order_by_number_and_email(client, product):
     assert wrong_email.status_code == 404
     assert "No order with this number was placed with this email." in (wrong_email.content.decode())
     assert other_device.get(reverse("orders:find")).status_code == 200
+
+
+def test_declined_payments_are_not_listed_as_orders_but_collapsed_below_them(client, product):
+    client.force_login(UserFactory())
+    _add(client, product)
+    declined = _place(client, token="tok_decline", email=None)
+    placed = _place(client, email=None)
+    assert declined.status_code == 402 and placed.status_code == 302
+    failed = Order.objects.get(status=OrderStatus.FAILED)
+    paid = Order.objects.get(status=OrderStatus.PAID)
+
+    response = client.get(reverse("orders:history"))
+    body = response.content.decode()
+
+    assert [order.pk for order in response.context["orders"]] == [paid.pk]
+    failures = body.split('data-testid="payment-failures"')[1]
+    assert "Payments that did not go through (1) — nothing was charged" in failures
+    assert failed.number in failures and paid.number not in failures
+
+
+def test_failed_order_page_says_nothing_was_charged_and_why(client, product):
+    client.force_login(UserFactory())
+    _add(client, product)
+    _place(client, token="tok_decline", email=None)
+    failed = Order.objects.get(status=OrderStatus.FAILED)
+
+    body = client.get(reverse("orders:detail", args=[failed.pk])).content.decode()
+
+    assert "did not go through, so it was not placed and nothing was charged" in body
+    assert "Your card issuer declined it." in body
+    assert reverse("carts:cart") in body
