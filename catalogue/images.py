@@ -19,7 +19,7 @@ from yourlocalshop.pdf import FONTS_DIR
 
 THUMBNAIL_SIZE = (480, 360)
 DISPLAY_SIZE = (1200, 900)
-SAMPLE_SIZE = (800, 600)
+SAMPLE_SIZE = THUMBNAIL_SIZE
 JPEG_QUALITY = 82
 # Soft, light backgrounds the sample pictures pick from by SKU (dark text stays readable).
 SAMPLE_COLOURS = [
@@ -62,14 +62,14 @@ def renditions(source, *, stem: str) -> Renditions:
 @functools.cache
 def _sample_fonts() -> tuple[ImageFont.FreeTypeFont, ImageFont.FreeTypeFont]:
     return (
-        ImageFont.truetype(str(FONTS_DIR / "DejaVuSans-Bold.ttf"), 56),
-        ImageFont.truetype(str(FONTS_DIR / "DejaVuSans.ttf"), 32),
+        ImageFont.truetype(str(FONTS_DIR / "DejaVuSans-Bold.ttf"), 34),
+        ImageFont.truetype(str(FONTS_DIR / "DejaVuSans.ttf"), 20),
     )
 
 
 def sample_image(*, name: str, sku: str, category: str) -> ContentFile:
-    """A picture for a sample product (800x600): its name on a colour of its own, the category
-    below."""
+    """A picture for a sample product, at the grid thumbnail's size (480x360): its name on a
+    colour of its own, the category below."""
     digest = int(hashlib.sha256(sku.encode()).hexdigest(), 16)
     background = SAMPLE_COLOURS[digest % len(SAMPLE_COLOURS)]
     width, height = SAMPLE_SIZE
@@ -77,12 +77,12 @@ def sample_image(*, name: str, sku: str, category: str) -> ContentFile:
     draw = ImageDraw.Draw(image)
     title, small = _sample_fonts()
     draw.ellipse(
-        (width - 280, -120, width + 120, 280), fill=tuple(max(c - 24, 0) for c in background)
+        (width - 170, -70, width + 70, 170), fill=tuple(max(c - 24, 0) for c in background)
     )
     lines = textwrap.wrap(name, width=20)[:4]
-    y = height / 2 - len(lines) * 35
+    y = height / 2 - len(lines) * 21
     for line in lines:
-        draw.text((60, y), line, font=title, fill=(38, 52, 44))
-        y += 70
-    draw.text((60, y + 16), category, font=small, fill=(88, 100, 92))
+        draw.text((36, y), line, font=title, fill=(38, 52, 44))
+        y += 42
+    draw.text((36, y + 10), category, font=small, fill=(88, 100, 92))
     return _jpeg(image, f"{sku.lower()}.jpg")

@@ -16,7 +16,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from catalogue.cache import invalidation_batch, product_change, products_changed
+from catalogue.cache import (
+    catalogue_cache_invalidate,
+    invalidation_batch,
+    product_change,
+    products_changed,
+)
 from catalogue.errors import SeedFileInvalid
 from catalogue.images import renditions, sample_image
 from catalogue.models import Category, Product
@@ -331,16 +336,20 @@ def product_image_renditions_make(*, product: Product) -> Product:
 
 def product_sample_images_make() -> int:
     """Give every product that has no picture (no upload, no image URL) a drawn one, for the
-    sample catalogue of `make run`; returns how many. Running it again does nothing."""
-    products = Product.objects.filter(image="", image_url="").select_related("category")
-    made = 0
-    # One transaction: a sample catalogue's 520 pictures in one commit, not one commit each.
-    with transaction.atomic(), invalidation_batch():
-        for product in products.iterator(chunk_size=200):
-            picture = sample_image(
-                name=product.name, sku=product.sku, category=product.category.name
-            )
-            product.image.save(picture.name, picture, save=False)
-            product_image_renditions_make(product=product)
-            made += 1
-    return made
+    sample catalogue of `make run`; returns how many. Running it again does nothing.
+
+    One small picture per product serves as its upload and both renditions, written with one
+    bulk update: `make run` starts a fresh shop in seconds, not minutes."""
+    products = list(Product.objects.filter(image="", image_url="").select_related("category"))
+    storage = Product._meta.get_field("image").storage
+    for product in products:
+        picture = sample_image(name=product.name, sku=product.sku, category=product.category.name)
+        name = storage.save(f"products/samples/{picture.name}", picture)
+        product.image = product.image_thumbnail = product.image_display = name
+    with transaction.atomic():
+        Product.objects.bulk_update(
+            products, ["image", "image_thumbnail", "image_display"], batch_size=IMPORT_BATCH
+        )
+    if products:
+        catalogue_cache_invalidate()
+    return len(products)
