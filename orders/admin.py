@@ -78,6 +78,7 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "refunded_amount",
         "documents",
         "failure_code",
+        "payment_check",
         "created_at",
         "paid_at",
         "status_changed_at",

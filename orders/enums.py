@@ -54,6 +54,17 @@ ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+class PaymentCheck(models.TextChoices):
+    """The sweeper's check with the provider of an order that failed for `payment_unavailable`: did
+    the charge land after all? While it is `checking`, a retry of the checkout's key waits; after
+    `checked` (no charge: the order stays failed; a charge: it was refunded) it is not asked again.
+    """
+
+    NOT_CHECKED = "", "Not checked"
+    CHECKING = "checking", "Checking with the provider"
+    CHECKED = "checked", "Checked with the provider"
+
+
 class InvoiceKind(models.TextChoices):
     INVOICE = "invoice", "Invoice"
     CREDIT_NOTE = "credit_note", "Credit note"

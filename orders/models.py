@@ -10,6 +10,7 @@ from orders.enums import (
     IdempotencyState,
     InvoiceKind,
     OrderStatus,
+    PaymentCheck,
     PaymentStatus,
     RecoveryPoint,
 )
@@ -51,6 +52,9 @@ class Order(models.Model):
     # Sent to the payment provider with every charge attempt, so a retry never charges twice.
     payment_idempotency_key = models.CharField(max_length=64, unique=True)
     failure_code = models.CharField(max_length=50, blank=True, default="")
+    payment_check = models.CharField(
+        max_length=10, choices=PaymentCheck.choices, blank=True, default=PaymentCheck.NOT_CHECKED
+    )
     paid_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

@@ -32,7 +32,13 @@ from carts.pricing import CheckoutQuote, checkout_quote, money
 from carts.selectors import cart_locked_with_items
 from carts.services import cart_mark_checked_out, cart_reserve_locked
 from inventory.services import reservation_commit, reservation_release
-from orders.enums import ORDER_TRANSITIONS, OrderStatus, PaymentStatus, RecoveryPoint
+from orders.enums import (
+    ORDER_TRANSITIONS,
+    OrderStatus,
+    PaymentCheck,
+    PaymentStatus,
+    RecoveryPoint,
+)
 from orders.errors import (
     CheckoutFailed,
     CheckoutInProgress,
@@ -62,10 +68,6 @@ from yourlocalshop.state_machine import transition
 logger = logging.getLogger(__name__)
 
 Respond = Callable[[Order], StoredResponse]
-# failure_code of an order failed for `payment_unavailable` while the sweeper asks the provider
-# whether the charge landed after all, and once it has found none.
-SETTLING = "payment_unavailable_settling"
-CHECKED = "payment_unavailable_checked"
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ def _phase_1_reserve(*, record: IdempotencyKey, request: CheckoutRequest) -> Ord
         return existing  # crashed after phase 1: resume with the same order and provider key
     if existing is not None and existing.status != OrderStatus.FAILED:
         return existing  # already paid (or further)
-    if existing is not None and existing.failure_code == SETTLING:
+    if existing is not None and existing.payment_check == PaymentCheck.CHECKING:
         raise PaymentUnavailable(
             "This payment is being reconciled with the provider; retry shortly."
         )
@@ -155,6 +157,7 @@ def _phase_1_reserve(*, record: IdempotencyKey, request: CheckoutRequest) -> Ord
         order = existing
         transition(order, to=OrderStatus.PENDING_PAYMENT, allowed=ORDER_TRANSITIONS)
         order.failure_code = ""
+        order.payment_check = PaymentCheck.NOT_CHECKED
         order.lines.all().delete()
     order.reservation_id = reservation.id
     order.currency = quote.currency
@@ -406,19 +409,21 @@ def _settle_unavailable(*, order: Order) -> str:
     claimed = Order.objects.filter(
         pk=order.pk,
         status=OrderStatus.FAILED,
-        failure_code__in=[PaymentUnavailable.code, SETTLING],
-    ).update(failure_code=SETTLING, updated_at=timezone.now())
+        failure_code=PaymentUnavailable.code,
+        payment_check__in=[PaymentCheck.NOT_CHECKED, PaymentCheck.CHECKING],
+    ).update(payment_check=PaymentCheck.CHECKING, updated_at=timezone.now())
     if not claimed:
         return order.status
     try:
         charge = find_charge_within_deadline(idempotency_key=order.payment_idempotency_key)
     except GatewayError:
-        Order.objects.filter(pk=order.pk).update(failure_code=PaymentUnavailable.code)
+        Order.objects.filter(pk=order.pk).update(payment_check=PaymentCheck.NOT_CHECKED)
         return OrderStatus.FAILED
     if charge is None:
-        Order.objects.filter(pk=order.pk).update(failure_code=CHECKED)
+        Order.objects.filter(pk=order.pk).update(payment_check=PaymentCheck.CHECKED)
         return OrderStatus.FAILED
     _compensate(order=order, charge=charge, cause=PaymentUnavailable())
+    Order.objects.filter(pk=order.pk).update(payment_check=PaymentCheck.CHECKED)
     return OrderStatus.REFUNDED
 
 
@@ -432,7 +437,8 @@ def checkouts_abandoned(*, older_than_seconds: int | None = None) -> list[uuid.U
     pending = Q(status=OrderStatus.PENDING_PAYMENT)
     unavailable = Q(
         status=OrderStatus.FAILED,
-        failure_code__in=[PaymentUnavailable.code, SETTLING],
+        failure_code=PaymentUnavailable.code,
+        payment_check__in=[PaymentCheck.NOT_CHECKED, PaymentCheck.CHECKING],
         created_at__gt=now - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS),
     )
     return list(

@@ -1,16 +1,18 @@
 """Failures between and inside the checkout phases, injected deterministically."""
 
+import importlib
 import time
 from datetime import timedelta
 
 import pytest
+from django.apps import apps as django_apps
 from django.utils import timezone
 
 from inventory.enums import MovementReason
 from inventory.models import InventoryReservation, StockItem
 from inventory.services import stock_set_on_hand
 from mockproviders.models import MockCharge, MockRefund
-from orders.enums import OrderStatus
+from orders.enums import OrderStatus, PaymentCheck
 from orders.models import IdempotencyKey, Invoice, Order, Payment, Refund
 from orders.services import checkout_settle_abandoned, checkouts_abandoned
 from orders.tasks import settle_abandoned_checkout_task
@@ -303,9 +305,34 @@ def test_sweeper_checks_an_unavailable_payment_once_and_retry_still_works(
     assert sweep() == 1
     assert sweep() == 0
 
-    assert Order.objects.get().status == OrderStatus.FAILED
+    order = Order.objects.get()
+    assert order.status == OrderStatus.FAILED
+    assert (order.failure_code, order.payment_check) == (
+        "payment_unavailable",
+        PaymentCheck.CHECKED,
+    )
     monkeypatch.setattr("mockproviders.payment.ALWAYS_DOWN", set())
     assert checkout(customer_client, key=key, token="tok_down").status_code == 201
+    order.refresh_from_db()
+    assert (order.status, order.payment_check) == (OrderStatus.PAID, PaymentCheck.NOT_CHECKED)
+
+
+def test_payment_check_takes_over_the_sub_states_once_kept_in_failure_code(
+    customer_client, product
+):
+    migration = importlib.import_module("orders.migrations.0003_payment_check_of_its_own")
+    add_to_cart(customer_client, product)
+    checkout(customer_client, key=new_key(), token="tok_down")
+    order = Order.objects.get()
+
+    for old_code, check in [
+        ("payment_unavailable_settling", PaymentCheck.CHECKING),
+        ("payment_unavailable_checked", PaymentCheck.CHECKED),
+    ]:
+        Order.objects.filter(pk=order.pk).update(failure_code=old_code, payment_check="")
+        migration.payment_check_from_failure_code(django_apps, None)
+        order.refresh_from_db()
+        assert (order.failure_code, order.payment_check) == ("payment_unavailable", check)
 
 
 @pytest.fixture
