@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from carts.models import Cart, CartItem
+from carts.models import Cart, CartItem, DeliveryZone
 from yourlocalshop.admin import ReadOnlyAdminMixin
 
 
@@ -29,3 +29,16 @@ class CartAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "updated_at",
     ]
     inlines = [CartItemInline]
+
+
+@admin.register(DeliveryZone)
+class DeliveryZoneAdmin(admin.ModelAdmin):
+    """The shop's delivery charges: where it delivers, the flat rate, free above what subtotal."""
+
+    list_display = ["name", "country_list", "rate", "free_above", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name"]
+
+    @admin.display(description="Countries")
+    def country_list(self, zone: DeliveryZone) -> str:
+        return ", ".join(str(country.code) for country in zone.countries)

@@ -37,3 +37,11 @@ class TooManyActiveReservations(DomainError):
     code = "too_many_active_reservations"
     status = 429
     title = "Too many checkouts are holding stock for you right now."
+
+
+class DeliveryNotAvailable(DomainError):
+    """The shop has no delivery zone for the address's country (`country`)."""
+
+    code = "delivery_not_available"
+    status = 422
+    title = "The shop does not deliver to this country."

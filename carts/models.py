@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django_countries.fields import CountryField
 
 from carts.enums import CartStatus
 
@@ -82,3 +83,35 @@ class CartItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.product_id} in {self.cart_id}"
+
+
+class DeliveryZone(models.Model):
+    """Where the shop delivers and what it charges: a flat `rate` per order to the zone's
+    countries, free from `free_above` (the subtotal) when set. Amounts are shelf amounts, with
+    VAT included or added as the shop's prices are. No zone at all means free delivery
+    everywhere; once zones exist, a country outside every active zone cannot be delivered to."""
+
+    name = models.CharField(max_length=100, unique=True)
+    countries = CountryField(multiple=True)
+    rate = models.DecimalField(max_digits=12, decimal_places=2)
+    free_above = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Orders whose subtotal reaches this amount are delivered free. Empty: never.",
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(rate__gte=0), name="delivery_zone_rate_gte_0"),
+            models.CheckConstraint(
+                condition=Q(free_above__isnull=True) | Q(free_above__gte=0),
+                name="delivery_zone_free_above_gte_0",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

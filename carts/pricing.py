@@ -6,12 +6,13 @@ checkout charges it and copies it into the order (its lines and totals), from wh
 and the refunds are made: so what the customer is shown is what is charged, invoiced and refunded.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 
+from carts.errors import DeliveryNotAvailable
 from carts.models import CartItem
 
 CENT = Decimal("0.01")
@@ -46,6 +47,58 @@ def tax_split(amount: Decimal) -> TaxedAmount:
 
 
 @dataclass(frozen=True)
+class DeliveryRate:
+    """A delivery zone as pricing needs it (`carts.selectors.delivery_rates`)."""
+
+    name: str
+    countries: frozenset[str]
+    rate: Decimal
+    free_above: Decimal | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    charge: Decimal
+    country: str
+    zone: str  # "" when the shop has no zones (free delivery everywhere)
+    free_delivery_remaining: Decimal | None  # subtotal still to add for free delivery
+
+
+def delivery_for(
+    *, rates: Sequence[DeliveryRate], country: str | None, subtotal: Decimal
+) -> Delivery:
+    """The delivery charge of a `subtotal` to `country`, by the shop's zones.
+
+    No zone at all: free everywhere. `country` None estimates for `SHOP_COUNTRY` (or, when no
+    zone covers it, the cheapest zone). A given country that no zone covers raises
+    `DeliveryNotAvailable`. Free from a zone's `free_above`; nothing to deliver costs nothing.
+    """
+    estimate = country is None
+    country = (country or settings.SHOP_COUNTRY).upper()
+    if not rates or not subtotal:
+        return Delivery(charge=ZERO, country=country, zone="", free_delivery_remaining=None)
+    zone = next((rate for rate in rates if country in rate.countries), None)
+    if zone is None and not estimate:
+        raise DeliveryNotAvailable(
+            f"Sorry, we do not deliver to {country}.",
+            country=country,
+            countries=sorted(set().union(*(rate.countries for rate in rates))),
+        )
+    zone = zone or min(rates, key=lambda rate: rate.rate)
+    if zone.free_above is None:
+        return Delivery(
+            charge=zone.rate, country=country, zone=zone.name, free_delivery_remaining=None
+        )
+    remaining = max(zone.free_above - subtotal, ZERO)
+    return Delivery(
+        charge=zone.rate if remaining else ZERO,
+        country=country,
+        zone=zone.name,
+        free_delivery_remaining=remaining,
+    )
+
+
+@dataclass(frozen=True)
 class QuoteLine:
     item: CartItem
     current_price: Decimal  # today's catalogue price: what checkout charges
@@ -77,15 +130,23 @@ class CheckoutQuote:
     total: Decimal
     currency: str
     prices_include_tax: bool
+    delivery: Delivery
 
     @property
     def item_count(self) -> int:
         return sum(line.quantity for line in self.lines)
 
 
-def checkout_quote(*, items: Iterable[CartItem]) -> CheckoutQuote:
+def checkout_quote(
+    *,
+    items: Iterable[CartItem],
+    delivery_rates: Sequence[DeliveryRate] = (),
+    country: str | None = None,
+) -> CheckoutQuote:
     """Price cart items (their products loaded) at today's prices, one line per item in the
-    order given. Reads nothing from the database."""
+    order given, and their delivery to `country` (an estimate when None) by `delivery_rates`
+    (`delivery_for`; raises `DeliveryNotAvailable`). VAT on delivery follows the tax mode as
+    the goods' does. Reads nothing from the database."""
     lines = []
     for item in items:
         line_total = money(item.product.price * item.quantity)
@@ -98,7 +159,8 @@ def checkout_quote(*, items: Iterable[CartItem]) -> CheckoutQuote:
             )
         )
     subtotal = sum((line.line_total for line in lines), ZERO)
-    shipping = ZERO
+    delivery = delivery_for(rates=delivery_rates, country=country, subtotal=subtotal)
+    shipping = delivery.charge
     tax = sum((line.tax for line in lines), ZERO) + tax_split(shipping).tax
     total = subtotal + shipping + (ZERO if settings.PRICES_INCLUDE_TAX else tax)
     return CheckoutQuote(
@@ -109,4 +171,5 @@ def checkout_quote(*, items: Iterable[CartItem]) -> CheckoutQuote:
         total=total,
         currency=settings.SHOP_CURRENCY,
         prices_include_tax=settings.PRICES_INCLUDE_TAX,
+        delivery=delivery,
     )

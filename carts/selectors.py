@@ -5,16 +5,36 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 
 from carts.enums import CartStatus
 from carts.errors import CartNotFound
-from carts.models import Cart, CartItem
-from carts.pricing import CheckoutQuote, QuoteLine, checkout_quote
+from carts.models import Cart, CartItem, DeliveryZone
+from carts.pricing import CheckoutQuote, DeliveryRate, QuoteLine, checkout_quote
 from inventory.selectors import available_by_product_id
 
 CART_COOKIE_NAME = "cart_id"
+DELIVERY_RATES_CACHE_KEY = "carts:delivery-rates"
+
+
+def delivery_rates() -> tuple[DeliveryRate, ...]:
+    """The active delivery zones, from the shared cache (dropped whenever a zone is saved or
+    deleted, `carts.apps`): pricing a cart costs no query for them."""
+    rates = cache.get(DELIVERY_RATES_CACHE_KEY)
+    if rates is None:
+        rates = tuple(
+            DeliveryRate(
+                name=zone.name,
+                countries=frozenset(str(country) for country in zone.countries),
+                rate=zone.rate,
+                free_above=zone.free_above,
+            )
+            for zone in DeliveryZone.objects.filter(is_active=True)
+        )
+        cache.set(DELIVERY_RATES_CACHE_KEY, rates, timeout=None)
+    return rates
 
 
 def cart_id_from_cookie(request: HttpRequest) -> uuid.UUID | None:
@@ -124,13 +144,18 @@ class PricedCart:
         return self.quote.prices_include_tax
 
 
-def cart_view(*, cart: Cart | None) -> PricedCart:
+def cart_view(*, cart: Cart | None, country: str | None = None) -> PricedCart:
     """Price every line at the catalogue's current price and say what changed since it was
     added: a changed price is flagged on the line and warned about; a product no longer sold
-    stays listed (so the customer can remove it) with a warning, and checkout refuses it."""
+    stays listed (so the customer can remove it) with a warning, and checkout refuses it.
+    Delivery is priced for `country`, else estimated (`carts.pricing.delivery_for`)."""
     if cart is None:
-        return PricedCart(cart=None, quote=checkout_quote(items=[]), warnings=[])
-    return _priced(cart=cart, items=cart.items.all())
+        return PricedCart(
+            cart=None,
+            quote=checkout_quote(items=[], delivery_rates=delivery_rates()),
+            warnings=[],
+        )
+    return _priced(cart=cart, items=cart.items.all(), country=country)
 
 
 def cart_view_after_write(*, cart: Cart) -> PricedCart:
@@ -141,8 +166,8 @@ def cart_view_after_write(*, cart: Cart) -> PricedCart:
     return _priced(cart=cart, items=cart_items_prefetch().queryset.filter(cart_id=cart.pk))
 
 
-def _priced(*, cart: Cart, items: Iterable[CartItem]) -> PricedCart:
-    quote = checkout_quote(items=items)
+def _priced(*, cart: Cart, items: Iterable[CartItem], country: str | None = None) -> PricedCart:
+    quote = checkout_quote(items=items, delivery_rates=delivery_rates(), country=country)
     warnings: list[dict] = []
     for line in quote.lines:
         product = line.product

@@ -24,6 +24,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from carts.errors import DeliveryNotAvailable
 from carts.selectors import cart_for_request, cart_id_from_cookie, cart_view
 from orders.errors import OrderNotFound
 from orders.forms import CheckoutForm, OrderLookupForm
@@ -81,6 +82,17 @@ def _place_order(request, form: CheckoutForm) -> StoredResponse:
     return stored
 
 
+def _priced_for(request, *, country: str):
+    """The cart priced for delivery to the country the form was sent with, so that the next
+    submit's expected total is that country's; an estimate when the shop does not deliver there
+    (the error shown says so)."""
+    cart = cart_for_request(request)
+    try:
+        return cart_view(cart=cart, country=country)
+    except DeliveryNotAvailable:
+        return cart_view(cart=cart)
+
+
 @require_http_methods(["GET", "POST"])
 def checkout(request):
     priced = cart_view(cart=cart_for_request(request))
@@ -97,7 +109,7 @@ def checkout(request):
             messages.error(request, json.loads(outcome.body)["detail"])
             # That attempt is settled (a refresh replays it): another try is a new attempt.
             status = outcome.status
-            priced = cart_view(cart=cart_for_request(request))
+            priced = _priced_for(request, country=form.cleaned_data["country"])
             form = CheckoutForm(
                 initial={
                     **form.cleaned_data,

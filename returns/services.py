@@ -458,8 +458,8 @@ def _refund_through_gateway(*, return_request: ReturnRequest):
 
 
 def _issue_credit_note(*, return_request: ReturnRequest):
-    """The credit note of the returned units against the order's invoice, idempotent on the
-    return. It covers goods only: orders invoice no shipping, so none is credited either."""
+    """The credit note of the returned units and of any delivery refunded with them, against
+    the order's invoice; idempotent on the return."""
     return credit_note_issue(
         invoice=order_invoice(order=return_request.order),
         lines=[
@@ -467,6 +467,7 @@ def _issue_credit_note(*, return_request: ReturnRequest):
             for line in return_request.lines.all()
         ],
         reference=_return_reference(return_request),
+        shipping=return_request.shipping_refund,
     )
 
 

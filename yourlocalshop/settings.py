@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "django_countries",
     "yourlocalshop",
     "accounts",
     "catalogue",
@@ -359,6 +360,8 @@ SPECTACULAR_SETTINGS = {
 # --- The shop ---------------------------------------------------------------------------------
 SHOP_NAME = env.str("SHOP_NAME", default="YourLocalShop")
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="EUR")
+# The country a cart's delivery is estimated for before the customer gives an address.
+SHOP_COUNTRY = env.str("SHOP_COUNTRY", default="GB").upper()
 SHOP_SELLER_ADDRESS = env.str("SHOP_SELLER_ADDRESS", default="1 High Street, Hometown")
 SHOP_SELLER_VAT_ID = env.str("SHOP_SELLER_VAT_ID", default="")
 # What customer emails and documents print about the shop, and the links they carry.

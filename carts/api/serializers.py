@@ -69,7 +69,18 @@ class CartOutputSerializer(serializers.Serializer):
     subtotal = serializers.DecimalField(
         max_digits=12, decimal_places=2, help_text="The lines at today's prices."
     )
-    shipping = serializers.DecimalField(max_digits=12, decimal_places=2)
+    shipping = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        help_text="Delivery estimated for SHOP_COUNTRY; checkout charges the address's country.",
+    )
+    freeDeliveryRemaining = serializers.DecimalField(
+        source="quote.delivery.free_delivery_remaining",
+        max_digits=12,
+        decimal_places=2,
+        allow_null=True,
+        help_text="What the subtotal still lacks for free delivery (0: free); null: no threshold.",
+    )
     tax = serializers.DecimalField(
         max_digits=12,
         decimal_places=2,

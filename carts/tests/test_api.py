@@ -52,6 +52,7 @@ def test_cart_retrieve_empty_for_new_client(api_client):
         "itemCount": 0,
         "subtotal": "0.00",
         "shipping": "0.00",
+        "freeDeliveryRemaining": None,
         "tax": "0.00",
         "total": "0.00",
         "currency": "EUR",

@@ -193,8 +193,9 @@ class OrderListCreateView(ListAPIView):
                 "with `Retry-After`), or `checkout_failed_refunded` (charge refunded)."
             ),
             422: problem_details(
-                "`cart_empty`, `idempotency_key_reused` (same key, different body) or "
-                "`product_unavailable`."
+                "`cart_empty`, `idempotency_key_reused` (same key, different body), "
+                "`product_unavailable` or `delivery_not_available` (no delivery zone has the "
+                "address's country; `countries` lists those delivered to)."
             ),
             429: problem_details(
                 "Too many live reservations (`too_many_active_reservations`) or checkout "

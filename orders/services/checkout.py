@@ -29,7 +29,7 @@ from django.utils import timezone
 from carts.enums import CartStatus
 from carts.errors import CartEmpty, CartNotFound
 from carts.pricing import CheckoutQuote, checkout_quote, money
-from carts.selectors import cart_locked_with_items
+from carts.selectors import cart_locked_with_items, delivery_rates
 from carts.services import cart_mark_checked_out, cart_reserve_locked
 from inventory.services import reservation_commit, reservation_release
 from orders.enums import (
@@ -134,7 +134,7 @@ def _phase_1_reserve(*, record: IdempotencyKey, request: CheckoutRequest) -> Ord
     _refuse_concurrent_checkout(cart_id=request.cart_id, resuming=existing)
     if cart is None or cart.status != CartStatus.OPEN:
         raise CartNotFound()
-    quote = _quote_for_checkout(cart=cart)
+    quote = _quote_for_checkout(cart=cart, country=request.shipping_address.get("country"))
     if request.expected_total is not None and money(request.expected_total) != quote.total:
         raise PriceChanged(
             f"The total is now {quote.total} {quote.currency}.",
@@ -191,10 +191,11 @@ def _refuse_concurrent_checkout(*, cart_id: uuid.UUID, resuming: Order | None) -
         raise CheckoutInProgress()
 
 
-def _quote_for_checkout(*, cart) -> CheckoutQuote:
-    """The cart's quote (`carts.pricing.checkout_quote`, from the items read under the cart's
-    lock), refused when there is nothing to sell or a product is no longer sold."""
-    quote = checkout_quote(items=cart.items.all())
+def _quote_for_checkout(*, cart, country: str) -> CheckoutQuote:
+    """The cart's quote for delivery to `country` (`carts.pricing.checkout_quote`, from the items
+    read under the cart's lock), refused when there is nothing to sell, a product is no longer
+    sold or the shop does not deliver there (`DeliveryNotAvailable`)."""
+    quote = checkout_quote(items=cart.items.all(), delivery_rates=delivery_rates(), country=country)
     if not quote.lines:
         raise CartEmpty()
     for line in quote.lines:

@@ -14,6 +14,8 @@ from orders.enums import INVOICE_SERIES, InvoiceKind
 from orders.errors import CreditNoteInvalid
 from orders.models import DocumentCounter, Invoice, InvoiceLine, Order
 
+SHIPPING_SKU = "DELIVERY"
+
 
 @dataclass(frozen=True)
 class CreditNoteLineRequest:
@@ -62,14 +64,25 @@ def _issue(
     lines: Sequence[tuple],
     credited_invoice: Invoice | None = None,
     reference: str = "",
+    shipping: Decimal = Decimal("0.00"),
 ) -> Invoice:
     issued_at = timezone.now()
     series = INVOICE_SERIES[kind]
     year = timezone.localtime(issued_at).year
-    taxed_lines = [
-        (order_line, quantity, tax_split(order_line.unit_price * quantity))
+    rows = [
+        (
+            order_line,
+            order_line.sku,
+            order_line.name,
+            quantity,
+            order_line.unit_price,
+            tax_split(order_line.unit_price * quantity),
+        )
         for order_line, quantity in lines
     ]
+    if shipping:  # delivery is invoiced as a line of its own, taxed like the goods
+        rows.append((None, SHIPPING_SKU, "Delivery", 1, shipping, tax_split(shipping)))
+    taxed_lines = [(row, taxed) for *row, taxed in rows]
     sequence = _next_sequence(series=series, year=year)
     invoice = Invoice.objects.create(
         order=order,
@@ -90,23 +103,23 @@ def _issue(
         currency=order.currency,
         vat_rate=settings.VAT_RATE,
         prices_include_tax=settings.PRICES_INCLUDE_TAX,
-        net_total=sum((taxed.net for _, _, taxed in taxed_lines), Decimal("0.00")),
-        tax_total=sum((taxed.tax for _, _, taxed in taxed_lines), Decimal("0.00")),
-        total=sum((taxed.gross for _, _, taxed in taxed_lines), Decimal("0.00")),
+        net_total=sum((taxed.net for _, taxed in taxed_lines), Decimal("0.00")),
+        tax_total=sum((taxed.tax for _, taxed in taxed_lines), Decimal("0.00")),
+        total=sum((taxed.gross for _, taxed in taxed_lines), Decimal("0.00")),
     )
     InvoiceLine.objects.bulk_create(
         InvoiceLine(
             invoice=invoice,
             order_line=order_line,
-            sku=order_line.sku,
-            description=order_line.name,
+            sku=sku,
+            description=description,
             quantity=quantity,
-            unit_price=order_line.unit_price,
+            unit_price=unit_price,
             net_amount=taxed.net,
             tax_amount=taxed.tax,
             total=taxed.gross,
         )
-        for order_line, quantity, taxed in taxed_lines
+        for (order_line, sku, description, quantity, unit_price), taxed in taxed_lines
     )
     return invoice
 
@@ -124,7 +137,7 @@ def invoice_issue(*, order: Order) -> Invoice:
     if existing is not None:
         return existing
     lines = [(order_line, order_line.quantity) for order_line in order.lines.all()]
-    return _issue(order=order, kind=InvoiceKind.INVOICE, lines=lines)
+    return _issue(order=order, kind=InvoiceKind.INVOICE, lines=lines, shipping=order.shipping)
 
 
 @transaction.atomic
@@ -133,8 +146,10 @@ def credit_note_issue(
     invoice: Invoice,
     lines: Sequence[CreditNoteLineRequest | Mapping],
     reference: str,
+    shipping: Decimal = Decimal("0.00"),
 ) -> Invoice:
-    """Issue a credit note against `invoice` for `lines` (SKU and quantity), in its own series.
+    """Issue a credit note against `invoice` for `lines` (SKU and quantity), in its own series,
+    and for `shipping` of its delivery line (at most what is left of it to credit).
 
     Atomic and idempotent on `reference` (e.g. the return's id): the same reference returns the
     credit note already issued. Refuses quantities above what is left to credit on each line.
@@ -159,7 +174,7 @@ def credit_note_issue(
         sku = line["sku"] if isinstance(line, Mapping) else line.sku
         quantity = int(line["quantity"] if isinstance(line, Mapping) else line.quantity)
         invoice_line = invoiced.get(sku)
-        if invoice_line is None or quantity < 1:
+        if invoice_line is None or invoice_line.order_line is None or quantity < 1:
             raise CreditNoteInvalid(f"{sku!r} x {quantity} is not on invoice {invoice.number}.")
         if credited.get(sku, 0) + quantity > invoice_line.quantity:
             raise CreditNoteInvalid(
@@ -168,6 +183,18 @@ def credit_note_issue(
             )
         credited[sku] = credited.get(sku, 0) + quantity
         requested.append((invoice_line.order_line, quantity))
+    if shipping:
+        delivery = invoiced.get(SHIPPING_SKU)
+        credited_shipping = sum(
+            InvoiceLine.objects.filter(
+                invoice__credited_invoice=invoice,
+                invoice__kind=InvoiceKind.CREDIT_NOTE,
+                sku=SHIPPING_SKU,
+            ).values_list("unit_price", flat=True),
+            Decimal("0.00"),
+        )
+        if delivery is None or credited_shipping + shipping > delivery.unit_price:
+            raise CreditNoteInvalid(f"Delivery of {shipping} is not left to credit.")
     if not requested:
         raise CreditNoteInvalid("A credit note needs at least one line.")
     return _issue(
@@ -176,4 +203,5 @@ def credit_note_issue(
         lines=requested,
         credited_invoice=invoice,
         reference=reference,
+        shipping=shipping,
     )

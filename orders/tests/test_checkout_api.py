@@ -10,6 +10,7 @@ from orders.enums import OrderStatus
 from orders.models import IdempotencyKey, Invoice, Order, Payment
 from orders.services import order_refund
 from orders.tests.conftest import add_to_cart, checkout, new_key
+from orders.tests.factories import ADDRESS
 
 pytestmark = pytest.mark.django_db
 
@@ -360,3 +361,58 @@ def test_one_quote_from_cart_to_charge_invoice_and_refund(customer_client, produ
     order_refund(order=order, amount=total, idempotency_key="all", reason="x")
     order.refresh_from_db()
     assert (order.status, order.refunded_amount) == ("refunded", total)
+
+
+@pytest.fixture
+def delivery_zone(django_capture_on_commit_callbacks):
+    from carts.models import DeliveryZone
+
+    with django_capture_on_commit_callbacks(execute=True):
+        DeliveryZone.objects.create(
+            name="Home", countries=["GB"], rate=Decimal("4.95"), free_above=Decimal("50.00")
+        )
+
+
+def test_delivery_is_charged_invoiced_and_shown_by_the_zone_rule(
+    customer_client, product, delivery_zone, tax_mode
+):
+    # 2 x 12.00 and 4.95 delivery to GB at 20 % VAT: 0.83 of the delivery is VAT, or 0.99 added.
+    expected = (
+        {"subtotal": "24.00", "shipping": "4.95", "tax": "4.83", "total": "28.95"}
+        if tax_mode
+        else {"subtotal": "24.00", "shipping": "4.95", "tax": "5.79", "total": "34.74"}
+    )
+    add_to_cart(customer_client, product, quantity=2)
+    cart = customer_client.get("/api/cart").json()
+
+    placed = checkout(customer_client, key=new_key(), expectedTotal=cart["total"])
+
+    assert placed.status_code == 201, placed.content
+    assert {field: placed.json()[field] for field in expected} == expected
+    assert cart["freeDeliveryRemaining"] == "26.00"
+    order = Order.objects.get()
+    invoice = order.invoices.get()
+    delivery = invoice.lines.get(sku="DELIVERY")
+    assert (delivery.total, invoice.total) == (
+        Decimal("4.95") + (0 if tax_mode else Decimal("0.99")),
+        order.total,
+    )
+    assert MockCharge.objects.get().amount == order.total
+
+
+def test_a_country_outside_every_delivery_zone_is_refused_with_nothing_charged(
+    customer_client, product, delivery_zone
+):
+    add_to_cart(customer_client, product)
+
+    refused = checkout(
+        customer_client,
+        key=new_key(),
+        shippingAddress={**ADDRESS, "country": "US"},
+    )
+
+    assert refused.status_code == 422, refused.content
+    assert refused.json()["code"] == "delivery_not_available"
+    assert refused.json()["countries"] == ["GB"]
+    assert not Order.objects.exists() and not MockCharge.objects.exists()
+    assert stock_of(product).reserved == 0

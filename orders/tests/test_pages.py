@@ -366,3 +366,21 @@ def test_failed_order_page_says_nothing_was_charged_and_why(client, product):
     assert "did not go through, so it was not placed and nothing was charged" in body
     assert "Your card issuer declined it." in body
     assert reverse("carts:cart") in body
+
+
+def test_checkout_to_a_country_outside_the_delivery_zones_says_so(
+    client, product, django_capture_on_commit_callbacks
+):
+    from carts.models import DeliveryZone
+
+    with django_capture_on_commit_callbacks(execute=True):
+        DeliveryZone.objects.create(name="Home", countries=["GB"], rate=Decimal("3.00"))
+    _add(client, product)
+
+    response = _place(client, country="FR")
+
+    assert response.status_code == 422
+    assert "Sorry, we do not deliver to FR." in response.content.decode()
+    assert not Order.objects.exists()
+    assert _place(client).status_code == 302  # GB: delivered, at the total shown
+    assert Order.objects.get().total == Decimal("7.80")

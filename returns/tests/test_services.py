@@ -394,8 +394,10 @@ def test_partial_returns_across_two_returns_refund_the_whole_order_once(settings
     assert order.status == OrderStatus.REFUNDED
     assert order.refunded_amount == order.total
     assert first.credit_note.total == first.refund_amount
-    # Orders invoice no shipping, so the credit note covers the goods only.
-    assert second.credit_note.total == second.refund_amount - second.shipping_refund
+    # The invoice has a delivery line; the return that refunds the delivery credits it too.
+    assert second.credit_note.total == second.refund_amount
+    assert second.credit_note.lines.get(sku="DELIVERY").total == Decimal("4.95")
+    assert order.invoices.get(kind="invoice").total == order.total
     assert sorted(note.number for note in Invoice.objects.filter(kind="credit_note")) == [
         f"CN-{timezone.now().year}-000001",
         f"CN-{timezone.now().year}-000002",
