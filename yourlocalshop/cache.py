@@ -1,4 +1,5 @@
-"""The Redis cache backend: one client per connection pool, and fail-soft when Redis is down.
+"""The Redis cache backend: one client per connection pool, fail-soft when Redis is down, and
+a window counter in one round trip for the rate limits (`count_in_window`).
 
 Django's `RedisCacheClient.get_client` builds a new `redis.Redis` on every cache call, which
 registers some 170 response callbacks each time: about a third of a cached catalogue request's
@@ -104,8 +105,8 @@ class RedisCacheClient(django_redis.RedisCacheClient):
         return client
 
 
-def _fail_soft(name: str, *, write: bool, fallback):
-    parent = getattr(django_redis.RedisCache, name)
+def _fail_soft(name: str, *, write: bool, fallback, parent=None):
+    parent = parent or getattr(django_redis.RedisCache, name)
 
     def method(self, *args, **kwargs):
         reachability = self._reachability
@@ -172,6 +173,25 @@ def _missing_key(*args, **kwargs):
     raise ValueError("The cache is unreachable.")  # what `incr` raises for a missing key
 
 
+def _count_in_window(self, key: str, *, window_seconds: int, now: float) -> tuple[int, float]:
+    """Count one more event in the window of `key` (opened now, for `window_seconds`, when there
+    is none) and return the count with the window's start, in one round trip; None while Redis
+    is unreachable.
+
+    One hash per window holds both, written in one MULTI/EXEC: nothing can expire between
+    opening the window and counting in it, the expiry is set only by the request that opened it
+    (EXPIRE NX), and a refusal needs no second read for its Retry-After.
+    """
+    key = self.make_and_validate_key(key)
+    with self._cache.get_client(key, write=True).pipeline(transaction=True) as pipeline:
+        pipeline.hsetnx(key, "start", repr(now))
+        pipeline.hincrby(key, "count", 1)
+        pipeline.expire(key, window_seconds, nx=True)
+        pipeline.hget(key, "start")
+        _, count, _, started_at = pipeline.execute()
+    return count, float(started_at)
+
+
 class RedisCache(django_redis.RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
@@ -192,6 +212,9 @@ class RedisCache(django_redis.RedisCache):
     delete_many = _fail_soft("delete_many", write=True, fallback=_nothing)
     incr = _fail_soft("incr", write=True, fallback=_missing_key)
     clear = _fail_soft("clear", write=True, fallback=_nothing)
+    count_in_window = _fail_soft(
+        "count_in_window", write=True, fallback=_nothing, parent=_count_in_window
+    )
 
 
 def cache_available(alias: str = "default") -> bool:

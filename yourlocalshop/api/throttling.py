@@ -2,9 +2,9 @@
 
 DRF's `SimpleRateThrottle` reads a request history, appends to it and writes it back: concurrent
 requests read the same history and each is let through, so a limit of 10 admits 11 or more. Here
-every request takes a number with the cache's atomic `add` + `incr` (atomic on Redis, and on
-Django's locmem cache, which locks), so exactly `limit` requests pass in a window whatever the
-concurrency.
+every request takes a number atomically, so exactly `limit` requests pass in a window whatever the
+concurrency: on the project's Redis cache with `count_in_window` (one MULTI/EXEC, one round
+trip), on any other cache with its `add` + `incr` (Django's locmem cache locks).
 
 The window is fixed and starts at an identity's first request, so it rolls over and nobody is
 locked out for good. Rates are `REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][scope]` ("10/min"), read
@@ -17,8 +17,10 @@ servers), never to nobody, so login attempts stay limited through a Redis outage
 """
 
 import time
+from collections.abc import Callable
 
-from django.core.cache import cache
+from django.core import cache as django_cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
@@ -62,6 +64,13 @@ def window_seconds_left(*, started_at: float | None, window_seconds: int, now: f
     return min(window_seconds, max(1.0, started_at + window_seconds - now))
 
 
+def _backend():
+    """The cache the throttles count in: this thread's default cache behind Django's `cache`
+    proxy. What it can do is asked of its class: the proxy, and a stand-in wrapping the cache,
+    forward every attribute lookup."""
+    return caches[DEFAULT_CACHE_ALIAS] if cache is django_cache.cache else cache
+
+
 class FixedWindowRateThrottle(BaseThrottle):
     """Admits `limit` requests per identity and window of the rate under `scope`; `wait()` is
     the rest of the window, which DRF sends as Retry-After.
@@ -88,17 +97,33 @@ class FixedWindowRateThrottle(BaseThrottle):
     def allow_request(self, request, view) -> bool:
         key = f"throttle:{self.scope}:{self.identity(request)}"
         now = self.timer()
-        store = cache if cache_available() else _local_counts
-        count = self._count(store, key, now=now)
-        if store is cache and not cache_available():  # it went away while counting
-            store = _local_counts
-            count = self._count(store, key, now=now)
+        count, started_at = self._count_in_window(key, now=now)
         if count is None or count <= self.limit:
             return True
         self.seconds_left = window_seconds_left(
-            started_at=store.get(f"{key}:start"), window_seconds=self.window_seconds, now=now
+            started_at=started_at(), window_seconds=self.window_seconds, now=now
         )
         return False
+
+    def _count_in_window(
+        self, key: str, *, now: float
+    ) -> tuple[int | None, Callable[[], float | None]]:
+        """This request's number in the current window of `key` (None when the cache keeps
+        nothing) and how to read the window's start: in the shared cache, in this process's
+        memory while that is unreachable (also when it went away while counting)."""
+        if cache_available():
+            backend = _backend()
+            if hasattr(type(backend), "count_in_window"):  # the project's Redis cache
+                counted = backend.count_in_window(key, window_seconds=self.window_seconds, now=now)
+                if counted is not None:
+                    count, started_at = counted
+                    return count, lambda: started_at
+            else:
+                count = self._count(cache, key, now=now)
+                if cache_available():
+                    return count, lambda: cache.get(f"{key}:start")
+        count = self._count(_local_counts, key, now=now)
+        return count, lambda: _local_counts.get(f"{key}:start")
 
     def wait(self) -> float | None:
         return self.seconds_left

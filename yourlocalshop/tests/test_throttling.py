@@ -194,3 +194,23 @@ def test_concurrent_requests_get_exactly_the_limit_through(throttle_rates, scope
         assert response["Content-Type"] == "application/problem+json"
         assert response.json()["code"] == "rate_limited"
         assert 1 <= int(response["Retry-After"]) <= 60
+
+
+@pytest.mark.redis
+def test_redis_window_counter_keeps_the_first_start_and_expiry():
+    from django.core.cache import caches
+
+    backend = caches["default"]
+    key = "throttle:test:window"
+    stored_key = backend.make_and_validate_key(key)
+    client = backend._cache.get_client(stored_key, write=True)
+    backend.delete(key)
+
+    first = backend.count_in_window(key, window_seconds=60, now=1000.0)
+    client.expire(stored_key, 5)  # as if 55 s of the window had passed
+    second = backend.count_in_window(key, window_seconds=60, now=1055.0)
+
+    assert first == (1, 1000.0)
+    assert second == (2, 1000.0)
+    # Only the request that opened the window set its expiry; later ones leave it running.
+    assert 0 < client.ttl(stored_key) <= 5
