@@ -15,7 +15,7 @@ from typing import ParamSpec, TypeVar
 from django.db import OperationalError, connection
 from django.db.models import QuerySet
 
-from inventory.models import InventoryReservation, StockItem
+from inventory.models import InventoryReservation, InventoryReservationLine, StockItem
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,21 @@ def stock_items_locked(*, product_ids: Iterable[int]) -> dict[int, StockItem]:
 
 def stock_item_locked(*, stock_item_id: int) -> StockItem:
     return StockItem.objects.select_for_update().get(pk=stock_item_id)
+
+
+def reservation_lines_stock_locked(*, reservation_id) -> list[InventoryReservationLine]:
+    """The reservation's lines, each with its product's stock row (`line.product.stock_item`)
+    and the reservation, in one query that locks those stock rows in primary-key order. The
+    caller holds the reservation's row lock already. A line whose product has no stock row is
+    left out: only such a line cannot hold units."""
+    return list(
+        InventoryReservationLine.objects.filter(
+            reservation_id=reservation_id, product__stock_item__isnull=False
+        )
+        .select_related("reservation", "product__stock_item")
+        .select_for_update(of=("product__stock_item",))
+        .order_by("product__stock_item")
+    )
 
 
 def reservation_locked(*, reservation_id) -> InventoryReservation | None:

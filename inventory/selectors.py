@@ -78,6 +78,20 @@ def available_by_product_id(*, product_ids: Iterable[int]) -> dict[int, int]:
     return {product_id: available.get(product_id, 0) for product_id in product_ids}
 
 
+def available_units(*, product_ref: str = "pk") -> Coalesce:
+    """`available` (the rule of `available_by_product_id`) of the product `product_ref` names
+    in an outer query of another app, as a subquery expression: 0 without a stock row."""
+    return Coalesce(
+        Subquery(
+            StockItem.objects.filter(product_id=OuterRef(product_ref))
+            .annotate(available=F("on_hand") - _live_held_units())
+            .values("available")[:1],
+            output_field=IntegerField(),
+        ),
+        Value(0),
+    )
+
+
 def stock_items_with_availability() -> QuerySet[StockItem]:
     """Stock rows annotated with `available` (the same rule as `available_by_product_id`)."""
     return StockItem.objects.select_related("product").annotate(

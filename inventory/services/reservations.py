@@ -10,13 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from catalogue.selectors import products_on_sale
 from inventory import locking
-from inventory.enums import RESERVATION_TRANSITIONS, MovementReason, ReservationStatus
+from inventory.enums import RESERVATION_TRANSITIONS, ReservationStatus
 from inventory.errors import (
     InvalidStockRequest,
     ReservationReferenceConflict,
@@ -31,15 +32,15 @@ from inventory.services.steps import (
     hold,
     insufficient,
     is_positive_int,
-    move_stock,
     notify_stock_changed,
     release_holds,
     require_reference,
     reservation_locked,
     retake_lost_holds,
     save_status,
+    sell_held,
 )
-from yourlocalshop.state_machine import transition
+from yourlocalshop.state_machine import transition, transition_rows
 
 
 @dataclass(frozen=True)
@@ -101,35 +102,28 @@ def stock_reserve(
         )
     }
 
+    # The common case, a reference without an active reservation, is one insert that the
+    # database skips when the reference has one (the partial unique constraint arbitrates, and a
+    # concurrent insert is waited for): the read that follows, which locks the reference's
+    # active reservation, finds either this one or the one to refresh or replace.
+    reservation = InventoryReservation(reference=reference, expires_at=expires_at)
+    InventoryReservation.objects.bulk_create([reservation], ignore_conflicts=True)
     existing = (
         InventoryReservation.objects.select_for_update()
         .filter(reference=reference, status=ReservationStatus.ACTIVE)
         .first()
     )
     changed_product_ids: list[int] = []
-    if existing is not None:
+    if existing is None:  # ours lost to a concurrent one that was released again since
+        raise ReservationReferenceConflict(
+            f"Reference {reference!r} changed while reserving; try again."
+        )
+    if existing.pk != reservation.pk:
         if existing.expires_at > now:
             return _refresh_existing(existing, quantities=quantities, expires_at=expires_at)
         save_status(existing, to=ReservationStatus.EXPIRED)
         changed_product_ids += release_holds(reservation=existing)
-
-    try:
-        with transaction.atomic():
-            reservation = InventoryReservation.objects.create(
-                reference=reference, expires_at=expires_at
-            )
-    except IntegrityError:
-        # A concurrent call with the same reference committed first: that one is ours too.
-        concurrent = (
-            InventoryReservation.objects.select_for_update()
-            .filter(reference=reference, status=ReservationStatus.ACTIVE)
-            .first()
-        )
-        if concurrent is None:  # and it was already released again
-            raise ReservationReferenceConflict(
-                f"Reference {reference!r} changed while reserving; try again."
-            ) from None
-        return _refresh_existing(concurrent, quantities=quantities, expires_at=expires_at)
+        reservation = _create(reference=reference, expires_at=expires_at)
 
     # Unknown, inactive and stockless SKUs have no units to sell.
     shortages: dict[str, tuple[int | None, int]] = {
@@ -156,6 +150,18 @@ def stock_reserve(
     return reservation
 
 
+def _create(*, reference: str, expires_at: datetime) -> InventoryReservation:
+    """A new active reservation under `reference`, whose lapsed one the caller has just
+    expired (holding its row lock): the one insert of the reference that can still race."""
+    try:
+        with transaction.atomic():
+            return InventoryReservation.objects.create(reference=reference, expires_at=expires_at)
+    except IntegrityError:
+        raise ReservationReferenceConflict(
+            f"Reference {reference!r} changed while reserving; try again."
+        ) from None
+
+
 @locking.retry_on_deadlock
 @transaction.atomic
 def reservation_release(*, reservation_id) -> InventoryReservation:
@@ -178,37 +184,50 @@ def reservation_commit(*, reservation_id) -> InventoryReservation:
     reservation first re-takes its units, all or none, else `InsufficientStock`. Locks the
     reservation, then all its stock rows by primary key.
     """
-    reservation = reservation_locked(reservation_id)
-    if reservation.status == ReservationStatus.COMMITTED:
-        return reservation
-    lines = list(reservation.lines.select_related("product__stock_item"))
     now = timezone.now()
-    if all(line.is_held for line in lines):
-        # Every unit is still held, so nothing needs checking before the sale: each stock row is
-        # locked by its own update below, in primary-key order as everywhere.
+    if _commit_if_active(reservation_id, now=now):
+        # Still `active` when its row was locked, so every line still holds its units (a
+        # reservation loses holds only on leaving `active`, under that same row lock): the
+        # sale needs no check. Five statements, whatever the number of lines.
+        lines = locking.reservation_lines_stock_locked(reservation_id=reservation_id)
+        reservation = lines[0].reservation
         items = {line.product_id: line.product.stock_item for line in lines}
-        held_again = []
+        held_again: list[int] = []
     else:
+        reservation = reservation_locked(reservation_id)
+        if reservation.status == ReservationStatus.COMMITTED:
+            return reservation
+        lines = list(reservation.lines.all())
         items = locking.stock_items_locked(product_ids=[line.product_id for line in lines])
         held_again = retake_lost_holds(lines=lines, items=items, now=now)
-    for line in sorted(lines, key=lambda line: items[line.product_id].pk):
-        move_stock(
-            stock_item=items[line.product_id],
-            reason=MovementReason.SALE,
-            delta=-line.quantity,
-            quantity=line.quantity,
-            reserved_delta=-line.quantity,
-            reference=reservation.reference,
-            reservation=reservation,
-        )
+        save_status(reservation, to=ReservationStatus.COMMITTED)
+    sell_held(reservation=reservation, lines=lines, items=items)
     InventoryReservationLine.objects.filter(reservation=reservation).update(is_held=False)
-    save_status(reservation, to=ReservationStatus.COMMITTED)
     # Selling units under a live hold lowers on_hand and the live holds alike, so availability
     # moves only for units that were not live-held: a hold taken again, or every line once the
     # reservation is past its expiry (its holds stopped counting then). Announcing every sale
     # would orphan every cached catalogue body (the stock version) once more per order.
     notify_stock_changed(items if reservation.expires_at <= now else held_again)
     return reservation
+
+
+def _commit_if_active(reservation_id, *, now) -> bool:
+    """Move an `active` reservation to `committed` in one conditional update, which also takes
+    its row lock; False (nothing changed) for any other status, an unknown or malformed id."""
+    try:
+        reservations = InventoryReservation.objects.filter(
+            pk=reservation_id, status=ReservationStatus.ACTIVE
+        )
+        return bool(
+            transition_rows(
+                reservations,
+                to=ReservationStatus.COMMITTED,
+                allowed=RESERVATION_TRANSITIONS,
+                updated_at=now,
+            )
+        )
+    except (ValueError, TypeError, ValidationError):
+        return False
 
 
 @locking.retry_on_deadlock

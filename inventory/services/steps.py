@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from catalogue.signals import stock_changed
 from inventory import locking
-from inventory.enums import RESERVATION_TRANSITIONS, ReservationStatus
+from inventory.enums import RESERVATION_TRANSITIONS, MovementReason, ReservationStatus
 from inventory.errors import (
     InsufficientStock,
     InvalidStockRequest,
@@ -267,6 +267,48 @@ def stock_items_add_on_hand(*, deltas: dict[int, int]) -> dict[int, int]:
             )
             new_on_hand.update(cursor.fetchall())
     return new_on_hand
+
+
+def sell_held(
+    *,
+    reservation: InventoryReservation,
+    lines: list[InventoryReservationLine],
+    items: dict[int, StockItem],
+) -> None:
+    """Sell the held units of `lines`: each (locked) stock row loses them from on_hand and
+    reserved and gets its `sale` movement, in two statements for any number of lines.
+
+    `items` (keyed by product id) were read under their row locks, so their on_hand is exact
+    and becomes the ledger's `on_hand_after`; reserved is lowered in the database, where taking
+    a hold again (`retake_lost_holds`) may have raised it since the read.
+    """
+    now = timezone.now()
+    sold: list[StockItem] = []
+    movements: list[StockMovement] = []
+    for line in sorted(lines, key=lambda line: items[line.product_id].pk):
+        item = items[line.product_id]
+        item.on_hand -= line.quantity
+        sold.append(
+            StockItem(
+                pk=item.pk,
+                on_hand=item.on_hand,
+                reserved=F("reserved") - line.quantity,
+                updated_at=now,
+            )
+        )
+        movements.append(
+            StockMovement(
+                stock_item=item,
+                reason=MovementReason.SALE,
+                delta=-line.quantity,
+                quantity=line.quantity,
+                on_hand_after=item.on_hand,
+                reference=reservation.reference,
+                reservation=reservation,
+            )
+        )
+    StockItem.objects.bulk_update(sold, ["on_hand", "reserved", "updated_at"])
+    StockMovement.objects.bulk_create(movements)
 
 
 def stock_item_locked_for(*, product) -> StockItem:
