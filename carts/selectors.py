@@ -4,16 +4,21 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, FilteredRelation, Prefetch, Q, QuerySet
 from django.http import HttpRequest
 
 from carts.enums import CartStatus
 from carts.errors import CartNotFound
 from carts.models import Cart, CartItem, DeliveryZone
 from carts.pricing import CheckoutQuote, DeliveryRate, QuoteLine, checkout_quote
-from inventory.selectors import available_by_product_id
+from catalogue.selectors import products_on_sale
+from inventory.selectors import available_by_product_id, available_units
+
+if TYPE_CHECKING:
+    from catalogue.models import Product
 
 CART_COOKIE_NAME = "cart_id"
 DELIVERY_RATES_CACHE_KEY = "carts:delivery-rates"
@@ -61,6 +66,23 @@ def cart_locked_with_items(*, cart_id: uuid.UUID) -> Cart | None:
     """The cart, whatever its status, with its row locked until the caller's transaction ends
     and its items and products read under that lock (two queries); None when there is none."""
     return _carts_with_items().select_for_update().filter(pk=cart_id).first()
+
+
+def product_for_cart_line(*, cart_id: uuid.UUID, sku: str) -> "Product | None":
+    """The product on sale with this SKU, with what adding it to the cart needs, in one query:
+    `available` (inventory's rule) and the cart's line of it, if any (`line_id`,
+    `line_quantity`, `line_created_at`, None without one). None when the SKU is not on sale."""
+    return (
+        products_on_sale(skus=[sku])
+        .annotate(line=FilteredRelation("cart_items", condition=Q(cart_items__cart_id=cart_id)))
+        .annotate(
+            line_id=F("line__id"),
+            line_quantity=F("line__quantity"),
+            line_created_at=F("line__created_at"),
+            available=available_units(),
+        )
+        .first()
+    )
 
 
 def cart_get_open(*, cart_id: uuid.UUID | str) -> Cart:

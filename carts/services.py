@@ -24,7 +24,8 @@ from carts.errors import (
     TooManyActiveReservations,
 )
 from carts.models import CLIENT_ADDRESS_MAX_LENGTH, Cart, CartItem
-from carts.selectors import cart_guest_for_cookie, cart_items_prefetch
+from carts.selectors import cart_id_from_cookie, cart_items_prefetch, product_for_cart_line
+from catalogue.errors import ProductNotFound
 from catalogue.selectors import product_get_active
 from inventory.enums import ReservationStatus
 from inventory.errors import InsufficientStock, ReservationNotFound
@@ -83,34 +84,71 @@ def cart_get_or_create_for_user(*, user) -> Cart:
 def cart_item_add(*, cart: Cart, sku: str, quantity: int) -> CartItem:
     """Add `quantity` of the product to the cart, on top of a line it already has.
 
-    Atomic; locks the cart. Raises `ProductNotFound` for unknown or inactive SKUs,
-    `QuantityAboveLimit` past `CART_MAX_QTY_PER_LINE`, `InsufficientStock` (with the available
-    amount) past what can be sold. The line's price snapshot becomes today's price, the price
-    the customer was shown when adding.
+    Atomic; locks the cart, which must be open and still `cart.owner`'s (else `CartNotOpen`).
+    Raises `ProductNotFound` for unknown or inactive SKUs, `QuantityAboveLimit` past
+    `CART_MAX_QTY_PER_LINE`, `InsufficientStock` (with the available amount) past what can be
+    sold. The line's price snapshot becomes today's price, the price the customer was shown
+    when adding. Five statements with BEGIN and COMMIT for a cart holding no reservation.
     """
     _validate_quantity(quantity, minimum=1)
-    cart = _cart_lock_open(cart_id=cart.pk)
-    product = product_get_active(sku=sku)
-    item = CartItem.objects.filter(cart=cart, product=product).first()
-    new_quantity = quantity + (item.quantity if item else 0)
-    _cart_reservation_drop(cart)
-    _check_sellable(product=product, quantity=new_quantity)
+    return _line_add(cart=_cart_lock_for_write(cart), sku=sku, quantity=quantity)
+
+
+def _line_add(*, cart: Cart, sku: str, quantity: int) -> CartItem:
+    """`cart_item_add` for a caller holding the cart's lock (or the only one who knows it)."""
+    product = product_for_cart_line(cart_id=cart.pk, sku=sku)
+    if product is None:
+        raise ProductNotFound(f"No product with SKU {sku!r} is on sale.", sku=sku)
+    new_quantity = quantity + (product.line_quantity or 0)
+    _check_sellable(product=product, quantity=new_quantity, available=product.available)
     now = timezone.now()
-    if item is None:
-        item = CartItem.objects.create(
+    if product.line_id is None:
+        return CartItem.objects.create(
             cart=cart,
             product=product,
             quantity=new_quantity,
             unit_price=product.price,
             price_snapshot_at=now,
         )
-    else:
-        item.quantity = new_quantity
-        item.unit_price = product.price
-        item.price_snapshot_at = now
-        item.save(update_fields=["quantity", "unit_price", "price_snapshot_at"])
-    _cart_touch(cart)
+    item = CartItem(
+        pk=product.line_id,
+        cart=cart,
+        product=product,
+        quantity=new_quantity,
+        unit_price=product.price,
+        price_snapshot_at=now,
+        created_at=product.line_created_at,
+    )
+    item.save(update_fields=["quantity", "unit_price", "price_snapshot_at"])
     return item
+
+
+def cart_item_add_for_request(
+    *, request: HttpRequest, sku: str, quantity: int
+) -> tuple[CartItem, bool]:
+    """`cart_item_add` to the cart this request writes to; returns the item (`item.cart` is that
+    cart) and whether it is a guest cart whose cookie must be (re)set.
+
+    The signed-in user's open cart (`cart_get_or_create_for_user`); else the cookie's guest
+    cart, checked by the add's own lock (a cart that is not an open guest cart, someone else's
+    or a closed one, reads as none); else a new guest cart, created in the add's transaction
+    so that a refused add leaves none behind.
+    """
+    if request.user.is_authenticated:
+        cart = cart_get_or_create_for_user(user=request.user)
+        return cart_item_add(cart=cart, sku=sku, quantity=quantity), False
+    cart_id = cart_id_from_cookie(request)
+    if cart_id is not None:
+        try:
+            return cart_item_add(
+                cart=Cart(pk=cart_id, owner=None), sku=sku, quantity=quantity
+            ), True
+        except CartNotOpen:
+            pass
+    _validate_quantity(quantity, minimum=1)
+    with transaction.atomic():  # nobody else knows the new cart yet: nothing to lock
+        cart = cart_create_guest(client_address=client_address(request))
+        return _line_add(cart=cart, sku=sku, quantity=quantity), True
 
 
 @transaction.atomic
@@ -133,7 +171,8 @@ def cart_item_update(*, cart: Cart, item_id: int, quantity: int) -> CartItem | N
     if quantity > item.quantity:
         # More of a product that was taken off sale is refused like adding it would be.
         product = product_get_active(sku=item.product.sku)
-        _check_sellable(product=product, quantity=quantity)
+        available = available_by_product_id(product_ids=[product.pk])[product.pk]
+        _check_sellable(product=product, quantity=quantity, available=available)
     item.quantity = quantity
     item.save(update_fields=["quantity"])
     _cart_touch(cart)
@@ -357,13 +396,12 @@ def _validate_quantity(quantity: int, *, minimum: int) -> None:
         )
 
 
-def _check_sellable(*, product, quantity: int) -> None:
+def _check_sellable(*, product, quantity: int, available: int) -> None:
     if quantity > settings.CART_MAX_QTY_PER_LINE:
         raise QuantityAboveLimit(
             f"At most {settings.CART_MAX_QTY_PER_LINE} of one product fit in a cart line.",
             maxQuantity=settings.CART_MAX_QTY_PER_LINE,
         )
-    available = available_by_product_id(product_ids=[product.pk]).get(product.pk, 0)
     if quantity > available:
         raise InsufficientStock(
             f"Only {available} of {product.name} can be sold right now.",
@@ -428,6 +466,25 @@ def _cart_lock_open(*, cart_id: uuid.UUID) -> Cart:
     return cart
 
 
+def _cart_lock_for_write(cart: Cart) -> Cart:
+    """Lock the open cart of `cart.owner` for a change of its lines, mark it changed and drop
+    the reservation it holds; `CartNotOpen` when there is no such cart.
+
+    A cart holding no reservation (the common case) is locked and marked by one conditional
+    update, without reading it: its row says nothing else the change needs."""
+    now = timezone.now()
+    mine = Cart.objects.filter(pk=cart.pk, owner_id=cart.owner_id, status=CartStatus.OPEN)
+    if mine.filter(reservation_id__isnull=True).update(updated_at=now):
+        cart.status, cart.reservation_id, cart.updated_at = CartStatus.OPEN, None, now
+        return cart
+    locked = mine.select_for_update().first()
+    if locked is None:
+        raise CartNotOpen()
+    _cart_reservation_drop(locked)
+    _cart_touch(locked)
+    return locked
+
+
 def _cart_item_get(*, cart: Cart, item_id: int) -> CartItem:
     if not 0 < item_id <= MAX_DATABASE_ID:
         raise CartItemNotFound()
@@ -455,13 +512,3 @@ def _cart_reservation_drop(cart: Cart, *, save: bool = True) -> None:
 
 def _cart_touch(cart: Cart) -> None:
     cart.save(update_fields=["updated_at"])
-
-
-def cart_get_or_create_for_request(*, request: HttpRequest) -> tuple[Cart, bool]:
-    """The cart a write from this request goes to, and whether it is a guest cart whose cookie
-    must be (re)set: the signed-in user's open cart (`cart_get_or_create_for_user`), else the
-    cookie's guest cart, else a new guest cart. Not atomic itself; each step is safe on its own."""
-    if request.user.is_authenticated:
-        return cart_get_or_create_for_user(user=request.user), False
-    cart = cart_guest_for_cookie(request=request)
-    return cart or cart_create_guest(client_address=client_address(request)), True

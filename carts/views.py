@@ -45,20 +45,20 @@ def cart_add(request):
         messages.error(request, _first_error(form))
         return redirect("carts:cart")
     sku = form.cleaned_data["sku"]
-    cart, is_guest = services.cart_get_or_create_for_request(request=request)
     try:
-        item = services.cart_item_add(cart=cart, sku=sku, quantity=form.cleaned_data["quantity"])
+        item, is_guest = services.cart_item_add_for_request(
+            request=request, sku=sku, quantity=form.cleaned_data["quantity"]
+        )
     except DomainError as error:
         messages.error(request, error.detail)
-        response = redirect(reverse("catalogue:product_detail", args=[sku]))
+        return redirect(reverse("catalogue:product_detail", args=[sku]))
     except ValidationError as error:
         messages.error(request, _validation_message(error))
-        response = redirect(reverse("catalogue:product_detail", args=[sku]))
-    else:
-        messages.success(request, f"Added {item.product.name} to your cart.")
-        response = redirect("carts:cart")
+        return redirect(reverse("catalogue:product_detail", args=[sku]))
+    messages.success(request, f"Added {item.product.name} to your cart.")
+    response = redirect("carts:cart")
     if is_guest:
-        cart_cookie_set(response, cart=cart)
+        cart_cookie_set(response, cart=item.cart)
     return response
 
 

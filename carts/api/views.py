@@ -23,8 +23,7 @@ from carts.selectors import (
     cart_view_after_write,
 )
 from carts.services import (
-    cart_get_or_create_for_request,
-    cart_item_add,
+    cart_item_add_for_request,
     cart_item_remove,
     cart_item_update,
     cart_merge_on_login,
@@ -88,11 +87,10 @@ class CartItemListView(APIView):
     def post(self, request):
         serializer = CartItemAddInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        cart, is_guest = cart_get_or_create_for_request(request=request)
-        cart_item_add(cart=cart, **serializer.validated_data)
-        response = _cart_response(cart, status_code=status.HTTP_201_CREATED)
+        item, is_guest = cart_item_add_for_request(request=request, **serializer.validated_data)
+        response = _cart_response(item.cart, status_code=status.HTTP_201_CREATED)
         if is_guest:
-            cart_cookie_set(response, cart=cart)
+            cart_cookie_set(response, cart=item.cart)
         return response
 
 
