@@ -63,7 +63,7 @@ from orders.metrics import checkout_outcome_counted
 from orders.models import IdempotencyKey, Order, OrderLine, Payment, Refund
 from orders.services.invoices import invoice_issue
 from yourlocalshop.outbox import outbox_publish
-from yourlocalshop.state_machine import transition
+from yourlocalshop.state_machine import illegal_transition, transition, transition_rows
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ def _phase_1_reserve(*, record: IdempotencyKey, request: CheckoutRequest) -> Ord
     order.subtotal, order.shipping = quote.subtotal, quote.shipping
     order.tax, order.total = quote.tax, quote.total
     order.save()
-    OrderLine.objects.bulk_create(
+    lines = OrderLine.objects.bulk_create(
         OrderLine(
             order=order,
             product=line.product,
@@ -177,8 +177,18 @@ def _phase_1_reserve(*, record: IdempotencyKey, request: CheckoutRequest) -> Ord
         )
         for line in sorted(quote.lines, key=lambda line: line.product.pk)
     )
+    _lines_written(order, lines)
     idempotency_progress(record=record, point=RecoveryPoint.ORDER_CREATED, order=order)
     return order
+
+
+def _lines_written(order: Order, lines: list[OrderLine]) -> None:
+    """Keep the lines just written as the order's prefetched lines (what `prefetch_related`
+    stores), so this execution's phase 3 (invoice, response) does not read them back."""
+    written = order.lines.get_queryset()
+    written._result_cache = lines
+    written._prefetch_done = True
+    order._prefetched_objects_cache = {"lines": written}
 
 
 def _refuse_concurrent_checkout(*, cart_id: uuid.UUID, resuming: Order | None) -> None:
@@ -261,21 +271,22 @@ def _phase_3_complete(
     record: IdempotencyKey | None,
     respond: Respond | None,
 ) -> Order:
-    order = Order.objects.select_for_update().get(pk=order.pk)
-    if order.status == OrderStatus.PAID:
-        return order
+    if not _mark_paid(order):
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.status == OrderStatus.PAID:
+            return order  # paid earlier
+        # The sweeper failed this order meanwhile: the charge is refunded.
+        raise illegal_transition(Order, current=order.status, to=OrderStatus.PAID)
     reservation_commit(reservation_id=order.reservation_id)
-    prefetch_related_objects([order], "lines")  # read by the invoice and the response
+    # Read by the invoice and the response; nothing to read when phase 1 of this execution
+    # wrote them.
+    prefetch_related_objects([order], "lines")
     Payment.objects.create(
         order=order,
         provider_charge_id=charge.charge_id,
         amount=charge.amount,
         currency=charge.currency,
     )
-    # Raises IllegalTransition when the sweeper already failed this order: the charge is refunded.
-    transition(order, to=OrderStatus.PAID, allowed=ORDER_TRANSITIONS)
-    order.paid_at = timezone.now()
-    order.save(update_fields=["status", "status_changed_at", "paid_at", "updated_at"])
     if order.cart_id:
         cart_mark_checked_out(cart_id=order.cart_id)
     outbox_publish(
@@ -284,10 +295,30 @@ def _phase_3_complete(
         payload={"orderId": str(order.pk), "orderNumber": order.number, "total": str(order.total)},
     )
     # Last, because the invoice counter row stays locked until this transaction commits.
-    order.sales_invoices = [invoice_issue(order=order)]
+    order.sales_invoices = [invoice_issue(order=order, first=True)]
     if record is not None and respond is not None:
         idempotency_store(record=record, response=respond(order))
     return order
+
+
+def _mark_paid(order: Order) -> bool:
+    """Move the pending order to paid by one conditional update, which also takes its row lock;
+    False (nothing changed) when it is no longer pending. The order in hand is then current:
+    only a move away from `pending_payment` changes an order while it is paid for."""
+    paid_at = timezone.now()
+    moved = transition_rows(
+        Order.objects.filter(pk=order.pk),
+        to=OrderStatus.PAID,
+        allowed={OrderStatus.PENDING_PAYMENT: ORDER_TRANSITIONS[OrderStatus.PENDING_PAYMENT]},
+        timestamp_field=None,
+        status_changed_at=paid_at,
+        paid_at=paid_at,
+        updated_at=paid_at,
+    )
+    if moved:
+        order.status, order.status_changed_at = OrderStatus.PAID, paid_at
+        order.paid_at = order.updated_at = paid_at
+    return bool(moved)
 
 
 # --- Compensation and the sweeper ---------------------------------------------------------------

@@ -125,15 +125,19 @@ def _issue(
 
 
 @transaction.atomic(savepoint=False)
-def invoice_issue(*, order: Order) -> Invoice:
+def invoice_issue(*, order: Order, first: bool = False) -> Invoice:
     """Issue the order's invoice (one per order, enforced by the database) with the next number.
 
     Atomic; called inside the checkout's completing transaction, as late as possible, because the
     series counter stays locked until that transaction commits. No savepoint of its own: an
     error rolls back the caller's whole transaction (the number with it, so no gap).
-    Idempotent: returns the existing invoice when there is one.
+    Idempotent: returns the existing invoice when there is one. `first` says the caller made
+    the order paid in this transaction, so it has none yet and nothing is looked up (were there
+    one after all, the database refuses the second and the transaction rolls back).
     """
-    existing = Invoice.objects.filter(order=order, kind=InvoiceKind.INVOICE).first()
+    existing = (
+        None if first else Invoice.objects.filter(order=order, kind=InvoiceKind.INVOICE).first()
+    )
     if existing is not None:
         return existing
     lines = [(order_line, order_line.quantity) for order_line in order.lines.all()]
