@@ -7,14 +7,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.core.cache import cache
-from django.db.models import F, FilteredRelation, Prefetch, Q, QuerySet
+from django.db.models import F, FilteredRelation, IntegerField, Prefetch, Q, QuerySet, Value
 from django.http import HttpRequest
 
 from carts.enums import CartStatus
 from carts.errors import CartNotFound
 from carts.models import Cart, CartItem, DeliveryZone
 from carts.pricing import CheckoutQuote, DeliveryRate, QuoteLine, checkout_quote
-from catalogue.selectors import products_on_sale
+from catalogue.selectors import products_all, products_on_sale
 from inventory.selectors import available_by_product_id, available_units
 
 if TYPE_CHECKING:
@@ -68,20 +68,47 @@ def cart_locked_with_items(*, cart_id: uuid.UUID) -> Cart | None:
     return _carts_with_items().select_for_update().filter(pk=cart_id).first()
 
 
-def product_for_cart_line(*, cart_id: uuid.UUID, sku: str) -> "Product | None":
-    """The product on sale with this SKU, with what adding it to the cart needs, in one query:
-    `available` (inventory's rule) and the cart's line of it, if any (`line_id`,
-    `line_quantity`, `line_created_at`, None without one). None when the SKU is not on sale."""
-    return (
-        products_on_sale(skus=[sku])
-        .annotate(line=FilteredRelation("cart_items", condition=Q(cart_items__cart_id=cart_id)))
-        .annotate(
-            line_id=F("line__id"),
-            line_quantity=F("line__quantity"),
-            line_created_at=F("line__created_at"),
-            available=available_units(),
-        )
-        .first()
+def cart_lines_for_add(*, cart_id: uuid.UUID, sku: str) -> tuple["Product | None", list[CartItem]]:
+    """What adding the SKU to the cart needs, in one query: the product on sale with this SKU
+    (None when it is not), annotated `available` (inventory's rule) and `line_id` (its line in
+    the cart, None without one), and the cart's lines with their products, in cart order."""
+    asked = _with_cart_line(products_on_sale(skus=[sku]), cart_id=cart_id).annotate(
+        available=available_units()
+    )
+    others = (
+        _with_cart_line(products_all().exclude(sku=sku), cart_id=cart_id)
+        .filter(cart_line__isnull=False)
+        .annotate(available=Value(None, output_field=IntegerField()))
+    )
+    product, lines = None, []
+    for row in asked.order_by().union(others.order_by(), all=True):
+        if row.sku == sku:
+            product = row
+        if row.line_id is not None:
+            lines.append(
+                CartItem(
+                    pk=row.line_id,
+                    cart_id=cart_id,
+                    product=row,
+                    quantity=row.line_quantity,
+                    unit_price=row.line_unit_price,
+                    price_snapshot_at=row.line_price_snapshot_at,
+                    created_at=row.line_created_at,
+                )
+            )
+    lines.sort(key=lambda line: (line.created_at, line.pk))
+    return product, lines
+
+
+def _with_cart_line(products: QuerySet, *, cart_id: uuid.UUID) -> QuerySet:
+    """`products`, each with the fields of its line in the cart (None without one)."""
+    line = FilteredRelation("cart_items", condition=Q(cart_items__cart_id=cart_id))
+    return products.annotate(cart_line=line).annotate(
+        line_id=F("cart_line__id"),
+        line_quantity=F("cart_line__quantity"),
+        line_unit_price=F("cart_line__unit_price"),
+        line_price_snapshot_at=F("cart_line__price_snapshot_at"),
+        line_created_at=F("cart_line__created_at"),
     )
 
 

@@ -24,7 +24,7 @@ from carts.errors import (
     TooManyActiveReservations,
 )
 from carts.models import CLIENT_ADDRESS_MAX_LENGTH, Cart, CartItem
-from carts.selectors import cart_id_from_cookie, cart_items_prefetch, product_for_cart_line
+from carts.selectors import cart_id_from_cookie, cart_items_prefetch, cart_lines_for_add
 from catalogue.errors import ProductNotFound
 from catalogue.selectors import product_get_active
 from inventory.enums import ReservationStatus
@@ -36,7 +36,7 @@ from inventory.selectors import (
 )
 from inventory.services import ReservationLineRequest, reservation_release, stock_reserve
 from yourlocalshop.api.throttling import client_address
-from yourlocalshop.db import create_unless_duplicate
+from yourlocalshop.db import create_unless_duplicate, prefetched
 from yourlocalshop.state_machine import illegal_transition, transition, transition_rows
 
 # Ids beyond a signed 64-bit integer cannot exist; asking the database would be an error.
@@ -95,32 +95,31 @@ def cart_item_add(*, cart: Cart, sku: str, quantity: int) -> CartItem:
 
 
 def _line_add(*, cart: Cart, sku: str, quantity: int) -> CartItem:
-    """`cart_item_add` for a caller holding the cart's lock (or the only one who knows it)."""
-    product = product_for_cart_line(cart_id=cart.pk, sku=sku)
+    """`cart_item_add` for a caller holding the cart's lock (or the only one who knows it).
+    The cart's lines after the add are kept as `cart.items` (prefetched), read with the product
+    in the add's one query: the answer showing the cart reads nothing more."""
+    product, lines = cart_lines_for_add(cart_id=cart.pk, sku=sku)
     if product is None:
         raise ProductNotFound(f"No product with SKU {sku!r} is on sale.", sku=sku)
-    new_quantity = quantity + (product.line_quantity or 0)
+    line = next((line for line in lines if line.pk == product.line_id), None)
+    new_quantity = quantity + (line.quantity if line else 0)
     _check_sellable(product=product, quantity=new_quantity, available=product.available)
     now = timezone.now()
-    if product.line_id is None:
-        return CartItem.objects.create(
+    if line is None:
+        line = CartItem.objects.create(
             cart=cart,
             product=product,
             quantity=new_quantity,
             unit_price=product.price,
             price_snapshot_at=now,
         )
-    item = CartItem(
-        pk=product.line_id,
-        cart=cart,
-        product=product,
-        quantity=new_quantity,
-        unit_price=product.price,
-        price_snapshot_at=now,
-        created_at=product.line_created_at,
-    )
-    item.save(update_fields=["quantity", "unit_price", "price_snapshot_at"])
-    return item
+        lines.append(line)
+    else:
+        line.cart = cart
+        line.quantity, line.unit_price, line.price_snapshot_at = new_quantity, product.price, now
+        line.save(update_fields=["quantity", "unit_price", "price_snapshot_at"])
+    prefetched(cart, "items", lines)
+    return line
 
 
 def cart_item_add_for_request(

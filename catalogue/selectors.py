@@ -65,6 +65,12 @@ def products_by_sku(*, skus: Iterable[str]) -> dict[str, Product]:
     return found
 
 
+def products_all() -> QuerySet[Product]:
+    """Every product, on sale or not, as a queryset another app can narrow (a cart still lists
+    a line whose product is no longer sold)."""
+    return Product.objects.all()
+
+
 def products_by_id(*, product_ids: Iterable[int]) -> QuerySet[Product]:
     """These products, in no particular order."""
     return Product.objects.select_related("category").filter(id__in=list(product_ids)).order_by()

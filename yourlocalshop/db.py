@@ -19,3 +19,15 @@ def create_unless_duplicate(manager: Manager, **fields) -> Model | None:
             return manager.create(**fields)
     except IntegrityError:
         return None
+
+
+def prefetched(instance: Model, relation: str, objects: list[Model]) -> None:
+    """Store `objects` as `instance`'s prefetched rows of the reverse relation `relation`, as
+    `prefetch_related` does after reading them, so `instance.<relation>.all()` reads nothing:
+    for rows the same request has just written or read in full."""
+    rows = getattr(instance, relation).get_queryset()
+    rows._result_cache = list(objects)
+    rows._prefetch_done = True
+    if not hasattr(instance, "_prefetched_objects_cache"):
+        instance._prefetched_objects_cache = {}
+    instance._prefetched_objects_cache[relation] = rows

@@ -47,8 +47,8 @@ UNSELLABLE = {
 }
 
 
-def _cart_response(cart: Cart, *, status_code: int = status.HTTP_200_OK) -> Response:
-    return Response(CartOutputSerializer(cart_view_after_write(cart=cart)).data, status=status_code)
+def _cart_response(cart: Cart) -> Response:
+    return Response(CartOutputSerializer(cart_view_after_write(cart=cart)).data)
 
 
 def _cart_for_item_change(request) -> Cart:
@@ -88,7 +88,10 @@ class CartItemListView(APIView):
         serializer = CartItemAddInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         item, is_guest = cart_item_add_for_request(request=request, **serializer.validated_data)
-        response = _cart_response(item.cart, status_code=status.HTTP_201_CREATED)
+        # The add kept the cart's lines: nothing is read again.
+        response = Response(
+            CartOutputSerializer(cart_view(cart=item.cart)).data, status=status.HTTP_201_CREATED
+        )
         if is_guest:
             cart_cookie_set(response, cart=item.cart)
         return response

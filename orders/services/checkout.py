@@ -62,6 +62,7 @@ from orders.idempotency import StoredResponse, idempotency_progress, idempotency
 from orders.metrics import checkout_outcome_counted
 from orders.models import IdempotencyKey, Order, OrderLine, Payment, Refund
 from orders.services.invoices import invoice_issue
+from yourlocalshop.db import prefetched
 from yourlocalshop.outbox import outbox_publish
 from yourlocalshop.state_machine import illegal_transition, transition, transition_rows
 
@@ -177,18 +178,9 @@ def _phase_1_reserve(*, record: IdempotencyKey, request: CheckoutRequest) -> Ord
         )
         for line in sorted(quote.lines, key=lambda line: line.product.pk)
     )
-    _lines_written(order, lines)
+    prefetched(order, "lines", lines)  # phase 3 (invoice, response) reads them back from here
     idempotency_progress(record=record, point=RecoveryPoint.ORDER_CREATED, order=order)
     return order
-
-
-def _lines_written(order: Order, lines: list[OrderLine]) -> None:
-    """Keep the lines just written as the order's prefetched lines (what `prefetch_related`
-    stores), so this execution's phase 3 (invoice, response) does not read them back."""
-    written = order.lines.get_queryset()
-    written._result_cache = lines
-    written._prefetch_done = True
-    order._prefetched_objects_cache = {"lines": written}
 
 
 def _refuse_concurrent_checkout(*, cart_id: uuid.UUID, resuming: Order | None) -> None:
