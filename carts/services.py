@@ -316,7 +316,7 @@ def cart_reserve(*, cart: Cart, ttl_seconds: int | None = None):
 
 def cart_reserve_locked(*, cart: Cart, ttl_seconds: int | None = None):
     """`cart_reserve` for a caller that already holds the cart's row lock in its own transaction
-    and read the cart and its items under it (`carts.selectors.cart_locked_with_items`), so
+    and read the cart and its items under it (`carts.selectors.cart_open_locked_with_items`), so
     nothing is read twice. Same guarantees; an error leaves the caller's transaction to roll
     back."""
     if cart.status != CartStatus.OPEN:

@@ -10,25 +10,10 @@ from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils.crypto import constant_time_compare
 
-from carts.enums import CartStatus
-from carts.models import Cart
 from carts.pricing import money
 from orders.enums import InvoiceKind, OrderStatus
 from orders.errors import InvoiceNotFound, OrderNotFound
 from orders.models import Invoice, Order, Refund
-
-
-def checkout_cart_id(*, user, cookie_cart_id: uuid.UUID | None) -> uuid.UUID | None:
-    """The open cart a checkout pays for: the user's, else the cookie's guest cart. Only its id:
-    the checkout re-reads and locks the cart itself."""
-    carts = Cart.objects.filter(status=CartStatus.OPEN)
-    if user is not None and user.is_authenticated:
-        cart_id = carts.filter(owner=user).values_list("pk", flat=True).first()
-        if cart_id is not None:
-            return cart_id
-    if cookie_cart_id is None:
-        return None
-    return carts.filter(pk=cookie_cart_id, owner__isnull=True).values_list("pk", flat=True).first()
 
 
 def _orders_with_details() -> QuerySet[Order]:

@@ -26,10 +26,9 @@ from django.db import transaction
 from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
-from carts.enums import CartStatus
 from carts.errors import CartEmpty, CartNotFound
 from carts.pricing import CheckoutQuote, checkout_quote, money
-from carts.selectors import cart_locked_with_items, delivery_rates
+from carts.selectors import cart_open_locked_with_items, delivery_rates
 from carts.services import cart_mark_checked_out, cart_reserve_locked
 from inventory.services import reservation_commit, reservation_release
 from orders.enums import (
@@ -73,7 +72,7 @@ Respond = Callable[[Order], StoredResponse]
 
 @dataclass(frozen=True)
 class CheckoutRequest:
-    cart_id: uuid.UUID
+    guest_cart_id: uuid.UUID | None  # the cookie's, paid for when the user has no open cart
     user_id: int | None
     email: str
     shipping_address: dict
@@ -129,12 +128,10 @@ def _phase_1_reserve(*, record: IdempotencyKey, request: CheckoutRequest) -> Ord
 
     # The cart and its items are read once, under the cart's row lock, and both pricing and the
     # reservation work from that one read.
-    cart = cart_locked_with_items(cart_id=request.cart_id)
-    if existing is None and cart is None:
-        raise CartEmpty()
-    _refuse_concurrent_checkout(cart_id=request.cart_id, resuming=existing)
-    if cart is None or cart.status != CartStatus.OPEN:
-        raise CartNotFound()
+    cart = cart_open_locked_with_items(user_id=request.user_id, guest_cart_id=request.guest_cart_id)
+    if cart is None:
+        raise CartEmpty() if existing is None else CartNotFound()
+    _refuse_concurrent_checkout(cart_id=cart.pk, resuming=existing)
     quote = _quote_for_checkout(cart=cart, country=request.shipping_address.get("country"))
     if request.expected_total is not None and money(request.expected_total) != quote.total:
         raise PriceChanged(

@@ -20,7 +20,6 @@ from orders.idempotency import (
     response_is_stored,
 )
 from orders.models import IdempotencyKey
-from orders.selectors import checkout_cart_id
 from orders.services.checkout import CheckoutRequest, Respond, order_place
 from yourlocalshop.errors import DomainError
 
@@ -86,7 +85,7 @@ def checkout_execute(
     error or an unexpected exception unlocks `record` without storing, so a retry resumes it.
     """
     checkout = CheckoutRequest(
-        cart_id=checkout_cart_id(user=user, cookie_cart_id=cookie_cart_id),
+        guest_cart_id=cookie_cart_id,
         user_id=user.pk if user.is_authenticated else None,
         email=data["email"],
         shipping_address=data["shipping_address"],
