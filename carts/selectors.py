@@ -67,14 +67,16 @@ def cart_open_locked_with_items(
 ) -> Cart | None:
     """The open cart a checkout pays for, the user's, else the open guest cart `guest_cart_id`
     (the cookie's), with its row locked until the caller's transaction ends and its items and
-    products read under that lock (two queries); None when there is none. Found by what makes
-    it the caller's, not by an id read beforehand: one query fewer, and no cart that moved on in
-    between."""
+    products (with their stock rows) read under that lock (two queries); None when there is
+    none. Found by what makes it the caller's, not by an id read beforehand: one query fewer,
+    and no cart that moved on in between."""
     whose = Q(owner_id=user_id) if user_id is not None else Q(pk__in=[])
     if guest_cart_id is not None:
         whose |= Q(pk=guest_cart_id, owner__isnull=True)
+    # The products' stock rows come along for the reservation, which then reads none itself.
+    items = Prefetch("items", queryset=CartItem.objects.select_related("product__stock_item"))
     return (
-        _carts_with_items()
+        Cart.objects.prefetch_related(items)
         .select_for_update()
         .filter(whose, status=CartStatus.OPEN)
         .order_by(F("owner_id").asc(nulls_last=True))  # the user's own cart first

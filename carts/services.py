@@ -327,7 +327,10 @@ def cart_reserve_locked(*, cart: Cart, ttl_seconds: int | None = None):
     _check_reservation_cap(cart)
     reservation = stock_reserve(
         lines=[
-            ReservationLineRequest(sku=item.product.sku, quantity=item.quantity) for item in items
+            ReservationLineRequest(
+                sku=item.product.sku, quantity=item.quantity, product=item.product
+            )
+            for item in items
         ],
         reference=f"cart:{cart.pk}",
         ttl_seconds=ttl_seconds,

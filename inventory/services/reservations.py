@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from catalogue.models import Product
 from catalogue.selectors import products_on_sale
 from inventory import locking
 from inventory.enums import RESERVATION_TRANSITIONS, ReservationStatus
@@ -47,6 +48,9 @@ from yourlocalshop.state_machine import transition, transition_rows
 class ReservationLineRequest:
     sku: str
     quantity: int
+    # The product of `sku` as the caller read it in this transaction, with its stock row
+    # (`select_related("product__stock_item")`): the reservation then reads neither again.
+    product: Product | None = None
 
 
 def _requested_quantities(lines: Sequence[ReservationLineRequest]) -> dict[str, int]:
@@ -61,6 +65,28 @@ def _requested_quantities(lines: Sequence[ReservationLineRequest]) -> dict[str, 
             )
         quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
     return quantities
+
+
+def _stock_items_on_sale(lines: Sequence[ReservationLineRequest]) -> dict[str, StockItem]:
+    """The stock rows of the lines' products on sale, with their products, keyed by SKU: as the
+    caller read them when every line brings its product with its stock row (a stale row only
+    chooses the locking path of `hold`), else in one query."""
+    products = [line.product for line in lines]
+    if not all(
+        product is not None and Product.stock_item.is_cached(product) for product in products
+    ):
+        return {
+            item.product.sku: item
+            for item in StockItem.objects.select_related("product").filter(
+                product__in=products_on_sale(skus={line.sku for line in lines})
+            )
+        }
+    items = {}
+    for line, product in zip(lines, products, strict=True):
+        item = getattr(product, "stock_item", None)  # None: the product has no stock row
+        if product.is_active and product.sku == line.sku and item is not None:
+            items[line.sku] = item
+    return items
 
 
 def _refresh_existing(
@@ -94,13 +120,7 @@ def stock_reserve(
     reference = require_reference(reference)
     expires_at = expiry(ttl_seconds)
     now = timezone.now()
-    # Products on sale that have a stock row, with their products, keyed by SKU: one query.
-    items = {
-        item.product.sku: item
-        for item in StockItem.objects.select_related("product").filter(
-            product__in=products_on_sale(skus=quantities)
-        )
-    }
+    items = _stock_items_on_sale(lines)
 
     # The common case, a reference without an active reservation, is one insert that the
     # database skips when the reference has one (the partial unique constraint arbitrates, and a
