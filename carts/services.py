@@ -334,6 +334,9 @@ def cart_reserve_locked(*, cart: Cart, ttl_seconds: int | None = None):
         ],
         reference=f"cart:{cart.pk}",
         ttl_seconds=ttl_seconds,
+        # Only a cart's own reservations use its reference, and a cart keeps the id of the last
+        # one until a change releases it: without one, none of them can be active.
+        new_reference=cart.reservation_id is None,
     )
     cart.reservation_id = reservation.id
     cart.save(update_fields=["reservation_id"])

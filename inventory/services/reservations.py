@@ -106,7 +106,11 @@ def _refresh_existing(
 @locking.retry_on_deadlock
 @transaction.atomic(savepoint=False)
 def stock_reserve(
-    *, lines: Sequence[ReservationLineRequest], reference: str, ttl_seconds: int | None = None
+    *,
+    lines: Sequence[ReservationLineRequest],
+    reference: str,
+    ttl_seconds: int | None = None,
+    new_reference: bool = False,
 ) -> InventoryReservation:
     """Hold stock for every line, or for none.
 
@@ -115,6 +119,9 @@ def stock_reserve(
     different lines under that reference raises `ReservationReferenceConflict`. A lapsed one is
     expired and a new reservation made. Raises `InsufficientStock` naming every short SKU
     (unknown and inactive SKUs count as 0 available). Locks: see the module docstring.
+    `new_reference`: the caller knows that no active reservation holds `reference` (a cart
+    that holds none), so the reservation is inserted without looking; were there one after all,
+    its unique constraint fails the caller's transaction.
     """
     quantities = _requested_quantities(lines)
     reference = require_reference(reference)
@@ -127,13 +134,17 @@ def stock_reserve(
     # concurrent insert is waited for): the read that follows, which locks the reference's
     # active reservation, finds either this one or the one to refresh or replace.
     reservation = InventoryReservation(reference=reference, expires_at=expires_at)
-    InventoryReservation.objects.bulk_create([reservation], ignore_conflicts=True)
-    existing = (
-        InventoryReservation.objects.select_for_update()
-        .filter(reference=reference, status=ReservationStatus.ACTIVE)
-        .first()
-    )
     changed_product_ids: list[int] = []
+    if new_reference:
+        reservation.save(force_insert=True)
+        existing = reservation
+    else:
+        InventoryReservation.objects.bulk_create([reservation], ignore_conflicts=True)
+        existing = (
+            InventoryReservation.objects.select_for_update()
+            .filter(reference=reference, status=ReservationStatus.ACTIVE)
+            .first()
+        )
     if existing is None:  # ours lost to a concurrent one that was released again since
         raise ReservationReferenceConflict(
             f"Reference {reference!r} changed while reserving; try again."
