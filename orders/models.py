@@ -67,6 +67,13 @@ class Order(models.Model):
                 condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=models.F("total")),
                 name="order_refund_within_total",
             ),
+            # One checkout per cart at a time, whatever the Idempotency-Key: both would share
+            # the cart's one reservation (the checkout answers `checkout_in_progress`).
+            models.UniqueConstraint(
+                fields=["cart_id"],
+                condition=Q(status=OrderStatus.PENDING_PAYMENT),
+                name="order_one_pending_per_cart",
+            ),
         ]
         indexes = [
             models.Index(fields=["user", "-created_at"], name="order_user_recent_idx"),

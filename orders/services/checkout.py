@@ -22,7 +22,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
@@ -90,7 +90,15 @@ def order_place(*, record: IdempotencyKey, request: CheckoutRequest, respond: Re
     Raises the domain error to answer with (`CartEmpty`, `InsufficientStock`, `PriceChanged`,
     `PaymentDeclined`, `PaymentUnavailable`, `CheckoutFailed`, ...).
     """
-    order = _phase_1_reserve(record=record, request=request)
+    try:
+        order = _phase_1_reserve(record=record, request=request)
+    except _OrderRefused as refused:
+        # The database keeps one checkout per cart paying at a time, whatever the
+        # Idempotency-Key (both would share the cart's one reservation).
+        pending = Order.objects.filter(cart_id=refused.cart_id, status=OrderStatus.PENDING_PAYMENT)
+        if pending.exists():
+            raise CheckoutInProgress() from None
+        raise refused.__cause__ from None
     if order.status == OrderStatus.REFUNDED and not order.paid_at:
         raise CheckoutFailed(  # compensated by an earlier execution that died before answering
             "The order could not be completed and the payment was refunded.",
@@ -131,7 +139,6 @@ def _phase_1_reserve(*, record: IdempotencyKey, request: CheckoutRequest) -> Ord
     cart = cart_open_locked_with_items(user_id=request.user_id, guest_cart_id=request.guest_cart_id)
     if cart is None:
         raise CartEmpty() if existing is None else CartNotFound()
-    _refuse_concurrent_checkout(cart_id=cart.pk, resuming=existing)
     quote = _quote_for_checkout(cart=cart, country=request.shipping_address.get("country"))
     if request.expected_total is not None and money(request.expected_total) != quote.total:
         raise PriceChanged(
@@ -161,7 +168,10 @@ def _phase_1_reserve(*, record: IdempotencyKey, request: CheckoutRequest) -> Ord
     order.currency = quote.currency
     order.subtotal, order.shipping = quote.subtotal, quote.shipping
     order.tax, order.total = quote.tax, quote.total
-    order.save()
+    try:
+        order.save()
+    except IntegrityError as error:
+        raise _OrderRefused(cart_id=cart.pk) from error
     lines = OrderLine.objects.bulk_create(
         OrderLine(
             order=order,
@@ -180,14 +190,12 @@ def _phase_1_reserve(*, record: IdempotencyKey, request: CheckoutRequest) -> Ord
     return order
 
 
-def _refuse_concurrent_checkout(*, cart_id: uuid.UUID, resuming: Order | None) -> None:
-    """One checkout per cart at a time, whatever the Idempotency-Key: both would share the cart's
-    one reservation. Caller holds the cart's row lock."""
-    others = Order.objects.filter(cart_id=cart_id, status=OrderStatus.PENDING_PAYMENT)
-    if resuming is not None:
-        others = others.exclude(pk=resuming.pk)
-    if others.exists():
-        raise CheckoutInProgress()
+class _OrderRefused(Exception):
+    """Phase 1's order row refused by a constraint (its transaction is rolled back)."""
+
+    def __init__(self, *, cart_id: uuid.UUID):
+        super().__init__(cart_id)
+        self.cart_id = cart_id
 
 
 def _quote_for_checkout(*, cart, country: str) -> CheckoutQuote:
