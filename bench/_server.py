@@ -113,7 +113,10 @@ class Services:
             if process.poll() is not None:
                 raise SystemExit(f"gunicorn exited with {process.returncode} (port {port} taken?)")
             try:
-                with urllib.request.urlopen(f"{server.base_url}/api/health", timeout=1) as answer:
+                # Readiness (the database answers), not the detail probe: a slow cache or broker
+                # check on a loaded machine answers the detail 503 while the shop can serve.
+                ready_url = f"{server.base_url}/api/health/ready"
+                with urllib.request.urlopen(ready_url, timeout=1) as answer:
                     if answer.status == 200:
                         return server
             except OSError:

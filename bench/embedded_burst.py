@@ -118,7 +118,7 @@ class EmbeddedShop:
         self.log = log
         self.process: subprocess.Popen | None = None
 
-    def start(self, *, timeout: float = 120) -> float:
+    def start(self, *, timeout: float = 300) -> float:
         """Start and wait for /api/health; returns the seconds it took."""
         started = time.monotonic()
         self.process = subprocess.Popen(
@@ -129,7 +129,7 @@ class EmbeddedShop:
             if self.process.poll() is not None:
                 raise SystemExit(f"{' '.join(self.command)} exited with {self.process.returncode}")
             try:
-                if httpx.get(f"{self.base_url}/api/health", timeout=2).status_code == 200:
+                if httpx.get(f"{self.base_url}/api/health/ready", timeout=2).status_code == 200:
                     return time.monotonic() - started
             except httpx.TransportError:
                 pass

@@ -80,7 +80,7 @@ SERVER_PID=$!
 
 for _ in $(seq 1 100); do
   if "$BIN/python" -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=1)" \
-    "${BASE_URL}/api/health" 2>/dev/null; then
+    "${BASE_URL}/api/health/ready" 2>/dev/null; then
     break
   fi
   kill -0 "$SERVER_PID" || { echo "gunicorn did not start" >&2; exit 1; }
