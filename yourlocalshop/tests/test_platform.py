@@ -138,3 +138,15 @@ def test_a_sqlite_database_file_is_opened_in_wal_mode_with_immediate_transaction
         assert shop_file.transaction_mode == "IMMEDIATE"
     finally:
         raw.close()
+
+
+@pytest.mark.django_db
+def test_an_unsafe_request_to_an_unknown_api_url_is_a_404_not_a_csrf_403():
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).delete(
+        "/api/cart/items/null,null", headers={"Authorization": "Token not-a-token"}
+    )
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
