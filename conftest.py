@@ -111,6 +111,19 @@ def tax_mode(request, settings) -> bool:
 
 
 @pytest.fixture
+def outbox_in_process(monkeypatch):
+    """Deliver outbox events in the test's process, whether or not a broker is configured (the
+    PostgreSQL + Redis suite has one, with no worker consuming it)."""
+    from yourlocalshop import outbox
+
+    monkeypatch.setattr(
+        outbox.outbox_deliver_task,
+        "delay",
+        lambda event_id: outbox.outbox_deliver(event_id=event_id),
+    )
+
+
+@pytest.fixture
 def customer(db):
     from accounts.tests.factories import UserFactory
 

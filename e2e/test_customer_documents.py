@@ -24,7 +24,14 @@ from returns.enums import ReturnLineCondition
 from returns.models import ReturnRequest
 from returns.services import return_approve, return_receive
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    # The live server runs in this process: its outbox events are delivered here too, so the
+    # emails reach mail.outbox on the PostgreSQL + Redis suite, where no worker runs.
+    pytest.mark.usefixtures("outbox_in_process"),
+]
 
 PASSWORD = "correct-horse-battery"
 NAME = "Zoë Łukasiewicz 王小明"

@@ -16,7 +16,7 @@ from orders.tests.factories import stocked_product
 from yourlocalshop import outbox
 from yourlocalshop.models import OutboxEvent, ProcessedEvent
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outbox_in_process")]
 
 POLISH_ADDRESS = {
     "name": "Zoë Łukasiewicz 王小明",
@@ -26,16 +26,6 @@ POLISH_ADDRESS = {
     "postcode": "90-001",
     "country": "PL",
 }
-
-
-@pytest.fixture(autouse=True)
-def _deliver_in_process(monkeypatch):
-    """Run the outbox delivery here, whether or not a broker is configured."""
-    monkeypatch.setattr(
-        outbox.outbox_deliver_task,
-        "delay",
-        lambda event_id: outbox.outbox_deliver(event_id=event_id),
-    )
 
 
 @pytest.fixture(autouse=True)

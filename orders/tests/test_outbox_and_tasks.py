@@ -9,17 +9,7 @@ from orders.tasks import purge_idempotency_keys_task
 from yourlocalshop import outbox
 from yourlocalshop.models import OutboxEvent, ProcessedEvent
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _deliver_in_process(monkeypatch):
-    """Run the delivery task here, whether or not a broker is configured."""
-    monkeypatch.setattr(
-        outbox.outbox_deliver_task,
-        "delay",
-        lambda event_id: outbox.outbox_deliver(event_id=event_id),
-    )
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outbox_in_process")]
 
 
 @pytest.fixture
