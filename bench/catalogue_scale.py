@@ -2,11 +2,15 @@
 cached and cold, a 5,000-row supplier price update under browsing, and the list's query plans.
 
     .venv/bin/python bench/catalogue_scale.py [--products 520 50000] [--duration 8]
-                                              [--skip-update] [--skip-explain]
+                                              [--skip-reads] [--skip-update] [--skip-explain]
+                                              [--prepare-only | --reuse]
 
-For each size it (re)creates the database `yls_scale` (BENCH_DATABASE_URL), seeds
-`sample_products.json`, and for a size above 520 adds generated products
-(`bench/catalogue_data.py`) through the same import; then two gunicorns (2 sync workers each,
+For each size it (re)creates the database `yls_scale_<size>` (BENCH_DATABASE_URL + `_<size>`),
+seeds `sample_products.json`, and for a size above 520 adds generated products
+(`bench/catalogue_data.py`) through the same import. Loading 50,000 products takes minutes on a
+shared machine, so `--prepare-only` loads the databases and stops, and `--reuse` measures
+databases loaded before (only the cache is emptied and warmed again); each measuring run then
+stays short enough for a quiet machine. Then two gunicorns (2 sync workers each,
 persistent connections) serve it: one as configured (cached), one with every catalogue cache
 timeout at 0 (cold: each request reads the database as on an empty cache, while still reading
 its tokens). wrk drives each scenario at --connections (16) for --duration seconds after a
@@ -48,22 +52,29 @@ SAMPLE_SIZE = 520  # sample_products.json
 COLD = {"CATALOGUE_CACHE_SECONDS": "0", "CATALOGUE_STOCK_HINT_CACHE_SECONDS": "0"}
 
 
-def services(**settings: str) -> Services:
+def services(products: int, **settings: str) -> Services:
     return Services(
-        database_url=DATABASE_URL, redis_url=REDIS_URL, cache_prefix="yls-scale", ACCESS_LOG="0",
-        **settings,
+        database_url=f"{DATABASE_URL}_{products}", redis_url=REDIS_URL, cache_prefix="yls-scale",
+        ACCESS_LOG="0", **settings,
     )  # fmt: skip
 
 
 def prepare(products: int) -> float:
-    base = services()
+    """Load the size's database afresh; returns the seconds the generated products took."""
+    base = services(products)
     base.reset_database()
     base.manage("seed_products", "--file", "sample_products.json")
     seconds = 0.0
     if products > SAMPLE_SIZE:
         seconds = seed_generated_catalogue(base, products=products - SAMPLE_SIZE)
-    base.manage("warm_catalogue_cache", "--top", "500")
     return seconds
+
+
+def warm(products: int) -> None:
+    """An empty cache warmed as a deploy warms it (the other size's entries are gone too)."""
+    base = services(products)
+    base.reset_cache()
+    base.manage("warm_catalogue_cache", "--top", "500")
 
 
 def scenario_paths(products: int, rng: random.Random) -> dict[str, list[str]]:
@@ -80,8 +91,8 @@ print(json.dumps({
 """
     found = json.loads(
         subprocess.run(
-            [PYTHON, "-c", code], cwd=ROOT, env=services().env, check=True, capture_output=True,
-            text=True,
+            [PYTHON, "-c", code], cwd=ROOT, env=services(products).env, check=True,
+            capture_output=True, text=True,
         ).stdout
     )  # fmt: skip
     pages = max(1, len(found["skus"]) // 20)
@@ -99,10 +110,12 @@ print(json.dumps({
     }
 
 
-def measure_reads(paths: dict[str, list[str]], *, duration: float, connections: int) -> dict:
+def measure_reads(
+    products: int, paths: dict[str, list[str]], *, duration: float, connections: int
+) -> dict:
     results = {}
     for mode, settings in (("cached", {}), ("cold", COLD)):
-        runner = services(**settings)
+        runner = services(products, **settings)
         server = runner.start_gunicorn(workers=2)
         try:
             for name, targets in paths.items():
@@ -128,7 +141,9 @@ def measure_reads(paths: dict[str, list[str]], *, duration: float, connections: 
     return results
 
 
-def price_update_under_load(paths: dict[str, list[str]], *, connections: int) -> dict:
+def price_update_under_load(
+    products: int, paths: dict[str, list[str]], *, connections: int
+) -> dict:
     """Apply 5,000 new prices while wrk browses; when is every new price served?"""
     rng = random.Random(7)
     code = """
@@ -140,8 +155,8 @@ print(json.dumps({p.sku: str(p.price) for p in Product.objects.filter(is_active=
 """
     prices = json.loads(
         subprocess.run(
-            [PYTHON, "-c", code], cwd=ROOT, env=services().env, check=True, capture_output=True,
-            text=True,
+            [PYTHON, "-c", code], cwd=ROOT, env=services(products).env, check=True,
+            capture_output=True, text=True,
         ).stdout
     )  # fmt: skip
     new_prices = {
@@ -152,7 +167,7 @@ print(json.dumps({p.sku: str(p.price) for p in Product.objects.filter(is_active=
         writer = csv.writer(file)
         writer.writerow(["sku", "price"])
         writer.writerows(new_prices.items())
-    runner = services()
+    runner = services(products)
     server = runner.start_gunicorn(workers=2)
     browse = paths["list p1"] + paths["random page"][:50] + paths["detail"][:200]
     try:
@@ -205,11 +220,11 @@ def _price(base_url: str, sku: str) -> str | None:
         return json.load(answer).get("price")
 
 
-def explain() -> str:
+def explain(products: int) -> str:
     code = Path(__file__).with_name("catalogue_explain.py").read_text(encoding="utf-8")
     return subprocess.run(
-        [PYTHON, "-c", code], cwd=ROOT, env=services().env, check=True, capture_output=True,
-        text=True,
+        [PYTHON, "-c", code], cwd=ROOT, env=services(products).env, check=True,
+        capture_output=True, text=True,
     ).stdout  # fmt: skip
 
 
@@ -218,29 +233,38 @@ def main() -> None:
     parser.add_argument("--products", type=int, nargs="+", default=[SAMPLE_SIZE, 50_000])
     parser.add_argument("--duration", type=float, default=8)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--skip-reads", action="store_true")
     parser.add_argument("--skip-update", action="store_true")
     parser.add_argument("--skip-explain", action="store_true")
+    databases = parser.add_mutually_exclusive_group()
+    databases.add_argument("--prepare-only", action="store_true", help="load, do not measure")
+    databases.add_argument("--reuse", action="store_true", help="measure databases loaded before")
     options = parser.parse_args()
-    if message := wrk_missing():
+    if not options.prepare_only and (message := wrk_missing()):
         raise SystemExit(message)
-    report = {}
+    report: dict = {}
     for products in options.products:
         print(f"\n{products:,} products ({time.strftime('%H:%M:%S')}, load average "
               f"{' '.join(f'{v:.1f}' for v in os.getloadavg())})", flush=True)  # fmt: skip
-        load_seconds = prepare(products)
+        report[products] = {}
+        if not options.reuse:
+            report[products]["load seconds"] = round(prepare(products), 1)
+        if options.prepare_only:
+            continue
+        warm(products)
         paths = scenario_paths(products, random.Random(products))
-        report[products] = {"load seconds": round(load_seconds, 1)}
-        report[products]["reads"] = measure_reads(
-            paths, duration=options.duration, connections=options.connections
-        )
+        if not options.skip_reads:
+            report[products]["reads"] = measure_reads(
+                products, paths, duration=options.duration, connections=options.connections
+            )
     largest = max(options.products)
-    if not options.skip_update:
+    if not options.prepare_only and not options.skip_update:
         print(f"\n5,000 new prices at {largest:,} products, while browsing:", flush=True)
         report[largest]["price update"] = price_update_under_load(
-            paths, connections=options.connections
+            largest, paths, connections=options.connections
         )
-    if not options.skip_explain:
-        plans = explain()
+    if not options.prepare_only and not options.skip_explain:
+        plans = explain(largest)
         print(f"\nEXPLAIN (ANALYZE) at {largest:,} products:\n{plans}")
         report[largest]["explain"] = plans
     output = ROOT / "bench" / "results" / "catalogue_scale.json"

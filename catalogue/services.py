@@ -25,6 +25,7 @@ from catalogue.cache import (
 from catalogue.errors import SeedFileInvalid
 from catalogue.images import renditions, sample_image
 from catalogue.models import Category, Product
+from yourlocalshop.db import bulk_written
 
 PRODUCT_FIELDS = {
     "sku",
@@ -42,7 +43,6 @@ CATEGORY_FIELDS = {"slug", "name", "parent"}
 # What an import writes to an existing product (a row may leave out the optional ones).
 IMPORT_WRITTEN_FIELDS = sorted(PRODUCT_FIELDS)
 IMPORT_BATCH = 1_000  # rows per INSERT/UPDATE statement, and per `IN (...)` list
-ANALYZE_AFTER_ROWS = 1_000  # an import writing this many products refreshes the statistics
 
 
 @dataclass(frozen=True)
@@ -229,20 +229,10 @@ def _catalogue_import_rows(
     )
     changes += [product_change(product, previous=None) for product in to_create]
     products_changed(changes)
-    if len(to_create) + len(to_update) >= ANALYZE_AFTER_ROWS:
-        transaction.on_commit(_products_analyze, robust=True)
+    bulk_written(Product, Category, rows=len(to_create) + len(to_update))
     return ImportResult(
         products=result, created=len(to_create), updated=len(to_update), unchanged=unchanged
     )
-
-
-def _products_analyze() -> None:
-    """(PostgreSQL) Refresh the planner's statistics of the product table: until autovacuum
-    gets to it, a freshly loaded catalogue is planned as the small table it was (sequential
-    scans of 50,000 rows for the list and the search, measured: 270 ms and 1.9 s a query)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(Product._meta.db_table)}")
 
 
 def _categories_upsert(rows: list[dict]) -> dict[str, Category]:
@@ -288,6 +278,7 @@ def product_prices_set(*, prices: dict[int, Decimal]) -> int:
                 product.updated_at = now
                 changed.append(product)
     _prices_write(changed, now=now)
+    bulk_written(Product, rows=len(changed))  # its index-only scans need the visibility map again
     products_changed(product_change(product, previous=product.loaded_values) for product in changed)
     return len(changed)
 

@@ -31,6 +31,7 @@ from inventory.services.steps import (
     stock_item_locked_for,
     stock_items_add_on_hand,
 )
+from yourlocalshop.db import bulk_written
 
 logger = logging.getLogger(__name__)
 
@@ -205,6 +206,7 @@ def _stock_move_many(*, products, delta_for, kind: str, note: str, user) -> int:
         ],
         batch_size=BULK_CHUNK,
     )
+    bulk_written(StockItem, StockMovement, rows=len(moved))
     notify_stock_changed(stock_item.product_id for stock_item, _ in moved)
     return len(moved)
 
