@@ -11,7 +11,6 @@ unlocked and a retry resumes from the recovery point.
 import hashlib
 import json
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from orders.enums import IdempotencyState, OrderStatus, RecoveryPoint
+from orders.enums import IdempotencyState, OrderStatus
 from orders.errors import (
     IdempotencyKeyRequired,
     IdempotencyKeyReused,
@@ -134,46 +133,27 @@ def stored_response(record: IdempotencyKey) -> StoredResponse:
 
 
 def idempotency_complete(
-    *, record: IdempotencyKey, response: StoredResponse | Callable[[], StoredResponse]
+    *, record: IdempotencyKey, response: StoredResponse, point: str | None = None
 ) -> StoredResponse:
-    """Store the final response and unlock. Atomic; if the execution already stored one (inside its
-    own completing transaction), that one wins and is returned (a callable `response` is then
-    never built)."""
-    if record.state == IdempotencyState.COMPLETED:
-        return stored_response(record)  # completed by this very execution: nothing to re-read
-    with transaction.atomic():
-        locked = IdempotencyKey.objects.select_for_update().get(pk=record.pk)
-        if locked.state == IdempotencyState.COMPLETED:
-            return stored_response(locked)
-        if callable(response):
-            response = response()
-        locked.state = IdempotencyState.COMPLETED
-        locked.locked_at = None
-        locked.response_status = response.status
-        locked.response_body = response.body
-        locked.response_headers = response.headers
-        locked.save()
-    return response
-
-
-def idempotency_store(*, record: IdempotencyKey, response: StoredResponse) -> None:
-    """Store the final response inside the caller's completing transaction, in one statement.
-
-    The caller guarantees it is the only execution that can complete this record (the checkout
-    holds the order's row lock), so no lock on the record itself is taken.
-    """
+    """Store the final response and unlock (moving the recovery point to `point` if given), in one
+    conditional statement; returns `response`, or the one an earlier execution of the same key
+    stored first (its lease had run out meanwhile), which wins."""
     completed = {
         "state": IdempotencyState.COMPLETED,
-        "recovery_point": RecoveryPoint.FINISHED,
         "locked_at": None,
         "response_status": response.status,
         "response_body": response.body,
         "response_headers": response.headers,
         "updated_at": timezone.now(),
     }
-    IdempotencyKey.objects.filter(pk=record.pk).update(**completed)
+    if point is not None:
+        completed["recovery_point"] = point
+    in_progress = IdempotencyKey.objects.filter(pk=record.pk, state=IdempotencyState.IN_PROGRESS)
+    if not in_progress.update(**completed):
+        return stored_response(IdempotencyKey.objects.get(pk=record.pk))
     for field, value in completed.items():
         setattr(record, field, value)
+    return response
 
 
 def idempotency_release(*, record: IdempotencyKey) -> None:

@@ -35,7 +35,7 @@ from orders.selectors import (
     orders_placed_by_user,
     payment_failures_for_user,
 )
-from orders.services import checkout_attempt
+from orders.services import checkout_answer, checkout_attempt
 from yourlocalshop.errors import DomainError
 
 ORDERS_PER_PAGE = 20
@@ -52,7 +52,7 @@ def order_page_section_register(section: OrderPageSection) -> None:
         _order_page_sections.append(section)
 
 
-def _confirmation_response(order) -> StoredResponse:
+def _confirmation_redirect(order) -> StoredResponse:
     return StoredResponse(
         status=303,
         body=b"",
@@ -60,26 +60,37 @@ def _confirmation_response(order) -> StoredResponse:
     )
 
 
-def _error_response(error: DomainError) -> StoredResponse:
+def _refusal_stored(error: DomainError) -> StoredResponse:
+    """A refused attempt as the page stores it, for a refresh to show again (`_refusal_detail`)."""
     body = json.dumps({"code": error.code, "detail": error.detail, **error.extra}, default=str)
     return StoredResponse(
         status=error.status, body=body.encode(), headers={"Content-Type": "application/json"}
     )
 
 
+def _refusal_detail(stored: StoredResponse) -> str:
+    return json.loads(stored.body)["detail"]
+
+
 def _place_order(request, form: CheckoutForm) -> StoredResponse:
-    stored, _replayed = checkout_attempt(
+    """Run the form's checkout attempt. Returns its stored answer: a redirect to the order's
+    confirmation, or (a replay) a refusal stored earlier. A refusal of this very execution is
+    stored, then raised as its domain error."""
+    attempt = checkout_attempt(
         user=request.user,
         cookie_cart_id=cart_id_from_cookie(request),
         key=idempotency_key_validate(form.cleaned_data["idempotency_key"]),
         path=request.path,
         body=form.api_body(),
         data=form.checkout_data,
-        respond=_confirmation_response,
-        respond_error=_error_response,
         in_progress_wait_seconds=IN_PROGRESS_WAIT_SECONDS,
     )
-    return stored
+    if isinstance(attempt, StoredResponse):
+        return attempt
+    if attempt.error is None:
+        return checkout_answer(outcome=attempt, response=_confirmation_redirect(attempt.order))
+    checkout_answer(outcome=attempt, response=_refusal_stored(attempt.error))
+    raise attempt.error
 
 
 def _priced_for(request, *, country: str):
@@ -101,14 +112,14 @@ def checkout(request):
         form = CheckoutForm(request.POST, request=request)
         if form.is_valid():
             try:
-                outcome = _place_order(request, form)
+                answer = _place_order(request, form)
+                if answer.status == 303:
+                    return redirect(answer.headers["Location"])
+                status, detail = answer.status, _refusal_detail(answer)
             except DomainError as error:
-                outcome = _error_response(error)
-            if outcome.status == 303:
-                return redirect(outcome.headers["Location"])
-            messages.error(request, json.loads(outcome.body)["detail"])
+                status, detail = error.status, error.detail
+            messages.error(request, detail)
             # That attempt is settled (a refresh replays it): another try is a new attempt.
-            status = outcome.status
             priced = _priced_for(request, country=form.cleaned_data["country"])
             form = CheckoutForm(
                 initial={

@@ -28,7 +28,7 @@ from orders.selectors import (
     order_lookup,
     orders_for_user,
 )
-from orders.services import checkout_attempt
+from orders.services import CheckoutOutcome, checkout_answer, checkout_attempt
 from orders.throttles import CheckoutRateThrottle
 from yourlocalshop.api.problems import PROBLEM_CONTENT_TYPE, problem
 from yourlocalshop.api.schema import NOT_SIGNED_IN, problem_details
@@ -64,6 +64,12 @@ def _created(order) -> StoredResponse:
         content_type="application/json",
         headers={"Location": f"/api/orders/{order.pk}"},
     )
+
+
+def _outcome_rendered(outcome: CheckoutOutcome) -> StoredResponse:
+    if outcome.error is not None:
+        return _problem_rendered(outcome.error)
+    return _created(outcome.order)
 
 
 def _problem_rendered(error: DomainError) -> StoredResponse:
@@ -210,17 +216,18 @@ class OrderListCreateView(ListAPIView):
         key = idempotency_key_validate(request.headers.get("Idempotency-Key"))
         serializer = OrderCreateInputSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        stored, replayed = checkout_attempt(
+        attempt = checkout_attempt(
             user=request.user,
             cookie_cart_id=cart_id_from_cookie(request),
             key=key,
             path=request.path,
             body=request.data,
             data=serializer.validated_data,
-            respond=_created,
-            respond_error=_problem_rendered,
         )
-        return _http_response(stored, replayed=replayed)
+        if isinstance(attempt, StoredResponse):
+            return _http_response(attempt, replayed=True)
+        answer = checkout_answer(outcome=attempt, response=_outcome_rendered(attempt))
+        return _http_response(answer)
 
 
 class OrderDetailView(APIView):

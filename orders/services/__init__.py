@@ -11,7 +11,7 @@ from orders.services.checkout import (
     checkouts_abandoned,
     order_place,
 )
-from orders.services.execution import checkout_attempt
+from orders.services.execution import CheckoutOutcome, checkout_answer, checkout_attempt
 from orders.services.invoices import CreditNoteLineRequest, credit_note_issue, invoice_issue
 from orders.services.lifecycle import (
     order_mark_delivered,
@@ -22,8 +22,10 @@ from orders.services.lifecycle import (
 from orders.services.notifications import order_confirmation_send, order_page_url
 
 __all__ = [
+    "CheckoutOutcome",
     "CheckoutRequest",
     "CreditNoteLineRequest",
+    "checkout_answer",
     "checkout_attempt",
     "checkout_settle_abandoned",
     "checkouts_abandoned",

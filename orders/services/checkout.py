@@ -6,17 +6,17 @@
    create the order `pending_payment` with price snapshots and the provider idempotency key.
 2. charge (no transaction): the payment gateway, retried on transient errors with the same key.
 3. complete (transaction): commit the stock, record the payment, mark the order paid and the cart
-   checked out, publish `order_paid`, issue the invoice, store the idempotent response.
+   checked out, publish `order_paid`, issue the invoice.
 
 Every phase is resumable from the idempotency record's recovery point, and the gateway is
 idempotent on the order's provider key, so a retry, a crash or the sweeper never charges twice.
 A charge whose order did not commit as paid is refunded (`_compensate`); what runs after the
-paid commit can never undo it.
+paid commit can never undo it. The outcome is the paid order or a domain error; what a front end
+answers with is its own (`orders.services.execution`).
 """
 
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -57,7 +57,7 @@ from orders.gateways import (
     validated_refund,
     with_retries,
 )
-from orders.idempotency import StoredResponse, idempotency_progress, idempotency_store
+from orders.idempotency import idempotency_progress
 from orders.metrics import checkout_outcome_counted
 from orders.models import IdempotencyKey, Order, OrderLine, Payment, Refund
 from orders.services.invoices import invoice_issue
@@ -66,8 +66,6 @@ from yourlocalshop.outbox import outbox_publish
 from yourlocalshop.state_machine import illegal_transition, transition, transition_rows
 
 logger = logging.getLogger(__name__)
-
-Respond = Callable[[Order], StoredResponse]
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,7 @@ class CheckoutRequest:
 
 
 @checkout_outcome_counted
-def order_place(*, record: IdempotencyKey, request: CheckoutRequest, respond: Respond) -> Order:
+def order_place(*, record: IdempotencyKey, request: CheckoutRequest) -> Order:
     """Place (or resume placing) the order of `record`'s execution; returns it paid.
 
     Guarantees: at most one order and one charge per idempotency record; stock leaves `on_hand`
@@ -111,7 +109,7 @@ def order_place(*, record: IdempotencyKey, request: CheckoutRequest, respond: Re
     idempotency_progress(
         record=record, point=RecoveryPoint.CHARGED, provider_charge_id=charge.charge_id
     )
-    return _complete_or_compensate(order=order, charge=charge, record=record, respond=respond)
+    return _complete_or_compensate(order=order, charge=charge)
 
 
 # --- Phase 1 ------------------------------------------------------------------------------------
@@ -261,13 +259,7 @@ def _payment_failed(*, order: Order, code: str) -> None:
 
 
 @transaction.atomic
-def _phase_3_complete(
-    *,
-    order: Order,
-    charge: GatewayCharge,
-    record: IdempotencyKey | None,
-    respond: Respond | None,
-) -> Order:
+def _phase_3_complete(*, order: Order, charge: GatewayCharge) -> Order:
     if not _mark_paid(order):
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.status == OrderStatus.PAID:
@@ -275,8 +267,8 @@ def _phase_3_complete(
         # The sweeper failed this order meanwhile: the charge is refunded.
         raise illegal_transition(Order, current=order.status, to=OrderStatus.PAID)
     reservation_commit(reservation_id=order.reservation_id)
-    # Read by the invoice and the response; nothing to read when phase 1 of this execution
-    # wrote them.
+    # Read by the invoice and by whoever shows the paid order; nothing to read when phase 1 of
+    # this execution wrote them.
     prefetch_related_objects([order], "lines")
     Payment.objects.create(
         order=order,
@@ -291,10 +283,10 @@ def _phase_3_complete(
         aggregate_id=str(order.pk),
         payload={"orderId": str(order.pk), "orderNumber": order.number, "total": str(order.total)},
     )
-    # Last, because the invoice counter row stays locked until this transaction commits.
-    order.sales_invoices = [invoice_issue(order=order, first=True)]
-    if record is not None and respond is not None:
-        idempotency_store(record=record, response=respond(order))
+    # Last, because the invoice counter row stays locked until this transaction commits. The
+    # order's one invoice is kept as its prefetched invoices, like its lines: whoever shows the
+    # paid order reads neither again.
+    prefetched(order, "invoices", [invoice_issue(order=order, first=True)])
     return order
 
 
@@ -321,13 +313,7 @@ def _mark_paid(order: Order) -> bool:
 # --- Compensation and the sweeper ---------------------------------------------------------------
 
 
-def _complete_or_compensate(
-    *,
-    order: Order,
-    charge: GatewayCharge,
-    record: IdempotencyKey | None,
-    respond: Respond | None,
-) -> Order:
+def _complete_or_compensate(*, order: Order, charge: GatewayCharge) -> Order:
     """Phase 3; if it fails, refund the charge only when the database says the order did not
     commit as paid.
 
@@ -337,7 +323,7 @@ def _complete_or_compensate(
     the same key, or the sweeper, settles the order from its committed state.
     """
     try:
-        return _phase_3_complete(order=order, charge=charge, record=record, respond=respond)
+        return _phase_3_complete(order=order, charge=charge)
     except Exception as error:
         paid = Order.objects.filter(pk=order.pk, paid_at__isnull=False).first()
         if paid is not None:
@@ -427,7 +413,7 @@ def checkout_settle_abandoned(*, order_id: uuid.UUID) -> str:
         return OrderStatus.FAILED
     charge = validated_charge(charge, amount=order.total, currency=order.currency)
     try:
-        return _complete_or_compensate(order=order, charge=charge, record=None, respond=None).status
+        return _complete_or_compensate(order=order, charge=charge).status
     except CheckoutFailed:
         return OrderStatus.REFUNDED
 

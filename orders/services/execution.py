@@ -1,15 +1,21 @@
 """One checkout attempt under the idempotency protocol (`orders.idempotency`), shared by
 `POST /api/orders` and the checkout page: whose keys they are, claiming the attempt, placing the
-order and storing (or releasing) the outcome. What a response looks like (JSON, a redirect) is
-the caller's, passed in as `respond` and `respond_error`.
+order and storing (or releasing) the answer.
+
+An attempt that runs comes to a `CheckoutOutcome`: the paid order or the domain error refusing it.
+Each front end renders that outcome its own way (the API's JSON, the page's redirect) and answers
+with `checkout_answer`, which stores the rendering for the key, so every later request with the
+same key and body is answered with exactly those bytes.
 """
 
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from carts.errors import CartEmpty
+from orders.enums import RecoveryPoint
 from orders.errors import IdempotencyRequestInProgress
 from orders.idempotency import (
     StoredResponse,
@@ -19,12 +25,28 @@ from orders.idempotency import (
     request_fingerprint,
     response_is_stored,
 )
-from orders.models import IdempotencyKey
-from orders.services.checkout import CheckoutRequest, Respond, order_place
+from orders.models import IdempotencyKey, Order
+from orders.services.checkout import CheckoutRequest, order_place
 from yourlocalshop.errors import DomainError
 
-RespondError = Callable[[DomainError], StoredResponse]
 IN_PROGRESS_POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class CheckoutOutcome:
+    """What a checkout attempt that ran came to: the paid `order`, or the domain `error` that
+    refused it (exactly one of them). `record` is the attempt's idempotency record."""
+
+    record: IdempotencyKey
+    order: Order | None = None
+    error: DomainError | None = None
+
+    @property
+    def is_final(self) -> bool:
+        """Whether this answers the attempt for good (stored and replayed for its key); a
+        5xx-class error or `idempotency_request_in_progress` says nothing about the outcome."""
+        error = self.error
+        return error is None or response_is_stored(status=error.status, code=error.code)
 
 
 def _checkout_caller(*, user, cookie_cart_id: uuid.UUID | None) -> str:
@@ -73,16 +95,13 @@ def checkout_execute(
     user,
     cookie_cart_id: uuid.UUID | None,
     data: Mapping[str, Any],
-    respond: Respond,
-    respond_error: RespondError,
-) -> StoredResponse:
+) -> CheckoutOutcome:
     """Run the claimed attempt `record`: place the order of the caller's open cart with the
-    validated checkout `data` and answer `respond(order)`, or `respond_error(error)` for a domain
-    error.
+    validated checkout `data`. Returns the paid order, or the domain error refusing it, as a
+    `CheckoutOutcome` for the front end to render and answer with (`checkout_answer`).
 
-    Guarantees (with `order_place`'s own): the outcome of an attempt that began (the order, or a
-    stored domain error) is stored on `record` and replayed for the same key; a 5xx-class domain
-    error or an unexpected exception unlocks `record` without storing, so a retry resumes it.
+    Guarantees (with `order_place`'s own): an outcome that is not final (a 5xx-class domain error)
+    or an unexpected exception unlocks `record` without storing, so a retry resumes it.
     """
     checkout = CheckoutRequest(
         guest_cart_id=cookie_cart_id,
@@ -93,17 +112,32 @@ def checkout_execute(
         expected_total=data.get("expected_total"),
     )
     try:
-        order = order_place(record=record, request=checkout, respond=respond)
+        outcome = CheckoutOutcome(record=record, order=order_place(record=record, request=checkout))
     except DomainError as error:
-        response = respond_error(error)
-        if not response_is_stored(status=error.status, code=error.code):
-            idempotency_release(record=record)
-            return response
-        return idempotency_complete(record=record, response=response)
+        outcome = CheckoutOutcome(record=record, error=error)
     except Exception:
         idempotency_release(record=record)
         raise
-    return idempotency_complete(record=record, response=lambda: respond(order))
+    if not outcome.is_final:
+        idempotency_release(record=record)
+    return outcome
+
+
+def checkout_answer(*, outcome: CheckoutOutcome, response: StoredResponse) -> StoredResponse:
+    """What to answer for `outcome`, given `response`, the front end's rendering of it.
+
+    A final outcome's rendering is stored for the attempt's key and replayed from then on (if
+    another execution of the key stored its answer first, that one is returned instead). A paid
+    order's attempt stays locked until this stores its answer: a crash before that leaves the key
+    to be resumed once its lease ends, which finds the order paid and answers with it.
+    """
+    if not outcome.is_final:
+        return response  # the key is already released: a retry resumes the attempt
+    return idempotency_complete(
+        record=outcome.record,
+        response=response,
+        point=RecoveryPoint.FINISHED if outcome.order is not None else None,
+    )
 
 
 def checkout_attempt(
@@ -114,14 +148,12 @@ def checkout_attempt(
     path: str,
     body: Any,
     data: Mapping[str, Any],
-    respond: Respond,
-    respond_error: RespondError,
     in_progress_wait_seconds: float = 0,
-) -> tuple[StoredResponse, bool]:
-    """One checkout attempt from claim to stored outcome (`checkout_begin`, then
-    `checkout_execute` unless the attempt already completed). Returns the response and whether
-    it is the replay of a completed attempt."""
-    outcome = checkout_begin(
+) -> StoredResponse | CheckoutOutcome:
+    """One checkout attempt (`checkout_begin`, then `checkout_execute` unless the attempt already
+    completed). Returns the stored answer of an attempt that completed earlier (a replay), or the
+    outcome of running it now, which the caller renders and passes to `checkout_answer`."""
+    claimed = checkout_begin(
         user=user,
         cookie_cart_id=cookie_cart_id,
         key=key,
@@ -129,14 +161,6 @@ def checkout_attempt(
         body=body,
         in_progress_wait_seconds=in_progress_wait_seconds,
     )
-    if isinstance(outcome, StoredResponse):
-        return outcome, True
-    stored = checkout_execute(
-        record=outcome,
-        user=user,
-        cookie_cart_id=cookie_cart_id,
-        data=data,
-        respond=respond,
-        respond_error=respond_error,
-    )
-    return stored, False
+    if isinstance(claimed, StoredResponse):
+        return claimed
+    return checkout_execute(record=claimed, user=user, cookie_cart_id=cookie_cart_id, data=data)

@@ -95,6 +95,37 @@ def test_order_place_crash_after_charge_is_resumed_by_same_key(customer_client, 
     assert stock(product) == (9, 0)
 
 
+def test_order_place_crash_before_the_paid_answer_is_stored_answers_the_order_on_retry(
+    customer_client, product
+):
+    """The paid order commits before the front end's answer is stored: a crash in between leaves
+    the key locked until its lease ends, then the same key answers with that order."""
+    add_to_cart(customer_client, product)
+    key = new_key()
+
+    with (
+        around_step("orders.services.execution.idempotency_complete", before=crash),
+        pytest.raises(SimulatedCrash),
+    ):
+        checkout(customer_client, key=key)
+
+    order = Order.objects.get()
+    assert order.status == OrderStatus.PAID
+    assert checkout(customer_client, key=key).json()["code"] == "idempotency_request_in_progress"
+    age_execution(seconds=31)
+    resumed = checkout(customer_client, key=key)
+
+    assert resumed.status_code == 201, resumed.content
+    assert resumed.json()["orderId"] == str(order.pk)
+    assert resumed.json()["invoiceNumber"] == Invoice.objects.get().number
+    assert resumed.headers["Location"] == f"/api/orders/{order.pk}"
+    assert MockCharge.objects.count() == 1
+    assert stock(product) == (9, 0)
+    replay = checkout(customer_client, key=key)
+    assert replay.content == resumed.content
+    assert replay.headers["Idempotent-Replayed"] == "true"
+
+
 def test_order_place_crash_before_charge_is_resumed_with_one_charge(customer_client, product):
     add_to_cart(customer_client, product)
     key = new_key()
