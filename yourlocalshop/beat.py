@@ -8,8 +8,8 @@ an error, drops the broken connection and tries again BEAT_DATABASE_RETRY_SECOND
 process manager (compose `restart: unless-stopped`, a Kubernetes Deployment) restarts it if it
 dies anyway.
 
-`periodic_tasks_late()` reads what beat records (`PeriodicTask.last_run_at`, written every few
-minutes) for the health detail.
+`periodic_tasks_late()` reads what beat records (`PeriodicTask.last_run_at`, written as each
+task is sent: settings.CELERY_BEAT_SYNC_EVERY) for the health detail.
 """
 
 import logging

@@ -41,8 +41,8 @@ def celery_queue_length() -> dict[tuple[str, ...], float]:
 
 
 def beat_last_run_age_seconds() -> dict[tuple[str, ...], float]:
-    """Seconds since beat last sent each enabled periodic task (beat writes it every few
-    minutes, so compare with the task's interval plus that)."""
+    """Seconds since beat last sent each enabled periodic task (beat writes it as it sends the
+    task: settings.CELERY_BEAT_SYNC_EVERY); compare with the task's interval."""
     now = timezone.now()
     return {
         (task.name,): (now - task.last_run_at).total_seconds()

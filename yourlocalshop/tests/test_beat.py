@@ -46,3 +46,23 @@ def test_periodic_tasks_late_flags_only_overdue_tasks(api_client):
     health = api_client.get("/api/health").json()
     assert health["lateTasks"] == late
     assert health["status"] == "degraded"
+
+
+# Committed: beat closes a connection left in a transaction (close_old_connections), as a test's.
+@pytest.mark.django_db(transaction=True)
+def test_beat_records_each_periodic_task_as_it_sends_it(monkeypatch):
+    """The beat lag metric and the health detail read `last_run_at`: beat's default wrote it
+    with the first task it sent and then only every three minutes, so a task sent every 30 s
+    read as minutes late."""
+    _task("probe-first", every=30, last_run_ago=100)
+    _task("probe-second", every=30, last_run_ago=100)
+    scheduler = ResilientDatabaseScheduler(app=app, lazy=True)
+    sent = []
+    monkeypatch.setattr(scheduler, "send_task", lambda name, *args, **kwargs: sent.append(name))
+
+    scheduler.tick()
+    scheduler.tick()
+
+    assert sorted(sent) == ["probe-first", "probe-second"]
+    for task in PeriodicTask.objects.filter(name__startswith="probe-"):
+        assert timezone.now() - task.last_run_at < timedelta(seconds=30), task.name
