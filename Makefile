@@ -110,9 +110,10 @@ e2e: e2e-deps
 screenshots: e2e-deps
 	E2E_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest e2e -m browser $(PYTEST_ARGS)
 
-## The shop under load (bench/README.md): gunicorn + a Celery worker on a throw-away PostgreSQL
-## database (yls_load) and Redis db 11; browsing, carts, checkout, packing, then a 10x burst and the
-## invariants. Writes bench/results/latest.json. Shorter: BENCH_ARGS="--duration 5 --burst-duration 10".
+## The shop under load (bench/README.md): gunicorn + a Celery worker + beat on a throw-away
+## PostgreSQL database (yls_load) and Redis db 11; browsing, carts, checkout, packing, then a 10x
+## burst, the invariants and a Prometheus scrape of /metrics checked against the database.
+## Writes bench/results/latest.json. Shorter: BENCH_ARGS="--duration 5 --burst-duration 10".
 ## At a real shop's size: BENCH_ARGS="--catalogue-products 50000" (bench/catalogue_data.py adds them).
 BENCH_ARGS ?=
 bench: install

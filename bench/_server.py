@@ -1,5 +1,6 @@
 """What the benchmarks (and the Postman CI step) share: a throw-away PostgreSQL database, the
-environment of a production-shaped process, gunicorn and a Celery worker they start and stop.
+environment of a production-shaped process, gunicorn, a Celery worker and beat they start and
+stop.
 
     from _server import Services
     services = Services(database_url=..., redis_url=..., cache_prefix="yls-x")
@@ -96,17 +97,35 @@ class Services:
 
         django.setup()
 
+    def process_env(self, **overrides: str) -> dict[str, str]:
+        """The environment of one server process: `overrides` on top, and an empty value
+        removes a variable (PROMETHEUS_MULTIPROC_DIR="" for a process that keeps its own
+        counters)."""
+        env = {**self.env, **overrides}
+        for name, value in overrides.items():
+            if not value:
+                del env[name]
+        return env
+
     def start_gunicorn(
-        self, *, workers: int, port: int | None = None, backlog: int = 2048, log=None
+        self,
+        *,
+        workers: int,
+        port: int | None = None,
+        backlog: int = 2048,
+        log=None,
+        metrics_dir: str = "",
     ) -> "Server":
         """gunicorn on loopback, once /api/health answers; its output goes to `log` (a file)
-        when given."""
+        when given. With `metrics_dir`, its workers count in Prometheus's multiprocess mode
+        there, as in the Docker image, and any of them answers /metrics for all."""
         port = port or free_port()
         process = subprocess.Popen(
             [str(BIN / "gunicorn"), "yourlocalshop.wsgi:application",
              "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
              "--backlog", str(backlog), "--log-level", "warning"],
-            cwd=ROOT, env=self.env, start_new_session=True, stdout=log, stderr=log,
+            cwd=ROOT, env=self.process_env(PROMETHEUS_MULTIPROC_DIR=metrics_dir),
+            start_new_session=True, stdout=log, stderr=log,
         )  # fmt: skip
         server = Server(process=process, base_url=f"http://127.0.0.1:{port}")
         for _ in range(150):
@@ -124,13 +143,30 @@ class Services:
         self.stop(process)
         raise SystemExit("gunicorn did not become healthy")
 
-    def start_celery_worker(self, *, concurrency: int, log=None) -> subprocess.Popen:
-        """A real worker on the Redis broker (no beat): outbox deliveries, courier retries."""
+    def start_celery_worker(
+        self, *, concurrency: int, log=None, metrics_dir: str = "", metrics_port: int = 0
+    ) -> subprocess.Popen:
+        """A real worker on the Redis broker: outbox deliveries, courier retries, and what beat
+        sends. With `metrics_dir` and `metrics_port` its pool processes count there and it
+        serves their sum on that port (`yourlocalshop.celery`), as in production."""
         return subprocess.Popen(
             [str(BIN / "celery"), "--app", "yourlocalshop", "worker",
              "--concurrency", str(concurrency), "--loglevel", "WARNING",
              "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=self.env, start_new_session=True, stdout=log, stderr=log,
+            cwd=ROOT,
+            env=self.process_env(
+                PROMETHEUS_MULTIPROC_DIR=metrics_dir, METRICS_WORKER_PORT=str(metrics_port)
+            ),
+            start_new_session=True, stdout=log, stderr=log,
+        )  # fmt: skip
+
+    def start_celery_beat(self, *, log=None) -> subprocess.Popen:
+        """Celery beat with the shop's database scheduler (settings.CELERY_BEAT_SCHEDULE):
+        reservation expiry, outbox sweep, abandoned checkouts, packing-task heal. Exactly one."""
+        return subprocess.Popen(
+            [str(BIN / "celery"), "--app", "yourlocalshop", "beat", "--loglevel", "WARNING"],
+            cwd=ROOT, env=self.process_env(PROMETHEUS_MULTIPROC_DIR=""),
+            start_new_session=True, stdout=log, stderr=log,
         )  # fmt: skip
 
     @staticmethod

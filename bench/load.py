@@ -8,30 +8,38 @@ It drops and migrates the PostgreSQL database `yls_load` (BENCH_DATABASE_URL) an
 Redis db 11 (BENCH_REDIS_URL: cache and Celery broker), seeds `sample_products.json` plus the
 benchmark's own products (most with ample stock, a few scarce ones that sell out under load),
 customers and a member of staff with API tokens, then starts gunicorn (workers = CPUs, sync,
-persistent database connections) and a real Celery worker (outbox deliveries create the packing
-tasks). Phases:
+persistent database connections), a real Celery worker (outbox deliveries create the packing
+tasks) and Celery beat (reservation expiry every 5 s, outbox sweep, abandoned checkouts), with
+Prometheus metrics on (multiprocess mode, METRICS_TOKEN, the worker's metrics port). Phases:
 
 1. catalogue: wrk on `GET /api/products` (pages, categories, orderings, a search) and
    `GET /api/products/{sku}`, each at --connections for --duration seconds;
-2. shop: --concurrency shoppers (asyncio + httpx), each order a fresh customer: one list page,
-   one product page, `POST /api/cart/items` (every 8th order also a scarce product),
-   `POST /api/orders` (Idempotency-Key, tok_success; a lost answer is retried with the same key);
-   one member of staff packs what is paid (`GET /api/admin/packing-tasks`, start, packed);
+2. checkout, then shop: --concurrency shoppers (asyncio + httpx), each order a fresh customer:
+   (shop: one list page, one product page first) `POST /api/cart/items` (every 8th order also a
+   scarce product), `POST /api/orders` (Idempotency-Key, tok_success; a lost answer is retried
+   with the same key); one member of staff packs what is paid (`GET /api/admin/packing-tasks`,
+   start, packed). In the shop phase some shoppers do what real ones do: a card declined, the
+   payment provider down, a cart reserved (`POST /api/checkout`) and left to expire;
 3. burst: --burst-factor times the shoppers and the catalogue connections for --burst-duration
    seconds. Graceful means only 2xx/4xx, or 503 with Retry-After: never a 500, never a lost order.
 
 Then it waits (up to 15 s) for the worker to create every packing task and checks, in the
 database: no negative stock, no SKU sold beyond its stock, stock conserved, on_hand equal to the
 ledger, one charge per paid order and no charge kept without a paid order, one packing task per
-paid order, and every order answered 201 exists and is paid.
+paid order, and every order answered 201 exists and is paid. Once beat has expired the left
+reservations it scrapes the metrics as Prometheus would (bench/_metrics.py), prints the summary
+and checks it against the database and the answers seen: paid counter = paid orders, declined
+and failed counters = the 402s and 503s, expiries = the reservations left, drift 0, beat on time.
 
 It prints the figures and writes `bench/results/latest.json`. The targets are printed next to
-the figures, not asserted; the exit status is 1 only for a broken invariant or an answer that is
-not graceful (a 5xx other than 503, or a 429/503 without Retry-After).
+the figures, not asserted; the exit status is 1 only for a broken invariant, an answer that is
+not graceful (a 5xx other than 503, or a 429/503 without Retry-After) or a metric that disagrees
+with the database.
 """
 
 import argparse
 import asyncio
+import functools
 import itertools
 import json
 import os
@@ -43,8 +51,9 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+import _metrics
 import httpx
-from _server import ROOT, Services
+from _server import ROOT, Services, free_port
 from _wrk import catalogue_paths, wrk_command, wrk_missing, wrk_parse, wrk_run
 from catalogue_data import seed_generated_catalogue
 
@@ -57,6 +66,11 @@ SCARCE_PRODUCTS = 3
 SCARCE_STOCK = 5
 SCARCE_EVERY = 8  # every 8th order also wants a scarce product
 PACKING_WAIT_SECONDS = 15
+# Reservations left in a cart expire after RESERVATION_TTL_SECONDS; beat sends the expiry every
+# RESERVATION_EXPIRY_INTERVAL_SECONDS (below). Short, so that a short run sees them expire.
+RESERVATION_TTL_SECONDS = 20
+RESERVATION_EXPIRY_INTERVAL_SECONDS = 5
+METRICS_TOKEN = "benchmark-metrics-token"
 PAID_STATUSES = ("paid", "packing", "shipped", "delivered")
 ADDRESS = {
     "name": "Load Tester",
@@ -83,6 +97,10 @@ SERVICES = Services(
     # hammering client meets the limit within seconds even when its requests queue.
     THROTTLE_CHECKOUT="10/min",
     PAYMENT_GATEWAY="mockproviders.payment.MockPaymentGateway",
+    METRICS_TOKEN=METRICS_TOKEN,
+    METRICS_STOCK_DRIFT_SECONDS="0",  # the drift read after the run, not the one read mid-run
+    RESERVATION_TTL_SECONDS=str(RESERVATION_TTL_SECONDS),
+    RESERVATION_EXPIRY_INTERVAL_SECONDS=str(RESERVATION_EXPIRY_INTERVAL_SECONDS),
 )
 
 
@@ -154,6 +172,7 @@ class Recorder:
         self.answers: dict[str, Counter] = defaultdict(Counter)
         self.server_errors: list[str] = []
         self.orders: dict[str, dict] = {}  # orderId -> {sku: quantity} of every 201
+        self.holds_left = 0  # carts reserved (POST /api/checkout 201) and never paid
         self.started = time.perf_counter()
         self.seconds = 0.0
 
@@ -223,9 +242,22 @@ async def add_to_cart(client, recorder, *, sku: str, headers: dict) -> bool:
     return added is not None and added.status_code == 201
 
 
-async def shopper(client, recorder, *, deadline, customers, orders_counter, data, browse):
+def shopper_intent(number: int) -> str:
+    """What the shop phase's order `number` does at the till: most pay; one in 10 reserves the
+    cart and leaves, one in 16 of the rest has the card declined, one in 40 meets the payment
+    provider down (503 with Retry-After, nothing charged)."""
+    if number % 10 == 5:
+        return "leave"
+    if number % 16 == 3:
+        return "tok_decline"
+    if number % 40 == 7:
+        return "tok_down"
+    return "tok_success"
+
+
+async def shopper(client, recorder, *, deadline, customers, orders_counter, data, browse, mix):
     """Order after order, each by a fresh customer: (with `browse`, the catalogue's list and
-    product pages first), cart, checkout."""
+    product pages first), cart, checkout (with `mix`, as `shopper_intent` says)."""
     while time.perf_counter() < deadline:
         token = next(customers, None)
         if token is None:
@@ -245,13 +277,19 @@ async def shopper(client, recorder, *, deadline, customers, orders_counter, data
             scarce = data["scarce"][number // SCARCE_EVERY % len(data["scarce"])]
             if await add_to_cart(client, recorder, sku=scarce, headers=headers):
                 wanted[scarce] = 1
-        await checkout(client, recorder, headers=headers, wanted=wanted)
+        intent = shopper_intent(number) if mix else "tok_success"
+        if intent == "leave":
+            held = await send(client, recorder, "checkout hold", "POST", "/api/checkout",
+                              headers=headers)  # fmt: skip
+            recorder.holds_left += held is not None and held.status_code == 201
+            continue
+        await checkout(client, recorder, headers=headers, wanted=wanted, payment_token=intent)
 
 
-async def checkout(client, recorder, *, headers, wanted) -> None:
+async def checkout(client, recorder, *, headers, wanted, payment_token="tok_success") -> None:
     """Pay for the cart; an answer lost in transit is retried once with the same key."""
     headers = {**headers, "Idempotency-Key": str(uuid.uuid4())}
-    body = {"shippingAddress": ADDRESS, "paymentToken": "tok_success"}
+    body = {"shippingAddress": ADDRESS, "paymentToken": payment_token}
     answer = await send(
         client, recorder, "checkout", "POST", "/api/orders", json=body, headers=headers
     )
@@ -310,11 +348,20 @@ async def hammering_client(client, recorder, *, deadline, token) -> None:
 
 
 async def shop_phase(
-    base_url, *, seconds, concurrency, data, customers, orders_counter, browse, wrk_connections=0
+    base_url,
+    *,
+    seconds,
+    concurrency,
+    data,
+    customers,
+    orders_counter,
+    browse,
+    wrk_connections=0,
+    mix=False,
 ) -> tuple[dict, dict]:
-    """Shoppers and one packer for `seconds`; shoppers browse first unless `browse` is None.
-    With `wrk_connections` (the burst), wrk browses alongside and one client hammers the
-    checkout."""
+    """Shoppers and one packer for `seconds`; shoppers browse first unless `browse` is None,
+    and with `mix` not all of them pay (`shopper_intent`). With `wrk_connections` (the burst),
+    wrk browses alongside and one client hammers the checkout."""
     recorder = Recorder()
     deadline = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=concurrency + 4, max_keepalive_connections=0)
@@ -349,6 +396,7 @@ async def shop_phase(
                     orders_counter=orders_counter,
                     data=data,
                     browse=browse,
+                    mix=mix,
                 )
                 for _ in range(concurrency)
             ),
@@ -365,6 +413,7 @@ async def shop_phase(
     result["ordersPerSecond"] = paid / recorder.seconds
     result["ordersPerMinute"] = paid * 60 / recorder.seconds
     result["serverErrors"] = len(recorder.server_errors)
+    result["holdsLeft"] = recorder.holds_left
     if wrk is not None:
         output, _ = await wrk.communicate()
         os.unlink(script)
@@ -610,6 +659,146 @@ def _orders_without_task(paid_orders):
     return paid_orders.exclude(pk__in=PackingTask.objects.values("order_id"))
 
 
+# --- Metrics ---------------------------------------------------------------------------------
+
+
+def scrape_when_up(scrape, *, seconds: float = 60) -> _metrics.Samples:
+    """The first scrape, once the worker serves its metrics too (it starts beside gunicorn)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return scrape()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def wait_for_settled_shop() -> float:
+    """Until beat has expired every reservation left in a cart and the worker has delivered every
+    outbox event (at most the reservations' TTL and a few expiry runs); returns the seconds."""
+    from inventory.enums import ReservationStatus
+    from inventory.models import InventoryReservation
+    from yourlocalshop.models import OutboxEvent
+
+    started = time.monotonic()
+    deadline = started + RESERVATION_TTL_SECONDS + 3 * RESERVATION_EXPIRY_INTERVAL_SECONDS + 10
+    while time.monotonic() < deadline:
+        live = InventoryReservation.objects.filter(status=ReservationStatus.ACTIVE).exists()
+        if not live and not OutboxEvent.objects.filter(delivered_at__isnull=True).exists():
+            break
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
+def scrape_after_run(scrape, *, first_scrape, scraped_at: float, results: dict) -> dict:
+    """Scrape once the shop has settled, summarise the counters' increase since the first scrape
+    and check them against the database and the answers the shoppers got."""
+    waited = wait_for_settled_shop()
+    summary = _metrics.summarise(
+        scrape(), since=first_scrape, seconds=time.monotonic() - scraped_at
+    )
+    summary["settleSeconds"] = waited
+    summary["checks"] = metric_checks(summary, results=results)
+    return summary
+
+
+def metric_checks(summary: dict, *, results: dict) -> dict:
+    """Each metric against what it counts: {name: {ok, metric, expected}}."""
+    from django.conf import settings
+
+    from inventory.enums import ReservationStatus
+    from inventory.models import InventoryReservation
+    from orders.models import Order
+
+    phases = [results[phase] for phase in ("checkout", "shop", "burst") if phase in results]
+    answers = Counter()
+    for phase in phases:
+        answers.update(phase["endpoints"].get("checkout", {}).get("answers", {}))
+        answers.update(phase["endpoints"].get("checkout retry", {}).get("answers", {}))
+    paid = Order.objects.filter(paid_at__isnull=False).count()
+    outcomes = summary["checkoutOutcomes"]
+    reservations = summary["reservations"]
+    transitions = summary["transitions"]
+    statuses = summary["endpoints"].get("POST api/orders", {}).get("statuses", {})
+    server_errors = sum(
+        count
+        for figures in summary["endpoints"].values()
+        for status, count in figures["statuses"].items()
+        if status.startswith("5") and status != "503"
+    )
+    checks = {
+        "paid counter = orders paid in the database": (outcomes.get("paid", 0), paid),
+        "order transitions to paid = orders paid": (transitions.get("orders.order paid", 0), paid),
+        "POST api/orders answered 201 = orders paid": (statuses.get("201", 0), paid),
+        "reservations committed = orders paid": (reservations["committed"], paid),
+        "declined counter = 402 answers seen": (
+            outcomes.get("declined", 0),
+            sum(count for label, count in answers.items() if label.startswith("402")),
+        ),
+        "failed counter = 503 payment_unavailable answers seen": (
+            outcomes.get("failed", 0),
+            answers.get("503 payment_unavailable", 0),
+        ),
+        "reservations expired = carts left reserved": (
+            reservations["expired"],
+            sum(phase.get("holdsLeft", 0) for phase in phases),
+        ),
+        "reservations expired = expired in the database": (
+            reservations["expired"],
+            InventoryReservation.objects.filter(status=ReservationStatus.EXPIRED).count(),
+        ),
+        "reservations live, units held after expiry = 0": (
+            reservations["live"] + reservations["unitsHeld"],
+            0,
+        ),
+        "stock drift rows = 0": (summary["stockDriftRows"], 0),
+        "outbox backlog after the run = 0": (summary["outbox"]["undelivered"], 0),
+        "5xx other than 503 counted by the server = 0": (server_errors, 0),
+    }
+    report = {
+        name: {"ok": metric == expected, "metric": metric, "expected": expected}
+        for name, (metric, expected) in checks.items()
+    }
+    # A periodic task is on time when it last ran within its interval (and a second or two).
+    ages = summary["beatLastRunAgeSeconds"]
+    intervals = {
+        name: float(entry["schedule"]) for name, entry in settings.CELERY_BEAT_SCHEDULE.items()
+    }
+    late = {task: age for task, age in ages.items() if age > intervals.get(task, 0) + 5}
+    report["beat: every periodic task that ran did so within its interval + 5 s"] = {
+        "ok": "inventory-expire-reservations" in ages and not late,
+        "metric": ages,
+        "expected": f"expiry every {RESERVATION_EXPIRY_INTERVAL_SECONDS} s; late: {late or 'none'}",
+    }
+    report["Celery queue after the run <= 2"] = {
+        "ok": summary["celeryQueueLength"] <= 2,
+        "metric": summary["celeryQueueLength"],
+        "expected": "<= 2 (beat keeps sending)",
+    }
+    return report
+
+
+def print_metrics(summary: dict) -> None:
+    print(
+        f"\nPrometheus scrape (web /metrics with the token + the worker's port), "
+        f"{summary['settleSeconds']:.0f} s after the load for the left carts to expire:"
+    )
+    _metrics.print_summary(summary)
+    print("  checked against the database and the answers seen:")
+    for name, check in summary["checks"].items():
+        mark = "ok  " if check["ok"] else "FAIL"
+        metric = check["metric"]
+        detail = (
+            ", ".join(f"{key} {amount:.1f} s" for key, amount in metric.items())
+            if isinstance(metric, dict)
+            else f"{metric:g}"
+        )
+        if not check["ok"]:
+            detail = f"{detail}, expected {check['expected']}"
+        print(f"  {mark} {name} ({detail})")
+
+
 # --- Report ----------------------------------------------------------------------------------
 
 
@@ -688,7 +877,7 @@ def target_figures(results: dict) -> dict:
 # --- Main ------------------------------------------------------------------------------------
 
 
-async def run_phases(options, data, server_url, list_paths, detail_paths, cpu) -> dict:
+async def run_phases(options, data, server_url, list_paths, detail_paths, cpu, scrape) -> dict:
     results = {}
     loop = asyncio.get_running_loop()
     print(f"\ncatalogue (wrk, {options.connections} connections, {options.duration:g} s each):")
@@ -732,12 +921,21 @@ async def run_phases(options, data, server_url, list_paths, detail_paths, cpu) -
             customers=customers,
             orders_counter=orders_counter,
             browse=phase_browse,
+            mix=phase == "shop",
         )
         results[phase] |= cpu_figures(
             cpu.used(before, cpu.snapshot()), results[phase]["paidOrders"], per="Order"
         )
         answered.update(orders)
         print_shop(phase, results[phase])
+    # Mid-run, the carts just left still hold their stock and the worker may have a backlog.
+    gauges = _metrics.state_gauges(await loop.run_in_executor(None, scrape))
+    results["metricsAfterShop"] = gauges
+    print(
+        f"  scraped now: {gauges['reservations']['live']:.0f} reservations live holding "
+        f"{gauges['reservations']['unitsHeld']:.0f} units, outbox backlog "
+        f"{gauges['outbox']['undelivered']:.0f}, Celery queue {gauges['celeryQueueLength']:.0f}"
+    )
     if options.burst_duration > 0:
         results["burst"], orders = await shop_phase(
             server_url,
@@ -782,28 +980,62 @@ def main() -> None:
     data = prepare(customers=customers, catalogue_products=options.catalogue_products)
     list_paths, detail_paths = catalogue_paths()
     # The expected 409s and 429s log a warning each; the figures count every answer anyway.
-    with tempfile.NamedTemporaryFile("w", prefix="yls-load-", suffix=".log", delete=False) as log:
-        print(f"server and worker output: {log.name}")
-        worker = SERVICES.start_celery_worker(concurrency=1, log=log)
-        server = SERVICES.start_gunicorn(workers=options.workers, log=log)
+    with (
+        tempfile.NamedTemporaryFile("w", prefix="yls-load-", suffix=".log", delete=False) as log,
+        tempfile.TemporaryDirectory(prefix="yls-load-metrics-") as metrics_dir,
+    ):
+        print(f"server, worker and beat output: {log.name}")
+        worker_metrics_port = free_port()
+        worker = SERVICES.start_celery_worker(
+            concurrency=1,
+            log=log,
+            metrics_dir=f"{metrics_dir}/worker",
+            metrics_port=worker_metrics_port,
+        )
+        beat = SERVICES.start_celery_beat(log=log)
+        server = SERVICES.start_gunicorn(
+            workers=options.workers, log=log, metrics_dir=f"{metrics_dir}/web"
+        )
+        # What Prometheus scrapes: the web server's /metrics (its token) and the worker's port.
+        scrape = functools.partial(
+            _metrics.scrape_all,
+            [
+                (f"{server.base_url}/metrics", METRICS_TOKEN),
+                (f"http://127.0.0.1:{worker_metrics_port}/metrics", None),
+            ],
+        )
         try:
             print(
                 f"gunicorn: {options.workers} sync workers (CPUs: {os.cpu_count()}), "
-                "CONN_MAX_AGE=600; Celery worker; load average before: "
+                "CONN_MAX_AGE=600; Celery worker and beat; load average before: "
                 f"{' '.join(f'{v:.2f}' for v in load_before)}"
             )
-            cpu = ServerCpu(root_pids={server.process.pid: "gunicorn", worker.pid: "celery"})
-            results, answered = asyncio.run(
-                run_phases(options, data, server.base_url, list_paths, detail_paths, cpu)
+            cpu = ServerCpu(
+                root_pids={
+                    server.process.pid: "gunicorn",
+                    worker.pid: "celery",
+                    beat.pid: "celery beat",
+                }
             )
-            print(f"\ninvariants (waiting up to {PACKING_WAIT_SECONDS} s for packing tasks):")
+            first_scrape = scrape_when_up(scrape)
+            scraped_at = time.monotonic()
+            results, answered = asyncio.run(
+                run_phases(options, data, server.base_url, list_paths, detail_paths, cpu, scrape)
+            )
+            print(f"\nchecking (waiting up to {PACKING_WAIT_SECONDS} s for packing tasks)...")
             results["invariants"] = check_invariants(
                 initial_stock=data["initial_stock"], answered_orders=answered
+            )
+            results["metrics"] = scrape_after_run(
+                scrape, first_scrape=first_scrape, scraped_at=scraped_at, results=results
             )
         finally:
             SERVICES.stop(server)
             SERVICES.stop(worker)
+            SERVICES.stop(beat)
 
+    print_metrics(results["metrics"])
+    print("\ninvariants:")
     for name, outcome in results["invariants"].items():
         mark = "ok  " if outcome["ok"] else "FAIL"
         print(f"  {mark} {name} ({outcome['checked']} checked)")
@@ -845,6 +1077,7 @@ def main() -> None:
         f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}"
     )
     broken = [name for name, outcome in results["invariants"].items() if not outcome["ok"]]
+    broken += [name for name, check in results["metrics"]["checks"].items() if not check["ok"]]
     if broken or server_errors:
         raise SystemExit(1)
 

@@ -3,7 +3,9 @@
 import json
 from pathlib import Path
 
+import _metrics
 import httpx
+import pytest
 from _wrk import wrk_parse
 from load import Recorder, percentile_ms
 
@@ -114,3 +116,57 @@ def test_postman_collection_covers_the_core_scenarios():
     assert packed and "trackingNumber" in _tests(packed[0])
     assert calls("POST", "/api/returns")
     assert calls("POST", "/api/admin/returns/{{rmaId}}/receive")
+
+
+EXPOSITION_BEFORE = """
+# TYPE shop_http_requests counter
+shop_http_requests_total{method="POST",endpoint="api/orders",status="201"} 10.0
+# TYPE shop_checkout_outcomes counter
+shop_checkout_outcomes_total{outcome="paid"} 10.0
+"""
+
+EXPOSITION_AFTER = """
+# TYPE shop_http_requests counter
+shop_http_requests_total{method="POST",endpoint="api/orders",status="201"} 110.0
+shop_http_requests_total{method="POST",endpoint="api/orders",status="402"} 5.0
+# TYPE shop_http_request_duration_seconds histogram
+shop_http_request_duration_seconds_bucket{method="POST",endpoint="api/orders",le="0.1"} 50.0
+shop_http_request_duration_seconds_bucket{method="POST",endpoint="api/orders",le="0.5"} 100.0
+shop_http_request_duration_seconds_bucket{method="POST",endpoint="api/orders",le="+Inf"} 105.0
+shop_http_request_duration_seconds_count{method="POST",endpoint="api/orders"} 105.0
+shop_http_request_duration_seconds_sum{method="POST",endpoint="api/orders"} 21.0
+# TYPE shop_checkout_outcomes counter
+shop_checkout_outcomes_total{outcome="paid"} 110.0
+shop_checkout_outcomes_total{outcome="declined"} 5.0
+# TYPE shop_state_transitions counter
+shop_state_transitions_total{model="inventory.inventoryreservation",to="expired"} 3.0
+# TYPE shop_stock_drift_rows gauge
+shop_stock_drift_rows 0.0
+# TYPE shop_beat_task_last_run_age_seconds gauge
+shop_beat_task_last_run_age_seconds{task="inventory-expire-reservations"} 2.5
+"""
+
+
+def test_metrics_summary_takes_counters_as_their_increase_and_gauges_as_read():
+    summary = _metrics.summarise(
+        _metrics.parse(EXPOSITION_AFTER), since=_metrics.parse(EXPOSITION_BEFORE), seconds=10
+    )
+
+    orders = summary["endpoints"]["POST api/orders"]
+    assert orders["requests"] == 105 and orders["perSecond"] == 10.5
+    assert orders["statuses"] == {"201": 100, "402": 5} and orders["4xx"] == 5
+    assert orders["meanMs"] == 200.0
+    assert summary["checkoutOutcomes"] == {"paid": 100, "declined": 5}
+    assert summary["reservations"]["expired"] == 3
+    assert summary["beatLastRunAgeSeconds"] == {"inventory-expire-reservations": 2.5}
+    assert summary["stockDriftRows"] == 0
+
+
+def test_histogram_quantile_interpolates_within_the_bucket_as_prometheus_does():
+    buckets = [(0.1, 50.0), (0.5, 100.0), (float("inf"), 105.0)]
+
+    assert _metrics.histogram_quantile(0.2, buckets) == pytest.approx(0.1 * 21 / 50)
+    assert _metrics.histogram_quantile(0.5, buckets) == pytest.approx(0.1 + 0.4 * 2.5 / 50)
+    assert _metrics.histogram_quantile(0.9, buckets) == pytest.approx(0.1 + 0.4 * 44.5 / 50)
+    assert _metrics.histogram_quantile(0.99, buckets) == 0.5  # in +Inf: the highest bound
+    assert _metrics.histogram_quantile(0.95, [(0.1, 0.0), (float("inf"), 0.0)]) is None
