@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django_countries import countries
 
 from carts.errors import DeliveryNotAvailable
 from carts.models import CartItem
@@ -80,7 +81,7 @@ def delivery_for(
     zone = next((rate for rate in rates if country in rate.countries), None)
     if zone is None and not estimate:
         raise DeliveryNotAvailable(
-            f"Sorry, we do not deliver to {country}.",
+            f"Sorry, we do not deliver to {countries.name(country) or country}.",
             country=country,
             countries=sorted(set().union(*(rate.countries for rate in rates))),
         )

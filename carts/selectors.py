@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from django.core.cache import cache
 from django.db.models import F, FilteredRelation, IntegerField, Prefetch, Q, QuerySet, Value
 from django.http import HttpRequest
+from django_countries import countries
 
 from carts.enums import CartStatus
 from carts.errors import CartNotFound
@@ -40,6 +41,16 @@ def delivery_rates() -> tuple[DeliveryRate, ...]:
         )
         cache.set(DELIVERY_RATES_CACHE_KEY, rates, timeout=None)
     return rates
+
+
+def delivery_country_choices() -> list[tuple[str, str]]:
+    """The countries a customer can choose for delivery, as (ISO 3166 code, full name) sorted by
+    name: those of the active zones, or every country while the shop has no zone (it then
+    delivers everywhere, free: `carts.pricing.delivery_for`)."""
+    zone_countries = frozenset().union(*(rate.countries for rate in delivery_rates()))
+    return [
+        (code, name) for code, name in countries if not zone_countries or code in zone_countries
+    ]
 
 
 def cart_id_from_cookie(request: HttpRequest) -> uuid.UUID | None:

@@ -4,7 +4,9 @@ shape, country code, token length) are the API's `OrderCreateInputSerializer`, r
 import uuid
 
 from django import forms
+from django.conf import settings
 
+from carts.selectors import delivery_country_choices
 from orders.api.serializers import OrderCreateInputSerializer
 
 # The mock gateway's scenarios, worded for a tester choosing one (test mode only).
@@ -17,23 +19,6 @@ TEST_PAYMENT_TOKENS = [
     ("tok_slow", "Slow provider", "The payment succeeds after a delay."),
 ]
 ADDRESS_FIELDS = ["name", "line1", "line2", "city", "postcode", "country"]
-COUNTRIES = [
-    ("AT", "Austria"),
-    ("BE", "Belgium"),
-    ("DK", "Denmark"),
-    ("FI", "Finland"),
-    ("FR", "France"),
-    ("DE", "Germany"),
-    ("IE", "Ireland"),
-    ("IT", "Italy"),
-    ("LU", "Luxembourg"),
-    ("NL", "Netherlands"),
-    ("PL", "Poland"),
-    ("PT", "Portugal"),
-    ("ES", "Spain"),
-    ("SE", "Sweden"),
-    ("GB", "United Kingdom"),
-]
 
 
 class CheckoutForm(forms.Form):
@@ -64,8 +49,11 @@ class CheckoutForm(forms.Form):
     postcode = forms.CharField(
         label="Postcode", widget=forms.TextInput(attrs={"autocomplete": "postal-code"})
     )
+    # Full names, the ISO code as the value (what the API takes); only where the shop delivers.
     country = forms.ChoiceField(
-        choices=COUNTRIES, widget=forms.Select(attrs={"autocomplete": "country"})
+        choices=delivery_country_choices,
+        error_messages={"invalid_choice": "Sorry, we do not deliver to this country."},
+        widget=forms.Select(attrs={"autocomplete": "country"}),
     )
     payment_token = forms.ChoiceField(
         label="Test payment outcome",
@@ -82,6 +70,7 @@ class CheckoutForm(forms.Form):
         user = request.user
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
+            self.initial.setdefault("country", settings.SHOP_COUNTRY)
         if user.is_authenticated:
             # Signed-in customers get the receipt at their account's address.
             del self.fields["email"]

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from django_countries.data import COUNTRIES as ISO_COUNTRIES
 
 from yourlocalshop import __version__
 from yourlocalshop.install_secrets import install_secret
@@ -363,8 +364,13 @@ SPECTACULAR_SETTINGS = {
 # --- The shop ---------------------------------------------------------------------------------
 SHOP_NAME = env.str("SHOP_NAME", default="YourLocalShop")
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="EUR")
-# The country a cart's delivery is estimated for before the customer gives an address.
+# The shop's own country (ISO 3166 code): the checkout's country field starts on it, and a cart's
+# delivery is estimated for it before the customer gives an address.
 SHOP_COUNTRY = env.str("SHOP_COUNTRY", default="GB").upper()
+if SHOP_COUNTRY not in ISO_COUNTRIES:
+    raise environ.ImproperlyConfigured(
+        f"SHOP_COUNTRY must be an ISO 3166 country code (GB, PL, DE...), not {SHOP_COUNTRY!r}."
+    )
 SHOP_SELLER_ADDRESS = env.str("SHOP_SELLER_ADDRESS", default="1 High Street, Hometown")
 SHOP_SELLER_VAT_ID = env.str("SHOP_SELLER_VAT_ID", default="")
 # What customer emails and documents print about the shop, and the links they carry.

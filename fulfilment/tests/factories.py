@@ -32,6 +32,7 @@ class PaidOrderFactory(factory.django.DjangoModelFactory):
             "line1": "1 Analytical Way",
             "city": "London",
             "postcode": "N1 1AA",
+            "country": "GB",
         }
     )
     payment_idempotency_key = factory.Sequence(lambda n: f"payment-key-{n}")

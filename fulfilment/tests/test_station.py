@@ -152,7 +152,8 @@ def test_packing_slip_shows_address_lines_and_tracking(client, packer):
 
     page = client.get(f"/admin/fulfilment/packingtask/{task.pk}/slip/").content.decode()
 
-    assert "1 Analytical Way<br>N1 1AA London" in page
+    # In the British order: the town, then the postcode on a line of its own.
+    assert "1 Analytical Way<br>London<br>N1 1AA<br>United Kingdom" in page
     assert Shipment.objects.get().tracking_number in page
     assert "data-print" in page
 

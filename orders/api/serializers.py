@@ -1,4 +1,5 @@
 from django.conf import settings
+from django_countries import countries
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -13,12 +14,22 @@ class ShippingAddressSerializer(StrictSerializer):
     line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
     city = serializers.CharField(max_length=100)
     postcode = serializers.CharField(max_length=20)
-    country = serializers.CharField(min_length=2, max_length=2)
+    country = serializers.CharField(
+        min_length=2,
+        max_length=2,
+        required=False,
+        help_text="ISO 3166 code (any case); the shop's country (SHOP_COUNTRY) when left out.",
+    )
 
     def validate_country(self, value: str) -> str:
-        if not value.isalpha():
+        country = countries.alpha2(value) if value.isalpha() else ""
+        if not country:
             raise serializers.ValidationError("Use a two-letter ISO 3166 country code.")
-        return value.upper()
+        return country
+
+    def validate(self, attrs):
+        attrs.setdefault("country", settings.SHOP_COUNTRY)
+        return attrs
 
 
 class OrderCreateInputSerializer(StrictSerializer):

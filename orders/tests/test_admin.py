@@ -54,7 +54,8 @@ def test_order_page_shows_the_delivery_address_formatted(client, owner, paid_ord
 
     address = paid_order.shipping_address
     assert f"{address['line1']}<br>" in page
-    assert f"{address['postcode']} {address['city']}" in page
+    # The factory's address is British: the town, then the postcode on a line of its own.
+    assert f"{address['city']}<br>{address['postcode']}<br>United Kingdom" in page
     assert "line1" not in page
     assert "Refund…" in page
 

@@ -416,3 +416,46 @@ def test_a_country_outside_every_delivery_zone_is_refused_with_nothing_charged(
     assert refused.json()["countries"] == ["GB"]
     assert not Order.objects.exists() and not MockCharge.objects.exists()
     assert stock_of(product).reserved == 0
+
+
+def test_an_address_without_a_country_is_delivered_in_the_shops_country(
+    customer_client, product, settings
+):
+    settings.SHOP_COUNTRY = "PL"
+    add_to_cart(customer_client, product)
+    address = {key: value for key, value in ADDRESS.items() if key != "country"}
+
+    response = checkout(customer_client, key=new_key(), shippingAddress=address)
+
+    assert response.status_code == 201, response.content
+    assert response.json()["shippingAddress"]["country"] == "PL"
+    assert Order.objects.get().shipping_address["country"] == "PL"
+
+
+@pytest.mark.parametrize(("sent", "stored"), [("pl", "PL"), ("De", "DE")])
+def test_the_country_is_an_iso_code_in_any_case_and_answered_in_capitals(
+    customer_client, product, sent, stored
+):
+    add_to_cart(customer_client, product)
+
+    response = checkout(
+        customer_client, key=new_key(), shippingAddress={**ADDRESS, "country": sent}
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["shippingAddress"]["country"] == stored
+
+
+@pytest.mark.parametrize("country", ["XX", "UK", "1A"])
+def test_a_country_code_iso_3166_does_not_know_is_refused_before_anything_is_charged(
+    customer_client, product, country
+):
+    add_to_cart(customer_client, product)
+
+    response = checkout(
+        customer_client, key=new_key(), shippingAddress={**ADDRESS, "country": country}
+    )
+
+    assert response.status_code == 400, response.content
+    assert "shippingAddress" in str(response.json())
+    assert not Order.objects.exists() and not MockCharge.objects.exists()

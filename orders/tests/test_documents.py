@@ -152,3 +152,24 @@ def test_invoice_pdf_embeds_every_font_it_uses(api_client):
     for font in fonts:
         descendant = font["/DescendantFonts"][0].get_object()
         assert "/FontFile2" in descendant["/FontDescriptor"].get_object()
+
+
+def test_invoice_and_credit_note_print_the_address_in_the_countrys_order(api_client):
+    from orders.documents import invoice_html
+
+    british = {"name": "Ada Lovelace", "line1": "1 Analytical Way", "city": "London"}
+    british |= {"postcode": "N1 1AA", "country": "GB"}
+    add_to_cart(api_client, stocked_product(name="Oat milk", price=Decimal("2.40"), on_hand=5))
+    response = checkout(api_client, key=new_key(), shippingAddress=british, email="ada@example.com")
+    order = Order.objects.get(pk=response.json()["orderId"])
+    invoice = order.invoices.get()
+    credit_note = credit_note_issue(
+        invoice=invoice,
+        lines=[CreditNoteLineRequest(sku=order.lines.get().sku, quantity=1)],
+        reference="test:credit",
+    )
+
+    for document in (invoice, Invoice.objects.get(pk=credit_note.pk)):
+        # The British order: the town, then the postcode on a line of its own, then the country.
+        assert "1 Analytical Way\nLondon\nN1 1AA\nUnited Kingdom" in pdf_text(invoice_pdf(document))
+        assert "1 Analytical Way<br>London<br>N1 1AA<br>United Kingdom" in invoice_html(document)

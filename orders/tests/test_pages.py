@@ -81,6 +81,30 @@ def test_checkout_page_shows_the_cart_total_a_one_time_key_and_the_test_mode_pic
     assert len(keys) == 3
 
 
+def test_country_field_starts_on_the_shops_country_and_lists_full_names(client, product, settings):
+    settings.SHOP_COUNTRY = "PL"
+    _add(client, product)
+
+    body = client.get(reverse("orders:checkout")).content.decode()
+
+    assert '<option value="PL" selected>Poland</option>' in body
+    assert '<option value="CZ">Czechia</option>' in body
+    assert '<option value="JP">Japan</option>' in body
+    assert body.count("<option value=") > 200  # no delivery zone: the shop delivers everywhere
+
+
+def test_order_page_prints_the_delivery_address_in_the_countrys_order(client, product):
+    _add(client, product)
+    polish = {"line1": "ul. Żółwia 5", "city": "Łódź", "postcode": "90-001", "country": "PL"}
+    assert _place(client, **polish).status_code == 302
+
+    order = Order.objects.get()
+    page = client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+
+    assert order.shipping_address["country"] == "PL"
+    assert "Ada Lovelace<br>ul. Żółwia 5<br>90-001 Łódź<br>Poland</address>" in page
+
+
 def test_test_mode_picker_offers_only_tokens_the_mock_gateway_knows():
     assert {token for token, _, _ in TEST_PAYMENT_TOKENS} <= KNOWN_TOKENS
 
@@ -377,10 +401,14 @@ def test_checkout_to_a_country_outside_the_delivery_zones_says_so(
         DeliveryZone.objects.create(name="Home", countries=["GB"], rate=Decimal("3.00"))
     _add(client, product)
 
+    offered = client.get(reverse("orders:checkout")).context["form"].fields["country"].choices
+    # The list, built when the page is shown, offers only where the shop delivers; a page shown
+    # before the zones changed may still send another country.
     response = _place(client, country="FR")
 
-    assert response.status_code == 422
-    assert "Sorry, we do not deliver to FR." in response.content.decode()
+    assert offered == [("GB", "United Kingdom")]
+    assert response.status_code == 400
+    assert "Sorry, we do not deliver to this country." in response.content.decode()
     assert not Order.objects.exists()
     assert _place(client).status_code == 302  # GB: delivered, at the total shown
     assert Order.objects.get().total == Decimal("7.80")
