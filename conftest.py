@@ -1,8 +1,10 @@
 """Suite-wide pytest setup.
 
-PostgreSQL-only tests (`@pytest.mark.postgres`) and Redis tests (`@pytest.mark.redis`) skip with a
-clear reason on a laptop without those services. `.ci/run` sets REQUIRE_SERVICE_TESTS=1, which
-turns any such skip into a failure, so CI cannot pass without having run them.
+PostgreSQL-only tests (`@pytest.mark.postgres`), Redis tests (`@pytest.mark.redis`) and fault
+tests that start a PostgreSQL cluster of their own (`@pytest.mark.postgres_cluster`) skip with a
+clear reason on a laptop without those services or programs. `.ci/run` sets
+REQUIRE_SERVICE_TESTS=1, which turns any such skip into a failure, so CI cannot pass without
+having run them.
 """
 
 import importlib.util
@@ -24,12 +26,24 @@ SERVICE_MARKERS = {
         lambda: bool(settings.REDIS_URL),
         "needs Redis: set REDIS_URL=redis://… (a real broker or cache)",
     ),
+    "postgres_cluster": (
+        lambda: _postgres_cluster_unavailable() is None,
+        "needs PostgreSQL's server programs for a cluster of the test's own (initdb, pg_ctl, "
+        "pg_dump, pg_restore: apt-get install postgresql, or set POSTGRES_BIN_DIR) and, as root, "
+        "a postgres account to run it",
+    ),
     "browser": (
         lambda: os.path.exists(CHROMIUM_PATH) and bool(importlib.util.find_spec("playwright")),
         f"needs {CHROMIUM_PATH} and the playwright package: run `make e2e-deps`",
     ),
 }
 _skipped_service_tests: list[str] = []
+
+
+def _postgres_cluster_unavailable() -> str | None:
+    from yourlocalshop.tests.faults import postgres_cluster_unavailable
+
+    return postgres_cluster_unavailable()
 
 
 def pytest_configure(config):

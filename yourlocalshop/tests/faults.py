@@ -1,14 +1,20 @@
 """Fault injection for the fault suite: a redis-server of the test's own on a free loopback port,
 which a test can pause (SIGSTOP: connections hang until their timeout, as with a hung host) or
-crash and restart from the snapshot it saved before (what it held comes back, stale), and the four
-invariants every fault test ends by asserting."""
+crash and restart from the snapshot it saved before (what it held comes back, stale); a PostgreSQL
+cluster of the test's own that it can stop and start again; and the four invariants every fault
+test ends by asserting."""
 
 import contextlib
+import glob
 import os
+import pwd
 import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -108,6 +114,217 @@ def own_redis(directory: Path) -> Iterator[OwnRedis]:
             os.kill(server.process.pid, signal.SIGCONT)
         server.process.terminate()
         server.process.wait(timeout=10)
+
+
+def postgres_bin_dir() -> str | None:
+    """Where PostgreSQL's server programs are (POSTGRES_BIN_DIR, else initdb on the PATH, else
+    Debian's newest /usr/lib/postgresql/<version>/bin); None when they are not installed."""
+    candidates = [os.environ.get("POSTGRES_BIN_DIR", "")]
+    on_path = shutil.which("initdb")
+    candidates.append(os.path.dirname(on_path) if on_path else "")
+    candidates += sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"),
+        key=lambda path: int(path.split("/")[-2]) if path.split("/")[-2].isdigit() else 0,
+        reverse=True,
+    )
+    for directory in candidates:
+        if directory and all(
+            os.access(os.path.join(directory, program), os.X_OK)
+            for program in ("initdb", "pg_ctl", "pg_dump", "pg_restore")
+        ):
+            return directory
+    return None
+
+
+def postgres_cluster_owner() -> str | None:
+    """The account the test's cluster runs as: PostgreSQL refuses to run as root, so as root the
+    packages' `postgres` account; else the current user (None)."""
+    if os.geteuid() != 0:
+        return None
+    pwd.getpwnam("postgres")  # KeyError when there is none
+    return "postgres"
+
+
+def postgres_cluster_unavailable() -> str | None:
+    """Why this machine cannot run a cluster of a test's own, or None when it can."""
+    if postgres_bin_dir() is None:
+        return (
+            "needs PostgreSQL's server programs (initdb, pg_ctl, pg_dump, pg_restore): "
+            "apt-get install postgresql, or set POSTGRES_BIN_DIR"
+        )
+    try:
+        postgres_cluster_owner()
+    except KeyError:
+        return "runs as root and there is no postgres account for the test's cluster"
+    return None
+
+
+@dataclass
+class OwnPostgres:
+    """A throw-away PostgreSQL cluster (trust authentication, loopback only, fsync off)."""
+
+    bin_dir: str
+    directory: Path
+    port: int
+    owner: str | None
+
+    def _run(self, *command: str) -> None:
+        subprocess.run(
+            [os.path.join(self.bin_dir, command[0]), *command[1:]],
+            user=self.owner,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
+
+    @property
+    def data(self) -> str:
+        return str(self.directory / "data")
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.directory} "
+            "-c fsync=off -c full_page_writes=off -c synchronous_commit=off "
+            "-c shared_buffers=16MB -c max_connections=40"
+        )
+        self._run(
+            "pg_ctl",
+            "start",
+            "-w",
+            "-t",
+            "30",
+            "-D",
+            self.data,
+            "-o",
+            options,
+            "-l",
+            str(self.directory / "server.log"),
+        )
+
+    def stop(self) -> None:
+        """Fast shutdown: every session is ended, as in a restart of the database server."""
+        self._run("pg_ctl", "stop", "-w", "-t", "30", "-m", "fast", "-D", self.data)
+
+    def copy_database(self, source: dict) -> None:
+        """Schema and rows of the Django database `source` (a settings_dict) into this cluster's
+        `postgres` database."""
+        environment = {**os.environ, "PGPASSWORD": source.get("PASSWORD") or ""}
+        dump = subprocess.run(
+            [
+                os.path.join(self.bin_dir, "pg_dump"),
+                *("--format=custom", "--no-owner", "--no-privileges"),
+                *("-h", source["HOST"] or "127.0.0.1", "-p", str(source["PORT"] or 5432)),
+                *("-U", source["USER"], source["NAME"]),
+            ],
+            env=environment,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        ).stdout
+        subprocess.run(
+            [
+                os.path.join(self.bin_dir, "pg_restore"),
+                *("--no-owner", "--no-privileges", "--exit-on-error", "-d", self.url()),
+            ],
+            input=dump,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+
+@contextlib.contextmanager
+def own_postgres() -> Iterator[OwnPostgres]:
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None:
+        raise RuntimeError(postgres_cluster_unavailable())
+    owner = postgres_cluster_owner()
+    directory = Path(tempfile.mkdtemp(prefix="yls-fault-postgres-"))
+    if owner is not None:
+        shutil.chown(directory, user=owner)
+    server = OwnPostgres(bin_dir=bin_dir, directory=directory, port=free_port(), owner=owner)
+    try:
+        server._run(
+            "initdb",
+            "-D",
+            server.data,
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
+        )
+        server.start()
+        yield server
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            server._run("pg_ctl", "stop", "-w", "-m", "immediate", "-D", server.data)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+class ShopProcess:
+    """A process of the shop (`python -m celery -A yourlocalshop beat`, a worker) with its own
+    environment, whose output is kept for assertions and failure messages."""
+
+    def __init__(self, *arguments: str, environment: dict[str, str], ready: str) -> None:
+        from django.conf import settings
+
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        self._ready_text = ready
+        self.process = subprocess.Popen(
+            [sys.executable, *arguments],
+            env={**os.environ, **environment},
+            cwd=settings.BASE_DIR,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        threading.Thread(target=self._read_output, daemon=True).start()
+
+    def _read_output(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if self._ready_text in line:
+                self.ready.set()
+
+    def wait_until_ready(self, *, timeout: float = 30) -> None:
+        if not self.ready.wait(timeout=timeout):
+            raise AssertionError(f"never printed {self._ready_text!r}:\n{self.log()}")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def printed_since(self, line_number: int, text: str) -> bool:
+        return any(text in line for line in self.lines[line_number:])
+
+    def log(self) -> str:
+        return "".join(self.lines[-80:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def wait_for(condition, *, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
 
 
 def deliver_outbox() -> None:
