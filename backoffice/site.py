@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from backoffice import reports, selectors
+from inventory.supplier_admin import may_import_supplier_file
 
 
 class BackOfficeSite(admin.AdminSite):
@@ -120,6 +121,15 @@ def _work_links(user) -> list[tuple[str, str, str]]:
                 "Book the units of a supplier's delivery into stock.",
             )
         )
+        if may_import_supplier_file(user):
+            links.append(
+                (
+                    "Supplier file",
+                    reverse("admin:inventory_stockitem_supplier_import"),
+                    "New prices and received stock from a supplier's CSV or XLSX file: "
+                    "preview, then apply.",
+                )
+            )
         links.append(
             (
                 "Stock count",

@@ -27,6 +27,11 @@ PREVIEW_ROWS = 200
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
 
+def may_import_supplier_file(user) -> bool:
+    """A supplier file changes prices and books stock in: both permissions are needed."""
+    return user.has_perm("inventory.change_stockitem") and user.has_perm("catalogue.change_product")
+
+
 class SupplierImportAdminMixin:
     def get_urls(self):
         return [
@@ -39,9 +44,7 @@ class SupplierImportAdminMixin:
         ]
 
     def has_supplier_import_permission(self, request) -> bool:
-        return request.user.has_perm("inventory.change_stockitem") and request.user.has_perm(
-            "catalogue.change_product"
-        )
+        return may_import_supplier_file(request.user)
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {

@@ -38,3 +38,19 @@ def test_home_links_each_role_to_its_desk(client):
     assert "Returns desk" not in packer_home
     assert "Returns desk" in clerk_home
     assert "Packing station" not in clerk_home
+
+
+def test_the_owners_home_links_the_supplier_file_import(client):
+    owner = staff_member("Shop owner")
+    packer = staff_member("Packing staff")
+
+    client.force_login(owner)
+    owner_home = client.get("/admin/").content.decode()
+    client.force_login(packer)
+    packer_home = client.get("/admin/").content.decode()
+
+    assert 'href="/admin/inventory/stockitem/supplier-import/"' in owner_home
+    assert client.get("/admin/inventory/stockitem/supplier-import/").status_code == 403
+    assert "supplier-import" not in packer_home
+    client.force_login(owner)
+    assert client.get("/admin/inventory/stockitem/supplier-import/").status_code == 200
