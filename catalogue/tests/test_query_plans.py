@@ -1,8 +1,8 @@
 """The product list's queries stay index-backed as the catalogue grows (PostgreSQL's planner,
 on a table large enough and analysed): none reads the whole product table.
 
-The list caches each filter's whole id list (`catalogue.cache.product_ids_cached`), so these
-are exactly the queries a cache miss runs, and every page, however deep, is a slice of them."""
+A cache miss of a list page (`catalogue.cache.product_ids_cached`) runs these queries with
+`LIMIT`/`OFFSET` for the page's ids, and a count of them."""
 
 from decimal import Decimal
 
