@@ -425,9 +425,12 @@ def product_list_documents(*, product_ids: list[int], reads: Reads | None = None
     documents = {product_id: found[key] for product_id, key in keys.items() if key in found}
     missing = [product_id for product_id in product_ids if product_id not in documents]
     if missing:
+        products = list(selectors.products_by_id(product_ids=missing))
+        # One serializer for them all: a ModelSerializer builds its fields per instance, which
+        # was most of a page's CPU on a cache miss (20 products: 6 of 9 ms).
+        documents_read = ProductListDocumentSerializer(products, many=True).data
         fresh = {
-            product.id: ProductListDocumentSerializer(product).data
-            for product in selectors.products_by_id(product_ids=missing)
+            product.id: document for product, document in zip(products, documents_read, strict=True)
         }
         cache.set_many(
             {keys[product_id]: document for product_id, document in fresh.items()},
