@@ -6,8 +6,10 @@ sizes, prices, stock and popularity in about 300 categories, the same for the sa
 
 The output is a `seed_products` file, so it loads through the shop's own import path: every row
 validated, products written in bulk by `catalogue.services.catalogue_import`, stock set through
-`inventory.services.stock_set_on_hand_many` with its ledger. Product images are left out (the
-storefront shows a placeholder); everything else a product page shows is filled in.
+`inventory.services.stock_set_on_hand_many` with its ledger. Pictures are files referenced by
+the rows: one drawn per department (`pictures/<department>.jpg` beside the output file, 15 in
+all), which the import stores once each with its renditions, so 50,000 products share 15
+pictures instead of 50,000 being drawn. Written to standard output, the rows name no picture.
 """
 
 import argparse
@@ -19,6 +21,9 @@ import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PICTURES = "pictures"  # the folder beside the seed file holding the pictures its rows name
 
 # Department: (SKU prefix, price range, sizes, product types). Each type is a category under
 # its department, and has an "Organic" (or "Premium") sub-category: 15 + 150 + 150 = 315.
@@ -418,8 +423,9 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def generate(*, products: int, seed: int) -> dict:
-    """The seed document: categories and `products` products, the same for the same seed."""
+def generate(*, products: int, seed: int, pictures: bool = True) -> dict:
+    """The seed document: categories and `products` products, the same for the same seed; with
+    `pictures`, each row names its department's picture (`pictures_write` draws them)."""
     rng = random.Random(seed)
     categories, leaves = [], []
     for department, (prefix, price_range, sizes, kinds) in DEPARTMENTS.items():
@@ -428,14 +434,16 @@ def generate(*, products: int, seed: int) -> dict:
         for kind in kinds:
             kind_slug = f"{department_slug}-{slug(kind)}"
             categories.append({"slug": kind_slug, "name": kind, "parent": department_slug})
-            leaves.append((prefix, price_range, sizes, kind, kind_slug))
+            leaves.append((prefix, price_range, sizes, kind, kind_slug, department_slug))
             grade = "Premium" if prefix in NON_FOOD else "Organic"
             grade_slug = f"{kind_slug}-{slug(grade)}"
             categories.append({"slug": grade_slug, "name": f"{grade} {kind}", "parent": kind_slug})
-            leaves.append((prefix, price_range, sizes, f"{grade} {kind}", grade_slug))
+            leaves.append(
+                (prefix, price_range, sizes, f"{grade} {kind}", grade_slug, department_slug)
+            )
     rows = []
     for number in range(1, products + 1):
-        prefix, (low, high), sizes, kind, category = rng.choice(leaves)
+        prefix, (low, high), sizes, kind, category, department_slug = rng.choice(leaves)
         brand = rng.choice(BRANDS)
         variant = rng.choice(MATERIALS if prefix in NON_FOOD else FLAVOURS)
         name = f"{brand} {rng.choice(QUALITIES)} {variant} {kind}, {rng.choice(sizes)}"
@@ -453,18 +461,34 @@ def generate(*, products: int, seed: int) -> dict:
                 "stock": 0 if rng.random() < 0.05 else rng.randint(1, 250),
             }
         )
+        if pictures:
+            rows[-1]["image"] = f"{PICTURES}/{department_slug}.jpg"
     return {"categories": categories, "products": rows}
+
+
+def pictures_write(folder: Path) -> int:
+    """Draw each department's picture into `folder`/pictures (the shop's own sample picture
+    drawing, `catalogue.images.sample_image`); returns how many."""
+    sys.path.insert(0, str(ROOT))
+    from catalogue.images import sample_image
+
+    (folder / PICTURES).mkdir(parents=True, exist_ok=True)
+    for department, (prefix, *_) in DEPARTMENTS.items():
+        picture = sample_image(name=department, sku=prefix, category="YourLocalShop")
+        (folder / PICTURES / f"{slug(department)}.jpg").write_bytes(picture.read())
+    return len(DEPARTMENTS)
 
 
 def seed_generated_catalogue(services, *, products: int, seed: int = 1) -> float:
     """Load a generated catalogue through `seed_products` into the services' database; returns
     the seconds the load took (printed too)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", encoding="utf-8") as file:
-        json.dump(generate(products=products, seed=seed), file)
-        file.flush()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "catalogue.json"
+        path.write_text(json.dumps(generate(products=products, seed=seed)), encoding="utf-8")
+        pictures_write(Path(folder))
         started = time.monotonic()
         # --update: the benchmarks load it beside the sample catalogue (new products get stock).
-        services.manage("seed_products", "--file", file.name, "--update")
+        services.manage("seed_products", "--file", str(path), "--update")
         seconds = time.monotonic() - started
     print(f"loaded {products:,} generated products in {seconds:.1f} s", flush=True)
     return seconds
@@ -477,12 +501,15 @@ def main() -> None:
     parser.add_argument("--output", type=Path, help="file to write (default: standard output)")
     options = parser.parse_args()
     started = time.monotonic()
-    document = generate(products=options.products, seed=options.seed)
+    document = generate(
+        products=options.products, seed=options.seed, pictures=options.output is not None
+    )
     text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
     if options.output is None:
         sys.stdout.write(text)
         return
     options.output.write_text(text, encoding="utf-8")
+    pictures_write(options.output.parent)
     print(
         f"{len(document['products']):,} products in {len(document['categories'])} categories "
         f"written to {options.output} in {time.monotonic() - started:.1f} s",

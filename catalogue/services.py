@@ -28,6 +28,7 @@ from catalogue.models import Category, Product
 from yourlocalshop.db import bulk_written
 
 PRODUCT_FIELDS = {
+    "image",  # a picture file beside the document (not written as given: see catalogue_import)
     "sku",
     "slug",
     "name",
@@ -41,7 +42,8 @@ PRODUCT_FIELDS = {
 }
 CATEGORY_FIELDS = {"slug", "name", "parent"}
 # What an import writes to an existing product (a row may leave out the optional ones).
-IMPORT_WRITTEN_FIELDS = sorted(PRODUCT_FIELDS)
+IMPORT_WRITTEN_FIELDS = sorted(PRODUCT_FIELDS - {"image"})
+IMAGE_FIELDS = ["image", "image_thumbnail", "image_display"]
 IMPORT_BATCH = 1_000  # rows per INSERT/UPDATE statement, and per `IN (...)` list
 
 
@@ -78,6 +80,18 @@ def _decimal(value: Any) -> Decimal:
         raise ValidationError(f"{value!r} is not a decimal number") from None
 
 
+def _image_file(name: str, folder: Path | None) -> Path | str:
+    """The picture file a row names (relative to the document's folder), or what is wrong."""
+    if folder is None:
+        return "pictures are read from files beside a seed file only"
+    if not name:
+        return "must be the path of a picture file"
+    path = (folder / name).resolve()
+    if not path.is_relative_to(folder.resolve()) or not path.is_file():
+        return f"no file {name!r} beside the seed file"
+    return path
+
+
 def _category_rows_errors(rows: list[Any], known_slugs: set[str]) -> list[str]:
     errors, seen = [], set()
     for number, row in enumerate(rows, start=1):
@@ -104,10 +118,15 @@ def _category_rows_errors(rows: list[Any], known_slugs: set[str]) -> list[str]:
 
 
 def _product_rows(
-    rows: list[Any], category_slugs: set[str], existing: dict[str, Product]
+    rows: list[Any],
+    category_slugs: set[str],
+    existing: dict[str, Product],
+    image_folder: Path | None,
 ) -> tuple[list[tuple[int, dict]], list[str]]:
-    """(row number, validated field values with the category still a slug), and the errors."""
+    """(row number, validated field values with the category still a slug and `image` the
+    picture's file), and the errors."""
     cleaned, errors, seen_skus, seen_slugs = [], [], set(), set()
+    image_checked: dict[str, Path | str] = {}  # a file shared by many rows is checked once
     for number, row in enumerate(rows, start=1):
         prefix = f"products row {number}"
         if not isinstance(row, dict):
@@ -132,6 +151,14 @@ def _product_rows(
         if values.get("category") not in category_slugs and row.get("category"):
             row_errors.append(f"category: no category {row['category']!r}")
         category_slug = values.pop("category", None)
+        image = values.pop("image", None)
+        if image is not None:
+            if not isinstance(image, str):
+                image_checked[image := repr(image)] = "must be the path of a picture file"
+            elif image not in image_checked:
+                image_checked[image] = _image_file(image, image_folder)
+            if isinstance(image_checked[image], str):
+                row_errors.append(f"image: {image_checked[image]}")
         # Validate a copy: the stored instance must keep its values to detect unchanged rows.
         stored = existing.get(values.get("sku"))
         product = copy.copy(stored) if stored else Product()
@@ -153,6 +180,8 @@ def _product_rows(
                 row_errors.append(f"{field}: {values[field]!r} appears twice in the file")
             seen.add(values.get(field))
         errors.extend(f"{prefix}: {message}" for message in row_errors)
+        if isinstance(image_checked.get(image), Path):
+            values["image"] = image_checked[image]
         cleaned.append((number, {**values, "category": category_slug}))
     taken = {}
     for chunk in _chunks(sorted(seen_slugs - {None})):
@@ -168,13 +197,20 @@ def _product_rows(
 
 
 @transaction.atomic
-def catalogue_import(*, categories: list[Any], products: list[Any]) -> ImportResult:
+def catalogue_import(
+    *, categories: list[Any], products: list[Any], image_folder: Path | None = None
+) -> ImportResult:
     """Upsert categories (by slug) and products (by SKU) from plain rows, all or nothing.
 
     Every row is validated before anything is written; any bad row raises `SeedFileInvalid`
     whose `errors` list names each row number and field. Idempotent: a row equal to what is
     stored is not saved again, so importing the same file twice changes nothing. Products not
     in the rows are left as they are.
+
+    A row's `image` is a picture file, its path relative to `image_folder` (the seed file's
+    folder). It becomes the picture of a product that has none: stored once with its
+    renditions however many rows name it (a generated catalogue shares a few), never over a
+    picture the shop uploaded.
     """
     if not isinstance(categories, list) or not isinstance(products, list):
         raise SeedFileInvalid(
@@ -189,7 +225,9 @@ def catalogue_import(*, categories: list[Any], products: list[Any]) -> ImportRes
         for chunk in _chunks(skus)
         for product in Product.objects.filter(sku__in=chunk)
     }
-    cleaned, product_errors = _product_rows(products, known_slugs | file_category_slugs, existing)
+    cleaned, product_errors = _product_rows(
+        products, known_slugs | file_category_slugs, existing, image_folder
+    )
     errors += product_errors
     if errors:
         raise SeedFileInvalid(f"{len(errors)} problem(s) in the seed file.", errors=errors)
@@ -208,9 +246,16 @@ def _catalogue_import_rows(
     to_create, to_update, changes = [], [], []
     unchanged = 0
     result = {}
+    pictures: dict[Path, dict[str, str]] = {}  # each file's stored names, by image field
     for _, values in cleaned:
         product = existing.get(values["sku"])
+        image = values.get("image")
         fields = {**values, "category": categories_by_slug[values["category"]]}
+        fields.pop("image", None)
+        if image is not None and not (product and product.image):
+            if image not in pictures:
+                pictures[image] = _picture_store(image)
+            fields.update(pictures[image])
         if product is None:
             product = Product(**fields)
             to_create.append(product)
@@ -225,7 +270,7 @@ def _catalogue_import_rows(
         result[product.sku] = product
     Product.objects.bulk_create(to_create, batch_size=IMPORT_BATCH)
     Product.objects.bulk_update(
-        to_update, [*IMPORT_WRITTEN_FIELDS, "updated_at"], batch_size=IMPORT_BATCH
+        to_update, [*IMPORT_WRITTEN_FIELDS, *IMAGE_FIELDS, "updated_at"], batch_size=IMPORT_BATCH
     )
     changes += [product_change(product, previous=None) for product in to_create]
     products_changed(changes)
@@ -233,6 +278,22 @@ def _catalogue_import_rows(
     return ImportResult(
         products=result, created=len(to_create), updated=len(to_update), unchanged=unchanged
     )
+
+
+def _picture_store(path: Path) -> dict[str, str]:
+    """Store a picture file and its renditions (`catalogue.images`); their names by field."""
+    storage = Product._meta.get_field("image").storage
+    with path.open("rb") as source:
+        made = renditions(source, stem=path.stem)
+        source.seek(0)
+        original = storage.save(f"products/originals/{path.name}", source)
+    return {
+        "image": original,
+        "image_thumbnail": storage.save(
+            f"products/thumbnails/{made.thumbnail.name}", made.thumbnail
+        ),
+        "image_display": storage.save(f"products/display/{made.display.name}", made.display),
+    }
 
 
 def _categories_upsert(rows: list[dict]) -> dict[str, Category]:

@@ -5,6 +5,7 @@ opening stock through `stock_set_on_hand_many` and its ledger (one `seed` moveme
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.db import transaction
@@ -28,7 +29,9 @@ class SeedResult:
 
 
 @transaction.atomic
-def catalogue_seed(*, categories: Any, products: Any, update: bool = False) -> SeedResult:
+def catalogue_seed(
+    *, categories: Any, products: Any, update: bool = False, image_folder: Path | None = None
+) -> SeedResult:
     """Load a seed document's categories, products and opening stock; all or nothing.
 
     A catalogue that already has products is refused (`CatalogueNotEmpty`) unless `update`: a
@@ -37,6 +40,7 @@ def catalogue_seed(*, categories: Any, products: Any, update: bool = False) -> S
     the document's `stock`: an existing product's stock moves only with sales, receipts, counts
     and returns, through the stock services and their ledger. Every row is validated before
     anything is written; `SeedFileInvalid` lists each bad row (catalogue and stock together).
+    A row's `image` names a picture file in `image_folder` (`catalogue_import`).
     """
     if not update and (count := catalogue_selectors.product_count()):
         raise CatalogueNotEmpty(f"The catalogue already has {count} products.", products=count)
@@ -49,7 +53,9 @@ def catalogue_seed(*, categories: Any, products: Any, update: bool = False) -> S
     opening_stock, stock_errors = _opening_stock(rows)
     already_there = catalogue_selectors.product_skus_existing(skus=opening_stock)
     try:
-        result = catalogue_services.catalogue_import(categories=categories, products=rows)
+        result = catalogue_services.catalogue_import(
+            categories=categories, products=rows, image_folder=image_folder
+        )
     except SeedFileInvalid as error:
         raise SeedFileInvalid(error.detail, errors=stock_errors + error.extra["errors"]) from error
     if stock_errors:

@@ -174,3 +174,42 @@ def test_sample_products_file_loads(tmp_path):
     assert Category.objects.filter(parent__isnull=False).exists()
     assert 0 in stocks
     assert any(0 < stock <= 5 for stock in stocks)
+
+
+def test_seed_products_gives_products_the_picture_files_they_name(tmp_path, settings):
+    """A generated catalogue shares a few pictures among thousands of products: each file is
+    stored once, with its renditions, and a picture the shop uploaded is never replaced."""
+    from PIL import Image
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    (tmp_path / "pictures").mkdir()
+    Image.new("RGB", (800, 600), (200, 180, 120)).save(tmp_path / "pictures" / "tea.jpg")
+    document = good_document()
+    for row in document["products"]:
+        row["image"] = "pictures/tea.jpg"
+    call_command("seed_products", file=write(tmp_path, document))
+
+    earl_grey, green_tea = Product.objects.get(sku="TEA-1"), Product.objects.get(sku="TEA-2")
+    assert earl_grey.image.name == green_tea.image.name != ""
+    assert earl_grey.image_thumbnail.name == green_tea.image_thumbnail.name
+    with earl_grey.image_thumbnail.open("rb") as file, Image.open(file) as thumbnail:
+        assert thumbnail.size == (480, 360)
+    stored = sorted(path.parent.name for path in (tmp_path / "media").rglob("*.jpg"))
+    assert stored == ["display", "originals", "thumbnails"]
+
+    Product.objects.filter(sku="TEA-1").update(image="products/originals/uploaded.jpg")
+    document["products"].append(dict(document["products"][0], sku="TEA-3", name="Oolong"))
+    call_command("seed_products", "--update", file=write(tmp_path, document))
+    assert Product.objects.get(sku="TEA-1").image.name == "products/originals/uploaded.jpg"
+    assert Product.objects.get(sku="TEA-3").image_display.name.startswith("products/display/")
+
+
+@pytest.mark.parametrize("image", ["pictures/missing.jpg", "../outside.jpg", 7, ["a.jpg"], ""])
+def test_seed_products_refuses_a_picture_that_is_not_a_file_beside_it(tmp_path, image):
+    (tmp_path.parent / "outside.jpg").write_bytes(b"not inside the seed file's folder")
+    document = good_document()
+    document["products"][1]["image"] = image
+
+    with pytest.raises(CommandError, match=r"products row 2 \(sku 'TEA-2'\): image: "):
+        call_command("seed_products", file=write(tmp_path, document))
+    assert not Product.objects.exists()

@@ -5,7 +5,11 @@ File shape::
 
     {"categories": [{"slug": "tea", "name": "Tea", "parent": "drinks"}, ...],
      "products": [{"sku": "TEA-001", "name": "…", "category": "tea", "price": "4.50",
-                   "description": "…", "stock": 12, "popularity": 40, ...}, ...]}
+                   "description": "…", "stock": 12, "popularity": 40,
+                   "image": "pictures/tea-001.jpg", ...}, ...]}
+
+A product's `image` is a picture file, its path relative to the file's folder: it becomes the
+picture of a product that has none (stored once, with its renditions, however many rows name it).
 """
 
 import json
@@ -47,6 +51,7 @@ class Command(BaseCommand):
                 categories=document.get("categories", []),
                 products=document.get("products", []),
                 update=update,
+                image_folder=file.parent,
             )
         except CatalogueNotEmpty as error:
             if if_empty:
