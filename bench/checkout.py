@@ -1,7 +1,7 @@
 """Checkout benchmark: add to cart + pay, through gunicorn on PostgreSQL + Redis.
 
     .venv/bin/python bench/checkout.py [--duration 10] [--concurrency 8 32] [--workers 4]
-                                       [--catalogue-products 50000]
+                                       [--catalogue-products 50000] [--prepare-only | --reuse]
 
 It drops and migrates the database `yls_orders` (BENCH_DATABASE_URL), creates products with
 ample stock and one customer (with an API token) per order to be placed, starts gunicorn (sync
@@ -12,6 +12,10 @@ whole order (both requests) and of the checkout request alone, every non-201 ans
 queries per add-to-cart and per checkout (measured in-process with the same database). Outbox
 deliveries are queued to Redis (BENCH_REDIS_URL, db 4) as in production; no worker runs.
 A benchmark prints figures; it is not a pass/fail test.
+
+Loading 50,000 generated products takes a minute or more: `--prepare-only` loads the database
+(catalogue and products to sell) and stops, `--reuse` measures a database prepared so before,
+adding only the run's customers, so the measuring run stays short on a quiet machine.
 """
 
 import argparse
@@ -40,34 +44,45 @@ SERVICES = Services(
 )
 
 
-def prepare(*, customers: int, catalogue_products: int = 0) -> tuple[list[str], list[str]]:
-    """Fresh schema, products with stock (beside `catalogue_products` generated ones),
-    `customers` users with tokens. Returns (skus, tokens)."""
+def prepare(*, catalogue_products: int = 0) -> None:
+    """Fresh schema, products with stock (beside `catalogue_products` generated ones)."""
     SERVICES.reset_database()
     if catalogue_products:
         seed_generated_catalogue(SERVICES, products=catalogue_products)
     SERVICES.setup_django()
     from decimal import Decimal
 
-    from rest_framework.authtoken.models import Token
-
-    from accounts.models import User
     from catalogue.models import Category, Product
     from inventory.enums import MovementReason
     from inventory.services import stock_set_on_hand
 
     category = Category.objects.create(slug="bench", name="Bench")
-    skus = []
     for index in range(PRODUCTS):
         product = Product.objects.create(
             sku=f"BENCH-{index:03d}", slug=f"bench-{index:03d}", name=f"Bench product {index}",
             category=category, price=Decimal("4.50") + index, currency="EUR",
         )  # fmt: skip
         stock_set_on_hand(product=product, on_hand=1_000_000, reason=MovementReason.SEED)
-        skus.append(product.sku)
+
+
+def customers_create(count: int) -> tuple[list[str], list[str]]:
+    """`count` new customers with API tokens (this run's own: a prepared database may have
+    served runs before). Returns (the products to sell's SKUs, tokens)."""
+    SERVICES.setup_django()
+    from rest_framework.authtoken.models import Token
+
+    from accounts.models import User
+    from catalogue.models import Product
+
+    skus = list(
+        Product.objects.filter(sku__startswith="BENCH-")
+        .order_by("sku")
+        .values_list("sku", flat=True)
+    )
+    run = uuid.uuid4().hex[:8]
     users = User.objects.bulk_create(
-        User(email=f"bench{index}@example.com", full_name=f"Bench {index}", password="!")
-        for index in range(customers)
+        User(email=f"bench-{run}-{index}@example.com", full_name=f"Bench {index}", password="!")
+        for index in range(count)
     )
     tokens = Token.objects.bulk_create(Token(user=user, key=Token.generate_key()) for user in users)
     return skus, [token.key for token in tokens]
@@ -188,11 +203,18 @@ def main() -> None:
     parser.add_argument(
         "--catalogue-products", type=int, default=0, help="generated products beside (50000)"
     )
+    database = parser.add_mutually_exclusive_group()
+    database.add_argument("--prepare-only", action="store_true", help="load, do not measure")
+    database.add_argument("--reuse", action="store_true", help="measure a database loaded before")
     arguments = parser.parse_args()
 
+    if not arguments.reuse:
+        prepare(catalogue_products=arguments.catalogue_products)
+    if arguments.prepare_only:
+        return
     # Enough customers for every order at well above the target rate.
     budget = int(150 * (arguments.duration + arguments.warmup)) * len(arguments.concurrency) + 10
-    skus, token_list = prepare(customers=budget, catalogue_products=arguments.catalogue_products)
+    skus, token_list = customers_create(budget)
     add_queries, checkout_queries = queries_per_request(sku=skus[0], tokens=token_list[:2])
     print(f"SQL queries: {add_queries} per add-to-cart, {checkout_queries} per checkout")
     tokens = iter(token_list[2:])
