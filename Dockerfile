@@ -1,6 +1,6 @@
 # YourLocalShop: one image for the web process (gunicorn), the Celery worker and Celery beat.
 # The command picks the role; docker/entrypoint.sh migrates first unless RUN_MIGRATIONS=0.
-FROM python:3.12-slim
+FROM python:3.12-slim-bookworm
 
 # SECRETS_DIR names the directory where generated secrets are kept, not a secret (DL3064).
 # hadolint ignore=DL3064
@@ -20,6 +20,16 @@ RUN groupadd --system --gid 10001 shop \
     && useradd --system --uid 10001 --gid shop --home-dir /app --shell /usr/sbin/nologin shop
 
 WORKDIR /app
+
+# pg_dump and pg_restore for `manage.py backup_shop` / `restore_shop` in the container: Debian
+# bookworm's PostgreSQL 15 client, the major every shape's server runs (compose's `db`, the CI
+# service, a developer's Debian), so a backup taken in one shape restores in another
+# (docs/operations.md). The distribution fixes the major; its security updates replace the exact
+# version, so it is not pinned further.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
 
 # Dependencies first: this layer is rebuilt only when the pinned requirements change.
 COPY requirements.txt .

@@ -145,7 +145,7 @@ def test_compose_runs_app_database_redis_worker_and_beat():
     services = compose()["services"]
 
     assert {"app", "db", "redis", "worker", "beat"} <= services.keys()
-    assert services["db"]["image"].startswith("postgres:16")
+    assert services["db"]["image"].startswith("postgres:")
     assert any(volume.endswith(":/var/lib/postgresql/data") for volume in services["db"]["volumes"])
     assert "pg_isready" in command_text(services["db"]["healthcheck"]["test"])
     assert services["redis"]["image"].startswith("redis:")
@@ -197,6 +197,23 @@ def test_compose_lets_only_the_web_container_migrate():
     assert services["app"]["depends_on"]["db"]["condition"] == "service_healthy"
 
 
+def test_every_shape_runs_the_postgresql_major_of_the_image_s_pg_dump():
+    """pg_dump refuses a newer server and pg_restore an archive of a newer pg_dump: compose's
+    database, the CI service and the image's client (Debian bookworm's: 15) share one major, so a
+    backup taken in one shape restores in the other (docs/operations.md)."""
+    bookworm_client_major = "15"
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
+    ci_services = [job.get("services", {}) for job in workflow["jobs"].values()]
+    runs = " ".join(argument for keyword, argument in dockerfile_instructions() if keyword == "RUN")
+
+    assert compose()["services"]["db"]["image"] == f"postgres:{bookworm_client_major}"
+    assert [
+        services["postgres"]["image"] for services in ci_services if "postgres" in services
+    ] == [f"postgres:{bookworm_client_major}"]
+    assert dockerfile_instructions()[0][1].endswith("-bookworm")
+    assert "apt-get install -y --no-install-recommends postgresql-client" in runs
+
+
 # --- Dockerfile and entry point -----------------------------------------------------------------
 
 
@@ -216,7 +233,7 @@ def test_dockerfile_runs_gunicorn_as_a_non_root_user_on_slim_python():
     values = dict(instructions)  # the last of each wins, as in Docker
     runs = " ".join(argument for keyword, argument in instructions if keyword == "RUN")
 
-    assert instructions[0] == ("FROM", "python:3.12-slim")
+    assert instructions[0] == ("FROM", "python:3.12-slim-bookworm")
     user = values["USER"].split(":")[0]
     assert user not in {"root", "0", ""}
     assert f"--uid {user}" in runs  # the user exists, created by useradd
