@@ -62,7 +62,7 @@ def prepare(*, catalogue_products: int = 0) -> None:
             sku=f"BENCH-{index:03d}", slug=f"bench-{index:03d}", name=f"Bench product {index}",
             category=category, price=Decimal("4.50") + index, currency="EUR",
         )  # fmt: skip
-        stock_set_on_hand(product=product, on_hand=1_000_000, reason=MovementReason.SEED)
+        stock_set_on_hand(product=product, on_hand=1_000_000, kind=MovementReason.SEED)
 
 
 def customers_create(count: int) -> tuple[list[str], list[str]]:

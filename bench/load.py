@@ -140,7 +140,7 @@ def prepare(*, customers: int, catalogue_products: int = 0) -> dict:
                 price=Decimal("3.20") + index,
                 currency="EUR",
             )
-            stock_set_on_hand(product=product, on_hand=stock, reason=MovementReason.SEED)
+            stock_set_on_hand(product=product, on_hand=stock, kind=MovementReason.SEED)
             initial_stock[product.sku] = stock
     users = User.objects.bulk_create(
         User(email=f"load{index}@example.com", full_name=f"Load {index}", password="!")

@@ -18,6 +18,7 @@ except ImportError:  # no `make e2e-deps` here: the `browser` marker skips (and 
 
 from accounts.tests.factories import UserFactory
 from catalogue.tests.factories import CategoryFactory, ProductFactory
+from inventory.enums import MovementReason
 from inventory.services import stock_set_on_hand
 from orders.models import Order
 from returns.enums import ReturnLineCondition
@@ -77,7 +78,7 @@ def test_order_to_credit_note_with_a_polish_and_chinese_name(page, live_server, 
     honey = ProductFactory(name="Miód lipowy z Łodzi", category=pantry, price=Decimal("9.50"))
     tea = ProductFactory(name="抹茶 ほうじ茶 セット", category=pantry, price=Decimal("14.00"))
     for product in (honey, tea):
-        stock_set_on_hand(product=product, on_hand=20, reason="seed")
+        stock_set_on_hand(product=product, on_hand=20, kind=MovementReason.SEED)
     customer = UserFactory(email="zoe@example.com", full_name=NAME)
 
     page.goto("/account/login/")

@@ -7,6 +7,7 @@ import pytest
 
 from catalogue.services import product_sample_images_make
 from catalogue.tests.factories import CategoryFactory, ProductFactory
+from inventory.enums import MovementReason
 from inventory.services import stock_set_on_hand
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -26,7 +27,7 @@ def pictured_shelves(settings, tmp_path):
         for index, name in enumerate(["Wildflower honey", "Damson jam", "Oat biscuits"])
     ]
     for product in products:
-        stock_set_on_hand(product=product, on_hand=10, reason="seed")
+        stock_set_on_hand(product=product, on_hand=10, kind=MovementReason.SEED)
     assert product_sample_images_make() == len(products)
     return products
 

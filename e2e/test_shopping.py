@@ -10,6 +10,7 @@ except ImportError:  # no `make e2e-deps` here: the `browser` marker skips (and 
     expect = None
 
 from catalogue.tests.factories import CategoryFactory, ProductFactory
+from inventory.enums import MovementReason
 from inventory.selectors import available_by_product_id
 from inventory.services import stock_set_on_hand
 from mockproviders.models import MockCharge
@@ -37,7 +38,7 @@ def shelves():
         ),
     }
     for product in products.values():
-        stock_set_on_hand(product=product, on_hand=25, reason="seed")
+        stock_set_on_hand(product=product, on_hand=25, kind=MovementReason.SEED)
     return products
 
 

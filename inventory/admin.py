@@ -142,7 +142,7 @@ class StockItemAdmin(SupplierImportAdminMixin, ReadOnlyAdmin):
             ),
             book=lambda form: services.stock_receive_many(
                 quantities=form.cleaned_data["lines"],
-                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["reason"],
                 user=request.user,
             ),
             done="Received {count} product(s).",
@@ -160,7 +160,7 @@ class StockItemAdmin(SupplierImportAdminMixin, ReadOnlyAdmin):
             ),
             book=lambda form: services.stock_set_on_hand_many(
                 levels=form.cleaned_data["lines"],
-                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["reason"],
                 user=request.user,
             ),
             done="Counted: {count} product(s) changed.",
@@ -230,7 +230,7 @@ class StockItemAdmin(SupplierImportAdminMixin, ReadOnlyAdmin):
                 services.stock_adjust(
                     product=stock_item.product,
                     delta=form.cleaned_data["delta"],
-                    reason=form.cleaned_data["reason"],
+                    note=form.cleaned_data["reason"],
                     user=request.user,
                 )
             except DomainError as error:

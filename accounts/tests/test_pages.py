@@ -5,6 +5,7 @@ from accounts.models import User
 from carts.selectors import CART_COOKIE_NAME, cart_open_for_user
 from carts.services import cart_get_or_create_for_user, cart_item_add
 from catalogue.tests.factories import ProductFactory
+from inventory.enums import MovementReason
 from inventory.services import stock_set_on_hand
 
 pytestmark = pytest.mark.django_db
@@ -13,7 +14,7 @@ PASSWORD = "correct-horse-battery"
 
 def _add_to_guest_cart(client, *, quantity: int = 1, on_hand: int = 10):
     product = ProductFactory()
-    stock_set_on_hand(product=product, on_hand=on_hand, reason="seed")
+    stock_set_on_hand(product=product, on_hand=on_hand, kind=MovementReason.SEED)
     client.post(reverse("carts:add"), {"sku": product.sku, "quantity": quantity})
     return product
 

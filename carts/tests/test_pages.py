@@ -6,6 +6,7 @@ from django.urls import reverse
 from carts.selectors import CART_COOKIE_NAME
 from carts.services import cart_create_guest, cart_item_add
 from catalogue.tests.factories import ProductFactory
+from inventory.enums import MovementReason
 from inventory.services import stock_set_on_hand
 
 pytestmark = pytest.mark.django_db
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 def _stocked(on_hand: int = 10, **fields):
     product = ProductFactory(**fields)
-    stock_set_on_hand(product=product, on_hand=on_hand, reason="seed")
+    stock_set_on_hand(product=product, on_hand=on_hand, kind=MovementReason.SEED)
     return product
 
 
@@ -159,8 +160,8 @@ def test_cart_page_warns_when_a_lines_stock_dropped_below_its_quantity(client):
     jam = _stocked(on_hand=10, name="Damson Jam")
     client.post(reverse("carts:add"), {"sku": honey.sku, "quantity": "4"})
     client.post(reverse("carts:add"), {"sku": jam.sku, "quantity": "2"})
-    stock_set_on_hand(product=honey, on_hand=3, reason="breakage")
-    stock_set_on_hand(product=jam, on_hand=0, reason="breakage")
+    stock_set_on_hand(product=honey, on_hand=3, note="breakage")
+    stock_set_on_hand(product=jam, on_hand=0, note="breakage")
 
     body = client.get(reverse("carts:cart")).content.decode()
 

@@ -1,5 +1,7 @@
 import pytest
 
+from inventory.enums import MovementReason
+
 
 @pytest.fixture
 def set_stock():
@@ -7,6 +9,8 @@ def set_stock():
     from inventory import services as inventory_services
 
     def set_stock(product, on_hand: int) -> None:
-        inventory_services.stock_set_on_hand(product=product, on_hand=on_hand, reason="seed")
+        inventory_services.stock_set_on_hand(
+            product=product, on_hand=on_hand, kind=MovementReason.SEED
+        )
 
     return set_stock

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from catalogue.tests.factories import CategoryFactory, ProductFactory
+from inventory.enums import MovementReason
 from inventory.services import stock_set_on_hand
 
 pytestmark = pytest.mark.django_db
@@ -11,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def _stocked(on_hand: int = 50, **fields):
     product = ProductFactory(**fields)
-    stock_set_on_hand(product=product, on_hand=on_hand, reason="seed")
+    stock_set_on_hand(product=product, on_hand=on_hand, kind=MovementReason.SEED)
     return product
 
 

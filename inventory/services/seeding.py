@@ -66,7 +66,7 @@ def catalogue_seed(
         if sku not in already_there
     ]
     try:
-        stock_set_on_hand_many(levels=opening, reason=MovementReason.SEED)
+        stock_set_on_hand_many(levels=opening, kind=MovementReason.SEED)
     except DomainError as error:
         raise SeedFileInvalid(
             error.detail, errors=[f"sku {error.extra.get('sku')!r}: stock: {error.detail}"]

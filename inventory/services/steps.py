@@ -44,14 +44,6 @@ def require_reference(reference: str) -> str:
     return reference
 
 
-def kind_and_note(reason: str, *, kinds: frozenset[str], default: str) -> tuple[str, str]:
-    """`reason` names the movement kind when it is one of `kinds`; otherwise it is the note."""
-    reason = (reason or "").strip()
-    if reason in kinds:
-        return reason, ""
-    return default, reason
-
-
 def notify_stock_changed(product_ids: Iterable[int]) -> None:
     product_ids = sorted(set(product_ids))
     if product_ids:
@@ -195,10 +187,16 @@ def retake_lost_holds(
     return [line.product_id for line in lost]
 
 
+def ledger_note(note: str) -> str:
+    """A movement's note as the ledger keeps it: the text staff gave, trimmed, at most 500
+    characters."""
+    return (note or "").strip()[:500]
+
+
 def move_stock(
     *,
     stock_item: StockItem,
-    reason: str,
+    kind: str,
     delta: int,
     quantity: int,
     reserved_delta: int = 0,
@@ -207,20 +205,21 @@ def move_stock(
     user=None,
     note: str = "",
 ) -> StockMovement:
-    """Change on_hand (and reserved) of a locked stock row and write its ledger row."""
+    """Change on_hand (and reserved) of a locked stock row and write its ledger row: a movement
+    of `kind` (a `MovementReason`, the ledger's `reason`), with `note` the free text staff gave."""
     stock_item.on_hand, stock_item.reserved = _stock_item_add(
         stock_item_id=stock_item.pk, on_hand=delta, reserved=reserved_delta
     )
     return StockMovement.objects.create(
         stock_item=stock_item,
-        reason=reason,
+        reason=kind,
         delta=delta,
         quantity=quantity,
         on_hand_after=stock_item.on_hand,
         reference=reference,
         reservation=reservation,
         user=user if user is not None and user.is_authenticated else None,
-        note=note[:500],
+        note=ledger_note(note),
     )
 
 

@@ -23,7 +23,7 @@ from inventory.models import (
 from inventory.selectors import stock_ledger_mismatches
 from inventory.services.steps import (
     is_positive_int,
-    kind_and_note,
+    ledger_note,
     move_stock,
     notify_stock_changed,
     reclaim_lapsed_holds,
@@ -34,6 +34,18 @@ from inventory.services.steps import (
 from yourlocalshop.db import bulk_written
 
 logger = logging.getLogger(__name__)
+
+
+# What a level set records: opening stock (`seed`) or a correction (`adjustment`, a count).
+LEVEL_SET_KINDS = frozenset({MovementReason.SEED, MovementReason.ADJUSTMENT})
+
+
+def _level_set_kind(kind: str) -> str:
+    if kind not in LEVEL_SET_KINDS:
+        raise InvalidStockRequest(
+            f"A stock level is set as {' or '.join(sorted(LEVEL_SET_KINDS))}."
+        )
+    return kind
 
 
 def _ensure_room_for_reserved(*, stock_item: StockItem, on_hand: int, now: datetime) -> None:
@@ -51,27 +63,30 @@ def _ensure_room_for_reserved(*, stock_item: StockItem, on_hand: int, now: datet
 
 @locking.retry_on_deadlock
 @transaction.atomic
-def stock_set_on_hand(*, product, on_hand: int, reason: str, user=None) -> StockMovement | None:
-    """Make on_hand equal `on_hand` with one movement for the difference (none when equal).
+def stock_set_on_hand(
+    *,
+    product,
+    on_hand: int,
+    kind: str = MovementReason.ADJUSTMENT,
+    note: str = "",
+    user=None,
+) -> StockMovement | None:
+    """Make on_hand equal `on_hand` with one movement of `kind` (`adjustment`, or `seed` for
+    opening stock) and `note` for the difference (none when equal).
 
-    `reason` `seed` records a `seed` movement; any other text is the note of an `adjustment`.
     Atomic, idempotent (the second call finds nothing to change); locks the stock row. Refuses
     to go below the reserved units (`StockBelowReserved`).
     """
     if not isinstance(on_hand, int) or isinstance(on_hand, bool) or on_hand < 0:
         raise InvalidStockRequest("On hand must be a whole number of at least 0.")
-    kind, note = kind_and_note(
-        reason,
-        kinds=frozenset({MovementReason.SEED, MovementReason.ADJUSTMENT}),
-        default=MovementReason.ADJUSTMENT,
-    )
+    kind = _level_set_kind(kind)
     stock_item = stock_item_locked_for(product=product)
     delta = on_hand - stock_item.on_hand
     if delta == 0:
         return None
     _ensure_room_for_reserved(stock_item=stock_item, on_hand=on_hand, now=timezone.now())
     movement = move_stock(
-        stock_item=stock_item, reason=kind, delta=delta, quantity=abs(delta), user=user, note=note
+        stock_item=stock_item, kind=kind, delta=delta, quantity=abs(delta), user=user, note=note
     )
     notify_stock_changed([product.pk])
     return movement
@@ -79,18 +94,15 @@ def stock_set_on_hand(*, product, on_hand: int, reason: str, user=None) -> Stock
 
 @locking.retry_on_deadlock
 @transaction.atomic
-def stock_receive(*, product, quantity: int, reason: str, user=None) -> StockMovement:
-    """Add received units: one `receipt` movement (`reason` is its note). Atomic; locks the
-    stock row. Not idempotent: every call is a delivery."""
+def stock_receive(*, product, quantity: int, note: str = "", user=None) -> StockMovement:
+    """Add received units: one `receipt` movement with `note`. Atomic; locks the stock row. Not
+    idempotent: every call is a delivery."""
     if not is_positive_int(quantity):
         raise InvalidStockRequest("A receipt needs a positive whole quantity.")
-    _, note = kind_and_note(
-        reason, kinds=frozenset({MovementReason.RECEIPT}), default=MovementReason.RECEIPT
-    )
     stock_item = stock_item_locked_for(product=product)
     movement = move_stock(
         stock_item=stock_item,
-        reason=MovementReason.RECEIPT,
+        kind=MovementReason.RECEIPT,
         delta=quantity,
         quantity=quantity,
         user=user,
@@ -105,9 +117,16 @@ BULK_CHUNK = 5_000
 
 
 @transaction.atomic
-def stock_set_on_hand_many(*, levels: Sequence[tuple[Any, int]], reason: str, user=None) -> int:
+def stock_set_on_hand_many(
+    *,
+    levels: Sequence[tuple[Any, int]],
+    kind: str = MovementReason.ADJUSTMENT,
+    note: str = "",
+    user=None,
+) -> int:
     """`stock_set_on_hand` for many products at once (seeding, a stock count): (product, on
-    hand) pairs, one movement per product whose level changes; returns how many changed.
+    hand) pairs, one movement of `kind` with `note` per product whose level changes; returns how
+    many changed.
 
     All or nothing; locks the stock rows (by primary key, as every stock writer does) and
     refuses with `StockBelowReserved` a level under what customers hold.
@@ -115,11 +134,7 @@ def stock_set_on_hand_many(*, levels: Sequence[tuple[Any, int]], reason: str, us
     for _, on_hand in levels:
         if not isinstance(on_hand, int) or isinstance(on_hand, bool) or on_hand < 0:
             raise InvalidStockRequest("On hand must be a whole number of at least 0.")
-    kind, note = kind_and_note(
-        reason,
-        kinds=frozenset({MovementReason.SEED, MovementReason.ADJUSTMENT}),
-        default=MovementReason.ADJUSTMENT,
-    )
+    kind = _level_set_kind(kind)
     targets = {product.pk: (product, on_hand) for product, on_hand in levels}
     return _stock_move_many(
         products=[product for product, _ in targets.values()],
@@ -131,9 +146,9 @@ def stock_set_on_hand_many(*, levels: Sequence[tuple[Any, int]], reason: str, us
 
 
 @transaction.atomic
-def stock_receive_many(*, quantities: Sequence[tuple[Any, int]], reason: str, user=None) -> int:
+def stock_receive_many(*, quantities: Sequence[tuple[Any, int]], note: str = "", user=None) -> int:
     """`stock_receive` for a whole delivery: (product, quantity received) pairs, one `receipt`
-    movement each (`reason` is its note); returns how many. All or nothing; locks the stock rows
+    movement each with `note`; returns how many. All or nothing; locks the stock rows
     by primary key. Not idempotent: every call is a delivery."""
     received: dict[int, tuple[Any, int]] = {}
     for product, quantity in quantities:
@@ -141,9 +156,6 @@ def stock_receive_many(*, quantities: Sequence[tuple[Any, int]], reason: str, us
             raise InvalidStockRequest("A receipt needs a positive whole quantity.")
         previous = received.get(product.pk, (product, 0))[1]
         received[product.pk] = (product, previous + quantity)
-    _, note = kind_and_note(
-        reason, kinds=frozenset({MovementReason.RECEIPT}), default=MovementReason.RECEIPT
-    )
     return _stock_move_many(
         products=[product for product, _ in received.values()],
         delta_for=lambda stock_item: received[stock_item.product_id][1],
@@ -200,7 +212,7 @@ def _stock_move_many(*, products, delta_for, kind: str, note: str, user) -> int:
                 quantity=abs(delta),
                 on_hand_after=stock_item.on_hand,
                 user=user if user is not None and user.is_authenticated else None,
-                note=note[:500],
+                note=ledger_note(note),
             )
             for stock_item, delta in moved
         ],
@@ -218,13 +230,13 @@ def _chunks(values: list) -> Iterator[list]:
 
 @locking.retry_on_deadlock
 @transaction.atomic
-def stock_adjust(*, product, delta: int, reason: str, user) -> StockMovement:
-    """Correct on_hand by `delta` (a count, breakage, theft) with a required reason: one
-    `adjustment` movement recording the staff user. Atomic; locks the stock row. Refuses to go
+def stock_adjust(*, product, delta: int, note: str, user) -> StockMovement:
+    """Correct on_hand by `delta` (a count, breakage, theft) with a required `note` saying why:
+    one `adjustment` movement recording the staff user. Atomic; locks the stock row. Refuses to go
     below the reserved units or zero (`StockBelowReserved`)."""
     if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
         raise InvalidStockRequest("An adjustment needs a non-zero whole number of units.")
-    if not (reason or "").strip():
+    if not ledger_note(note):
         raise InvalidStockRequest("An adjustment needs a reason.")
     stock_item = stock_item_locked_for(product=product)
     new_on_hand = stock_item.on_hand + delta
@@ -238,11 +250,11 @@ def stock_adjust(*, product, delta: int, reason: str, user) -> StockMovement:
     _ensure_room_for_reserved(stock_item=stock_item, on_hand=new_on_hand, now=timezone.now())
     movement = move_stock(
         stock_item=stock_item,
-        reason=MovementReason.ADJUSTMENT,
+        kind=MovementReason.ADJUSTMENT,
         delta=delta,
         quantity=abs(delta),
         user=user,
-        note=reason.strip(),
+        note=note,
     )
     notify_stock_changed([product.pk])
     return movement
@@ -263,10 +275,10 @@ def stock_return(
     if not is_positive_int(quantity):
         raise InvalidStockRequest("A return needs a positive whole quantity.")
     reference = require_reference(reference)
-    reason = MovementReason.RETURN_RESTOCK if resellable else MovementReason.RETURN_WRITE_OFF
+    kind = MovementReason.RETURN_RESTOCK if resellable else MovementReason.RETURN_WRITE_OFF
     stock_item = stock_item_locked_for(product=product)
     recorded = StockMovement.objects.filter(
-        stock_item=stock_item, reason=reason, reference=reference
+        stock_item=stock_item, reason=kind, reference=reference
     ).first()
     if recorded is not None:
         if recorded.quantity != quantity:
@@ -278,7 +290,7 @@ def stock_return(
         return recorded
     movement = move_stock(
         stock_item=stock_item,
-        reason=reason,
+        kind=kind,
         delta=quantity if resellable else 0,
         quantity=quantity,
         reference=reference,

@@ -266,7 +266,7 @@ def supplier_import_apply(
         if change.quantity_received
     ]
     if received:
-        stock_receive_many(quantities=received, reason=f"Supplier file {reference}", user=user)
+        stock_receive_many(quantities=received, note=f"Supplier file {reference}", user=user)
     return SupplierImportReport(
         rows=plan.rows,
         prices_changed=prices_changed,

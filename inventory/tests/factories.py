@@ -16,6 +16,6 @@ class StockItemFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *, product, on_hand=10, **kwargs):
-        stock_set_on_hand(product=product, on_hand=on_hand, reason=MovementReason.SEED)
+        stock_set_on_hand(product=product, on_hand=on_hand, kind=MovementReason.SEED)
         stock_item, _ = model_class.objects.get_or_create(product=product)
         return stock_item

@@ -23,7 +23,7 @@ from hypothesis.stateful import (
 )
 
 from catalogue.tests.factories import ProductFactory
-from inventory.enums import ReservationStatus
+from inventory.enums import MovementReason, ReservationStatus
 from inventory.errors import InsufficientStock, StockBelowReserved
 from inventory.models import InventoryReservation, StockItem
 from inventory.selectors import available_by_product_id
@@ -57,7 +57,7 @@ class InventoryMachine(RuleBasedStateMachine):
         self.clock.start()
         self.products = [ProductFactory() for _ in range(PRODUCT_COUNT)]
         for product in self.products:
-            stock_set_on_hand(product=product, on_hand=4, reason="seed")
+            stock_set_on_hand(product=product, on_hand=4, kind=MovementReason.SEED)
         self.expected_on_hand = {product.pk: 4 for product in self.products}
 
     def teardown(self):
@@ -148,7 +148,7 @@ class InventoryMachine(RuleBasedStateMachine):
     @rule(index=product_index, amount=quantity)
     def restock(self, index, amount):
         product = self.products[index]
-        stock_receive(product=product, quantity=amount, reason="delivery")
+        stock_receive(product=product, quantity=amount, note="delivery")
         self.expected_on_hand[product.pk] += amount
 
     @rule(index=product_index, amount=quantity, resellable=st.booleans())
@@ -165,7 +165,7 @@ class InventoryMachine(RuleBasedStateMachine):
         product = self.products[index]
         should_succeed = amount <= self.available()[product.pk]
         try:
-            stock_adjust(product=product, delta=-amount, reason="breakage", user=None)
+            stock_adjust(product=product, delta=-amount, note="breakage", user=None)
         except StockBelowReserved:
             assert not should_succeed
             return

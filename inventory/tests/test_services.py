@@ -26,6 +26,7 @@ from inventory.services import (
     stock_reserve,
     stock_return,
     stock_set_on_hand,
+    stock_set_on_hand_many,
 )
 from inventory.tests.helpers import assert_stock_consistent, available, clock_at, clock_moved_by
 from yourlocalshop.errors import IllegalTransition
@@ -422,9 +423,9 @@ def test_reservation_extend_of_a_released_reservation_is_refused(stocked):
 def test_stock_set_on_hand_writes_one_movement_and_nothing_when_equal(db):
     product = ProductFactory()
 
-    first = stock_set_on_hand(product=product, on_hand=12, reason="seed")
-    second = stock_set_on_hand(product=product, on_hand=12, reason="seed")
-    lowered = stock_set_on_hand(product=product, on_hand=9, reason="Counted the shelf")
+    first = stock_set_on_hand(product=product, on_hand=12, kind=MovementReason.SEED)
+    second = stock_set_on_hand(product=product, on_hand=12, kind=MovementReason.SEED)
+    lowered = stock_set_on_hand(product=product, on_hand=9, note="Counted the shelf")
 
     assert (first.reason, first.delta) == (MovementReason.SEED, 12)
     assert second is None
@@ -438,19 +439,30 @@ def test_stock_set_on_hand_writes_one_movement_and_nothing_when_equal(db):
     assert_stock_consistent()
 
 
+@pytest.mark.parametrize("kind", [MovementReason.RECEIPT, MovementReason.SALE, "Counted"])
+def test_stock_set_on_hand_records_only_a_seed_or_an_adjustment(db, kind):
+    product = ProductFactory()
+
+    with pytest.raises(InvalidStockRequest):
+        stock_set_on_hand(product=product, on_hand=3, kind=kind)
+    with pytest.raises(InvalidStockRequest):
+        stock_set_on_hand_many(levels=[(product, 3)], kind=kind)
+    assert not StockMovement.objects.exists()
+
+
 def test_stock_set_on_hand_refuses_to_go_below_reserved(stocked):
     product = stocked(5)
     stock_reserve(lines=[line(product, 3)], reference="cart:1")
 
     with pytest.raises(StockBelowReserved):
-        stock_set_on_hand(product=product, on_hand=2, reason="recount")
+        stock_set_on_hand(product=product, on_hand=2, note="recount")
     assert on_hand(product) == 5
 
 
 def test_stock_receive_adds_units_with_a_receipt(stocked, staff_user):
     product = stocked(1)
 
-    movement = stock_receive(product=product, quantity=4, reason="Delivery 42", user=staff_user)
+    movement = stock_receive(product=product, quantity=4, note="Delivery 42", user=staff_user)
 
     assert (movement.reason, movement.delta, movement.on_hand_after) == ("receipt", 4, 5)
     assert (movement.user, movement.note) == (staff_user, "Delivery 42")
@@ -460,7 +472,7 @@ def test_stock_receive_adds_units_with_a_receipt(stocked, staff_user):
 def test_stock_adjust_records_the_staff_user_and_reason(stocked, staff_user):
     product = stocked(5)
 
-    movement = stock_adjust(product=product, delta=-2, reason="Broken in the shop", user=staff_user)
+    movement = stock_adjust(product=product, delta=-2, note="Broken in the shop", user=staff_user)
 
     assert (movement.reason, movement.delta, movement.user, movement.note) == (
         MovementReason.ADJUSTMENT,
@@ -477,9 +489,9 @@ def test_stock_adjust_never_goes_below_reserved_or_zero(stocked, staff_user):
     stock_reserve(lines=[line(product, 4)], reference="cart:1")
 
     with pytest.raises(StockBelowReserved) as below_reserved:
-        stock_adjust(product=product, delta=-2, reason="count", user=staff_user)
+        stock_adjust(product=product, delta=-2, note="count", user=staff_user)
     with pytest.raises(StockBelowReserved):
-        stock_adjust(product=product, delta=-6, reason="count", user=staff_user)
+        stock_adjust(product=product, delta=-6, note="count", user=staff_user)
 
     assert below_reserved.value.extra["reserved"] == 4
     assert on_hand(product) == 5
@@ -490,7 +502,7 @@ def test_stock_adjust_can_take_units_held_by_a_lapsed_reservation(stocked, staff
     stock_reserve(lines=[line(product, 4)], reference="cart:1", ttl_seconds=5)
 
     with clock_moved_by(6):
-        stock_adjust(product=product, delta=-5, reason="flood", user=staff_user)
+        stock_adjust(product=product, delta=-5, note="flood", user=staff_user)
 
     assert on_hand(product) == 0
     assert_stock_consistent()
@@ -500,7 +512,7 @@ def test_stock_adjust_can_take_units_held_by_a_lapsed_reservation(stocked, staff
 def test_stock_adjust_needs_a_change_and_a_reason(stocked, staff_user, delta, reason):
     product = stocked(5)
     with pytest.raises(InvalidStockRequest):
-        stock_adjust(product=product, delta=delta, reason=reason, user=staff_user)
+        stock_adjust(product=product, delta=delta, note=reason, user=staff_user)
 
 
 def test_stock_return_restocks_resellable_units_once(stocked):

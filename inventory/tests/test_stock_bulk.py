@@ -6,6 +6,7 @@ from django.db.models import Sum
 
 from catalogue.tests.factories import ProductFactory
 from inventory import services
+from inventory.enums import MovementReason
 from inventory.errors import InvalidStockRequest, StockBelowReserved
 from inventory.models import StockItem, StockMovement
 
@@ -28,12 +29,12 @@ def test_set_on_hand_many_creates_rows_and_writes_one_movement_per_change(
     django_capture_on_commit_callbacks,
 ):
     fresh, stocked, untouched = ProductFactory.create_batch(3)
-    services.stock_set_on_hand(product=stocked, on_hand=5, reason="seed")
-    services.stock_set_on_hand(product=untouched, on_hand=7, reason="seed")
+    services.stock_set_on_hand(product=stocked, on_hand=5, kind=MovementReason.SEED)
+    services.stock_set_on_hand(product=untouched, on_hand=7, kind=MovementReason.SEED)
 
     with django_capture_on_commit_callbacks() as callbacks:
         changed = services.stock_set_on_hand_many(
-            levels=[(fresh, 12), (stocked, 2), (untouched, 7)], reason="seed"
+            levels=[(fresh, 12), (stocked, 2), (untouched, 7)], kind=MovementReason.SEED
         )
 
     assert changed == 2
@@ -41,18 +42,23 @@ def test_set_on_hand_many_creates_rows_and_writes_one_movement_per_change(
     assert ledger(stocked) == (2, 2, [("seed", 5, 5), ("seed", -3, 2)])
     assert ledger(untouched) == (7, 7, [("seed", 7, 7)])
     assert len(callbacks) == 1  # one stock_changed for the whole call
-    assert services.stock_set_on_hand_many(levels=[(fresh, 12), (stocked, 2)], reason="seed") == 0
+    assert (
+        services.stock_set_on_hand_many(
+            levels=[(fresh, 12), (stocked, 2)], kind=MovementReason.SEED
+        )
+        == 0
+    )
 
 
 def test_set_on_hand_many_refuses_a_level_below_the_reserved_units_and_writes_nothing():
     held, other = ProductFactory.create_batch(2)
-    services.stock_set_on_hand(product=held, on_hand=5, reason="seed")
+    services.stock_set_on_hand(product=held, on_hand=5, kind=MovementReason.SEED)
     services.stock_reserve(
         lines=[services.ReservationLineRequest(sku=held.sku, quantity=4)], reference="cart:1"
     )
 
     with pytest.raises(StockBelowReserved):
-        services.stock_set_on_hand_many(levels=[(other, 9), (held, 3)], reason="count")
+        services.stock_set_on_hand_many(levels=[(other, 9), (held, 3)], note="count")
 
     assert not StockItem.objects.filter(product=other).exists()
     assert ledger(held)[0] == 5
@@ -60,10 +66,10 @@ def test_set_on_hand_many_refuses_a_level_below_the_reserved_units_and_writes_no
 
 def test_receive_many_adds_a_receipt_per_product_summing_repeated_lines():
     known, new = ProductFactory.create_batch(2)
-    services.stock_set_on_hand(product=known, on_hand=3, reason="seed")
+    services.stock_set_on_hand(product=known, on_hand=3, kind=MovementReason.SEED)
 
     received = services.stock_receive_many(
-        quantities=[(known, 10), (new, 4), (known, 2)], reason="Delivery 42"
+        quantities=[(known, 10), (new, 4), (known, 2)], note="Delivery 42"
     )
 
     assert received == 2
@@ -77,6 +83,6 @@ def test_receive_many_refuses_a_bad_quantity_and_writes_nothing(quantity):
     good, bad = ProductFactory.create_batch(2)
 
     with pytest.raises(InvalidStockRequest):
-        services.stock_receive_many(quantities=[(good, 1), (bad, quantity)], reason="delivery")
+        services.stock_receive_many(quantities=[(good, 1), (bad, quantity)], note="delivery")
 
     assert not StockMovement.objects.exists()

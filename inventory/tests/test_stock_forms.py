@@ -69,6 +69,20 @@ def test_stock_count_sets_on_hand_with_the_reason(client, owner):
     assert (movement.delta, movement.user, movement.note) == (-2, owner, "Monthly count: 2 broken")
 
 
+def test_a_reason_that_names_a_movement_kind_is_still_only_the_note(client, owner):
+    """What staff type is the note; the form decides the kind (a count is an adjustment, never a
+    `seed`; a delivery's note `receipt` is kept)."""
+    mug = ProductFactory(sku="MUG")
+    StockItem.objects.create(product=mug, on_hand=7)
+
+    client.post(COUNT, {"lines": "MUG 5", "reason": "seed"})
+    client.post(RECEIVE, {"lines": "MUG 1", "reason": "receipt"})
+
+    count, receipt = StockMovement.objects.order_by("pk")
+    assert (count.reason, count.delta, count.note) == (MovementReason.ADJUSTMENT, -2, "seed")
+    assert (receipt.reason, receipt.delta, receipt.note) == (MovementReason.RECEIPT, 1, "receipt")
+
+
 def test_stock_row_page_edits_location_and_reorder_level_only(client, owner):
     stock_item = StockItem.objects.create(product=ProductFactory(), on_hand=7)
 

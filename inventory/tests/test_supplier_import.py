@@ -12,6 +12,7 @@ from django.urls import reverse
 from catalogue.models import Product
 from catalogue.tests.factories import ProductFactory
 from inventory import services
+from inventory.enums import MovementReason
 from inventory.errors import SupplierFileInvalid
 from inventory.models import StockItem, StockMovement
 from inventory.services.supplier_import import (
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.django_db
 def shelf():
     tea = ProductFactory(sku="TEA-1", name="Green tea", price=Decimal("4.00"))
     jam = ProductFactory(sku="JAM-1", name="Plum jam", price=Decimal("3.20"))
-    services.stock_set_on_hand(product=tea, on_hand=10, reason="seed")
+    services.stock_set_on_hand(product=tea, on_hand=10, kind=MovementReason.SEED)
     return {"tea": tea, "jam": jam}
 
 

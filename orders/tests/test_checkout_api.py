@@ -202,7 +202,7 @@ def test_order_place_empty_cart_is_422(customer_client):
 
 def test_order_place_out_of_stock_is_409_with_availability(customer_client, product):
     add_to_cart(customer_client, product, quantity=5)
-    stock_set_on_hand(product=product, on_hand=2, reason=MovementReason.ADJUSTMENT)
+    stock_set_on_hand(product=product, on_hand=2, kind=MovementReason.ADJUSTMENT)
 
     response = checkout(customer_client, key=new_key())
 

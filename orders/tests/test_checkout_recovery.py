@@ -248,7 +248,7 @@ def test_order_place_expired_reservation_is_refused_when_stock_is_gone(customer_
     add_to_cart(customer_client, product, quantity=2)
     customer_client.post("/api/checkout")
     InventoryReservation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    stock_set_on_hand(product=product, on_hand=1, reason=MovementReason.ADJUSTMENT)
+    stock_set_on_hand(product=product, on_hand=1, kind=MovementReason.ADJUSTMENT)
 
     response = checkout(customer_client, key=new_key())
 
@@ -265,7 +265,7 @@ def test_order_place_reservation_lost_during_payment_is_compensated(customer_cli
     def stock_sold_elsewhere(charge):
         order = Order.objects.get()
         reservation_release(reservation_id=order.reservation_id)
-        stock_set_on_hand(product=product, on_hand=0, reason=MovementReason.ADJUSTMENT)
+        stock_set_on_hand(product=product, on_hand=0, kind=MovementReason.ADJUSTMENT)
 
     with around_step(f"{CHECKOUT}._phase_2_charge", after=stock_sold_elsewhere):
         response = checkout(customer_client, key=new_key())

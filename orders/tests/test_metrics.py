@@ -77,7 +77,7 @@ def test_a_checkout_of_more_than_the_stock_counts_refused(
 ):
     before = scrape_metrics(client, settings)
     add_to_cart(customer_client, product, quantity=10)
-    stock_set_on_hand(product=product, on_hand=1, reason="count")
+    stock_set_on_hand(product=product, on_hand=1, note="count")
 
     assert checkout(customer_client, key=new_key()).status_code == 409
 

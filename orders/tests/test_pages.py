@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
 from catalogue.tests.factories import ProductFactory
+from inventory.enums import MovementReason
 from inventory.selectors import available_by_product_id
 from inventory.services import stock_set_on_hand
 from mockproviders.models import MockCharge
@@ -36,7 +37,7 @@ def _fast_payment_retries():
 @pytest.fixture
 def product(db):
     product = ProductFactory(name="Oat milk", price=Decimal("2.40"))
-    stock_set_on_hand(product=product, on_hand=10, reason="seed")
+    stock_set_on_hand(product=product, on_hand=10, kind=MovementReason.SEED)
     return product
 
 
@@ -214,7 +215,7 @@ def test_unavailable_provider_message_and_nothing_charged(client, product):
 
 def test_insufficient_stock_at_checkout_is_shown_with_its_detail(client, product):
     _add(client, product, quantity=5)
-    stock_set_on_hand(product=product, on_hand=2, reason="breakage")
+    stock_set_on_hand(product=product, on_hand=2, note="breakage")
 
     response = _place(client)
 

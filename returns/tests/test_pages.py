@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
 from catalogue.tests.factories import ProductFactory
+from inventory.enums import MovementReason
 from inventory.services import stock_set_on_hand
 from orders.models import Order
 from orders.tests.test_pages import ADDRESS, ship_order
@@ -19,7 +20,7 @@ def shipped_order(client, staff_user, settings):
     customer = UserFactory()
     client.force_login(customer)
     product = ProductFactory(name="Desk lamp", price=Decimal("30.00"))
-    stock_set_on_hand(product=product, on_hand=5, reason="seed")
+    stock_set_on_hand(product=product, on_hand=5, kind=MovementReason.SEED)
     client.post(reverse("carts:add"), {"sku": product.sku, "quantity": "2"})
     form = client.get(reverse("orders:checkout")).context["form"]
     client.post(

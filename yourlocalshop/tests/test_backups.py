@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.db import connection
 from rest_framework.test import APIClient
 
+from inventory.enums import MovementReason
 from inventory.models import StockItem, StockMovement
 from inventory.selectors import stock_ledger_mismatches
 from inventory.services import stock_set_on_hand
@@ -54,7 +55,7 @@ def _trade(count: int) -> None:
     """Products with stock from the ledger, and guests buying them through the API."""
     for index in range(count):
         product = stocked_product(on_hand=0, sku=f"BACKUP-{index}")
-        stock_set_on_hand(product=product, on_hand=10, reason="seed")
+        stock_set_on_hand(product=product, on_hand=10, kind=MovementReason.SEED)
         guest = APIClient()
         added = guest.post("/api/cart/items", {"sku": product.sku, "quantity": 2}, format="json")
         assert added.status_code == 201, added.content
