@@ -247,6 +247,11 @@ class InvoiceLine(models.Model):
     def __str__(self) -> str:
         return f"{self.quantity} x {self.sku}"
 
+    @property
+    def is_delivery(self) -> bool:
+        """The delivery line is the one line sold without an order line (its SKU only prints)."""
+        return self.order_line_id is None
+
 
 class IdempotencyKey(models.Model):
     """One request's claim on an Idempotency-Key, per caller (a user, or a guest's cart)."""

@@ -14,6 +14,9 @@ from orders.enums import INVOICE_SERIES, InvoiceKind
 from orders.errors import CreditNoteInvalid
 from orders.models import DocumentCounter, Invoice, InvoiceLine, Order
 
+# What the delivery line prints in the SKU column. It is no key: the delivery line is told apart
+# as the one line without an order line (`InvoiceLine.is_delivery`), so a product whose SKU is
+# "DELIVERY" is credited as any other.
 SHIPPING_SKU = "DELIVERY"
 
 
@@ -167,18 +170,24 @@ def credit_note_issue(
         raise CreditNoteInvalid("Only an invoice can be credited.")
     # Lock the invoice so two credit notes cannot both credit the same units.
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    invoiced = {line.sku: line for line in invoice.lines.select_related("order_line")}
+    invoice_lines = list(invoice.lines.select_related("order_line"))
+    invoiced = {line.sku: line for line in invoice_lines if not line.is_delivery}
+    delivery = next((line for line in invoice_lines if line.is_delivery), None)
     credited: dict[str, int] = {}
+    credited_shipping = Decimal("0.00")
     for line in InvoiceLine.objects.filter(
         invoice__credited_invoice=invoice, invoice__kind=InvoiceKind.CREDIT_NOTE
     ):
-        credited[line.sku] = credited.get(line.sku, 0) + line.quantity
+        if line.is_delivery:
+            credited_shipping += line.unit_price
+        else:
+            credited[line.sku] = credited.get(line.sku, 0) + line.quantity
     requested: list[tuple] = []
     for line in lines:
         sku = line["sku"] if isinstance(line, Mapping) else line.sku
         quantity = int(line["quantity"] if isinstance(line, Mapping) else line.quantity)
         invoice_line = invoiced.get(sku)
-        if invoice_line is None or invoice_line.order_line is None or quantity < 1:
+        if invoice_line is None or quantity < 1:
             raise CreditNoteInvalid(f"{sku!r} x {quantity} is not on invoice {invoice.number}.")
         if credited.get(sku, 0) + quantity > invoice_line.quantity:
             raise CreditNoteInvalid(
@@ -187,18 +196,8 @@ def credit_note_issue(
             )
         credited[sku] = credited.get(sku, 0) + quantity
         requested.append((invoice_line.order_line, quantity))
-    if shipping:
-        delivery = invoiced.get(SHIPPING_SKU)
-        credited_shipping = sum(
-            InvoiceLine.objects.filter(
-                invoice__credited_invoice=invoice,
-                invoice__kind=InvoiceKind.CREDIT_NOTE,
-                sku=SHIPPING_SKU,
-            ).values_list("unit_price", flat=True),
-            Decimal("0.00"),
-        )
-        if delivery is None or credited_shipping + shipping > delivery.unit_price:
-            raise CreditNoteInvalid(f"Delivery of {shipping} is not left to credit.")
+    if shipping and (delivery is None or credited_shipping + shipping > delivery.unit_price):
+        raise CreditNoteInvalid(f"Delivery of {shipping} is not left to credit.")
     if not requested:
         raise CreditNoteInvalid("A credit note needs at least one line.")
     return _issue(

@@ -182,3 +182,35 @@ def test_order_refund_adds_up_in_decimal_to_exactly_the_payment(customer_client)
     assert order.status == OrderStatus.REFUNDED
     assert (order.refunded_amount, payment.refunded_amount) == (Decimal("66.60"), Decimal("66.60"))
     assert payment.status == "refunded"
+
+
+def test_a_product_whose_sku_is_delivery_is_credited_apart_from_the_delivery_line(
+    customer_client, django_capture_on_commit_callbacks
+):
+    """The delivery line is the invoice's line without an order line, whatever SKU it prints:
+    a shop may sell a product with the SKU "DELIVERY" (a delivery box, a voucher)."""
+    from carts.models import DeliveryZone
+
+    with django_capture_on_commit_callbacks(execute=True):
+        DeliveryZone.objects.create(name="Home", countries=["GB"], rate=Decimal("4.95"))
+    box = stocked_product(sku="DELIVERY", name="Delivery box", price=Decimal("7.00"))
+    add_to_cart(customer_client, box, quantity=2)
+    assert checkout(customer_client, key=new_key()).status_code == 201
+    invoice = Order.objects.get().invoices.get()
+    one_box = [CreditNoteLineRequest(sku="DELIVERY", quantity=1)]
+
+    first = credit_note_issue(
+        invoice=invoice, lines=one_box, reference="r1", shipping=Decimal("4.95")
+    )
+    with pytest.raises(CreditNoteInvalid, match=r"Delivery of 0\.01 is not left to credit"):
+        credit_note_issue(invoice=invoice, lines=one_box, reference="r2", shipping=Decimal("0.01"))
+    second = credit_note_issue(invoice=invoice, lines=one_box, reference="r3")
+
+    assert sorted(
+        (line.description, line.quantity, line.unit_price) for line in first.lines.all()
+    ) == [("Delivery", 1, Decimal("4.95")), ("Delivery box", 1, Decimal("7.00"))]
+    assert [(line.description, line.quantity) for line in second.lines.all()] == [
+        ("Delivery box", 1)
+    ]
+    with pytest.raises(CreditNoteInvalid, match="Only 0 of DELIVERY"):
+        credit_note_issue(invoice=invoice, lines=one_box, reference="r4")
