@@ -31,6 +31,16 @@ $(RUN_STAMP): requirements.txt
 
 install-runtime: $(RUN_STAMP)
 
+# What a start of the embedded shop does before it serves, `make run` and `make runserver` alike:
+# the database migrated, the sample catalogue on an empty database only (a restart never touches
+# prices, stock or orders), a picture for every product without one, the demo admin (DEBUG only).
+# A failing step stops the start (set -e in its own subshell).
+PREPARE_SHOP = (set -e; \
+  $(BIN)/python manage.py prepare_database; \
+  $(BIN)/python manage.py seed_products --file sample_products.json --if-empty; \
+  $(BIN)/python manage.py make_sample_images; \
+  $(BIN)/python manage.py ensure_demo_admin)
+
 ## Serve the shop on http://$(HOST):$(PORT) (SQLite, no services needed) through gunicorn. The sample
 ## catalogue fills an empty database only: a restart never touches prices, stock or orders.
 ## ONE process with RUN_THREADS threads. The embedded shape's cache (locmem) and its eager Celery
@@ -43,10 +53,7 @@ RUN_SERVER = $(BIN)/gunicorn yourlocalshop.wsgi:application --bind $(HOST):$(POR
   --threads $(RUN_THREADS) --timeout 60 --graceful-timeout 10
 run: install-runtime
 	@export DEBUG=$${DEBUG:-1} ACCESS_LOG=$${ACCESS_LOG:-1}; set -e; \
-	$(BIN)/python manage.py prepare_database; \
-	$(BIN)/python manage.py seed_products --file sample_products.json --if-empty; \
-	$(BIN)/python manage.py make_sample_images; \
-	$(BIN)/python manage.py ensure_demo_admin; \
+	$(PREPARE_SHOP); \
 	case "$$DEBUG" in 1|true|True|yes|on) reload=--reload ;; \
 	  *) reload=; $(BIN)/python manage.py collectstatic --noinput --verbosity 0 ;; esac; \
 	exec $(RUN_SERVER) $$reload
@@ -54,10 +61,9 @@ run: install-runtime
 ## The same shop on Django's development server, for a debugger or its own conveniences: not for
 ## more than one shopper at a time (its short listen queue resets connections under a burst).
 runserver: install-runtime
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py prepare_database
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_products --file sample_products.json --if-empty
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py ensure_demo_admin
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@export DEBUG=$${DEBUG:-1}; set -e; \
+	$(PREPARE_SHOP); \
+	exec $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## Back up the shop: database (pg_dump, or SQLite's backup API) and media files in one archive,
 ## backups/yourlocalshop-<UTC time>.tar.gz unless BACKUP=path (docs/operations.md).

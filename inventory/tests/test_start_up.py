@@ -1,6 +1,8 @@
 """`make run` started again on a shop that has traded leaves its data alone."""
 
+import re
 import shlex
+import subprocess
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,19 +23,21 @@ ADDRESS = {
 }
 
 
-def start_up_commands() -> list[list[str]]:
-    """The `manage.py` commands `make run` runs before it serves, read from the Makefile itself so
-    that this test follows any change to the start-up."""
-    recipe, in_run = [], False
-    for line in MAKEFILE.read_text(encoding="utf-8").splitlines():
-        if line.startswith("run:"):
-            in_run = True
-        elif in_run and not line.startswith("\t"):
-            break
-        elif in_run and "manage.py" in line:
-            words = shlex.split(line.split("manage.py", 1)[1].rstrip("; \\"))
-            recipe.append(words)
-    commands = [words for words in recipe if words[0] not in ("runserver", "collectstatic")]
+def start_up_commands(target: str = "run") -> list[list[str]]:
+    """The `manage.py` commands `make <target>` runs before it serves, as make itself expands
+    the recipe (`make -n`: printed, not run), so that this test follows any change to it."""
+    recipe = subprocess.run(
+        ["make", "--no-print-directory", "-n", target],
+        cwd=MAKEFILE.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    commands = [
+        shlex.split(words)
+        for words in re.findall(r"manage\.py ([^;)\n]+)", recipe)
+        if words.split()[0] not in ("runserver", "collectstatic")
+    ]
     assert [words[0] for words in commands][:2] == ["prepare_database", "seed_products"]
     return commands
 
@@ -41,6 +45,14 @@ def start_up_commands() -> list[list[str]]:
 def start_up() -> None:
     for name, *arguments in start_up_commands():
         call_command(name, *arguments)
+
+
+def test_make_runserver_prepares_the_shop_as_make_run_does():
+    """A first start on Django's development server shows the products with their pictures."""
+    commands = start_up_commands("run")
+
+    assert start_up_commands("runserver") == commands
+    assert ["make_sample_images"] in commands
 
 
 @pytest.mark.django_db
