@@ -14,7 +14,8 @@ stays short enough for a quiet machine. Then two gunicorns (2 sync workers each,
 persistent connections) serve it: one as configured (cached), one with every catalogue cache
 timeout at 0 (cold: each request reads the database as on an empty cache, while still reading
 its tokens). wrk drives each scenario at --connections (16) for --duration seconds after a
-3 s warm-up:
+3 s warm-up, at each size in turn (every size is served at once, by its own gunicorn, so the
+drift of a shared machine's speed touches the sizes' figures alike):
 
 - list p1: `GET /api/products`;
 - random page: 200 random pages of the whole list (20 a page);
@@ -54,8 +55,8 @@ COLD = {"CATALOGUE_CACHE_SECONDS": "0", "CATALOGUE_STOCK_HINT_CACHE_SECONDS": "0
 
 def services(products: int, **settings: str) -> Services:
     return Services(
-        database_url=f"{DATABASE_URL}_{products}", redis_url=REDIS_URL, cache_prefix="yls-scale",
-        ACCESS_LOG="0", **settings,
+        database_url=f"{DATABASE_URL}_{products}", redis_url=REDIS_URL,
+        cache_prefix=f"yls-scale-{products}", ACCESS_LOG="0", **settings,
     )  # fmt: skip
 
 
@@ -70,11 +71,11 @@ def prepare(products: int) -> float:
     return seconds
 
 
-def warm(products: int) -> None:
-    """An empty cache warmed as a deploy warms it (the other size's entries are gone too)."""
-    base = services(products)
-    base.reset_cache()
-    base.manage("warm_catalogue_cache", "--top", "500")
+def warm(sizes: list[int]) -> None:
+    """An empty cache (the Redis db), each size's part warmed as a deploy warms it."""
+    services(sizes[0]).reset_cache()
+    for products in sizes:
+        services(products).manage("warm_catalogue_cache", "--top", "500")
 
 
 def scenario_paths(products: int, rng: random.Random) -> dict[str, list[str]]:
@@ -111,33 +112,44 @@ print(json.dumps({
 
 
 def measure_reads(
-    products: int, paths: dict[str, list[str]], *, duration: float, connections: int
-) -> dict:
-    results = {}
+    paths_by_size: dict[int, dict[str, list[str]]], *, duration: float, connections: int
+) -> dict[int, dict]:
+    """Each scenario at each size, the sizes one after the other per scenario (both served at
+    once, each by its own gunicorn), so a machine whose speed drifts affects both alike."""
+    results: dict[int, dict] = {products: {} for products in paths_by_size}
     for mode, settings in (("cached", {}), ("cold", COLD)):
-        runner = services(products, **settings)
-        server = runner.start_gunicorn(workers=2)
+        runners = {products: services(products, **settings) for products in paths_by_size}
+        servers = {}
         try:
-            for name, targets in paths.items():
-                result = wrk_run(
-                    server.base_url, targets, duration=duration, connections=connections
-                )
-                errors = result["transportErrors"] + sum(
-                    n for status, n in result["statuses"].items() if not status.startswith("2")
-                )
-                results[f"{name} ({mode})"] = {
-                    "rps": round(result["rps"]),
-                    "p50": round(result["p50"], 1),
-                    "p95": round(result["p95"], 1),
-                    "errors": errors,
-                }
-                print(
-                    f"  {name + ' (' + mode + ')':<22} {result['rps']:>7,.0f} req/s  "
-                    f"p50 {result['p50']:6.1f} ms  p95 {result['p95']:6.1f} ms  errors {errors}",
-                    flush=True,
-                )
+            for products, runner in runners.items():
+                servers[products] = runner.start_gunicorn(workers=2)
+            for name in next(iter(paths_by_size.values())):
+                for products, paths in paths_by_size.items():
+                    result = wrk_run(
+                        servers[products].base_url,
+                        paths[name],
+                        duration=duration,
+                        connections=connections,
+                    )
+                    errors = result["transportErrors"] + sum(
+                        n for status, n in result["statuses"].items() if not status.startswith("2")
+                    )
+                    results[products][f"{name} ({mode})"] = {
+                        "rps": round(result["rps"]),
+                        "p50": round(result["p50"], 1),
+                        "p95": round(result["p95"], 1),
+                        "errors": errors,
+                    }
+                    print(
+                        f"  {name + ' (' + mode + ')':<22} {products:>6,} products "
+                        f"{result['rps']:>7,.0f} req/s  p50 {result['p50']:6.1f} ms  "
+                        f"p95 {result['p95']:6.1f} ms  errors {errors}  "
+                        f"(load {os.getloadavg()[0]:.1f})",
+                        flush=True,
+                    )
         finally:
-            runner.stop(server)
+            for products, server in servers.items():
+                runners[products].stop(server)
     return results
 
 
@@ -243,27 +255,31 @@ def main() -> None:
     if not options.prepare_only and (message := wrk_missing()):
         raise SystemExit(message)
     report: dict = {}
+    paths_by_size = {}
     for products in options.products:
         print(f"\n{products:,} products ({time.strftime('%H:%M:%S')}, load average "
               f"{' '.join(f'{v:.1f}' for v in os.getloadavg())})", flush=True)  # fmt: skip
         report[products] = {}
         if not options.reuse:
             report[products]["load seconds"] = round(prepare(products), 1)
-        if options.prepare_only:
-            continue
-        warm(products)
-        paths = scenario_paths(products, random.Random(products))
-        if not options.skip_reads:
-            report[products]["reads"] = measure_reads(
-                products, paths, duration=options.duration, connections=options.connections
-            )
+        if not options.prepare_only:
+            paths_by_size[products] = scenario_paths(products, random.Random(products))
+    if options.prepare_only:
+        return
+    warm(options.products)
+    if not options.skip_reads:
+        reads = measure_reads(
+            paths_by_size, duration=options.duration, connections=options.connections
+        )
+        for products, results in reads.items():
+            report[products]["reads"] = results
     largest = max(options.products)
-    if not options.prepare_only and not options.skip_update:
+    if not options.skip_update:
         print(f"\n5,000 new prices at {largest:,} products, while browsing:", flush=True)
         report[largest]["price update"] = price_update_under_load(
-            largest, paths, connections=options.connections
+            largest, paths_by_size[largest], connections=options.connections
         )
-    if not options.prepare_only and not options.skip_explain:
+    if not options.skip_explain:
         plans = explain(largest)
         print(f"\nEXPLAIN (ANALYZE) at {largest:,} products:\n{plans}")
         report[largest]["explain"] = plans
