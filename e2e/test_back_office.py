@@ -145,6 +145,11 @@ def test_owner_opens_the_overview_and_downloads_the_sales_csv(page, screen, snap
     assert _no_horizontal_scroll(page)
     snap(page, f"{screen}-overview")
 
+    page.get_by_role("link", name="Supplier file").click()
+    expect(page.get_by_role("heading", name="Import a supplier file")).to_be_visible()
+    snap(page, f"{screen}-supplier-file")
+    page.go_back()
+
     page.get_by_role("link", name="Reports").click()
     expect(page.get_by_role("heading", name="Sales report")).to_be_visible()
     snap(page, f"{screen}-reports")
