@@ -59,3 +59,10 @@ def bulk_written(*models: type[Model], rows: int) -> None:
                 cursor.execute(f"VACUUM (ANALYZE) {tables}")
 
     transaction.on_commit(statistics_refresh, robust=True)
+
+
+def prefetched_rows(instance: Model, relation: str) -> list[Model] | None:
+    """The rows of `relation` stored on `instance` by `prefetched` or `prefetch_related`, or
+    None when there are none (reading `instance.<relation>.all()` would query)."""
+    rows = getattr(instance, "_prefetched_objects_cache", {}).get(relation)
+    return None if rows is None else list(rows)

@@ -6,6 +6,7 @@ rolls back the caller's whole transaction. A caller that goes on after such an e
 call in its own `transaction.atomic()`.
 """
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +42,7 @@ from inventory.services.steps import (
     save_status,
     sell_held,
 )
+from yourlocalshop.db import prefetched, prefetched_rows
 from yourlocalshop.state_machine import transition, transition_rows
 
 
@@ -111,6 +113,7 @@ def stock_reserve(
     reference: str,
     ttl_seconds: int | None = None,
     new_reference: bool = False,
+    reservation_id: uuid.UUID | None = None,
 ) -> InventoryReservation:
     """Hold stock for every line, or for none.
 
@@ -121,8 +124,11 @@ def stock_reserve(
     (unknown and inactive SKUs count as 0 available). Locks: see the module docstring.
     `new_reference`: the caller knows that no active reservation holds `reference` (a cart
     that holds none), so the reservation is inserted without looking; were there one after all,
-    its unique constraint fails the caller's transaction.
+    its unique constraint fails the caller's transaction. `reservation_id` (with
+    `new_reference`): the id the new reservation gets, one the caller has already recorded.
     """
+    if reservation_id is not None and not new_reference:
+        raise InvalidStockRequest("Only a new reference's reservation can be given its id.")
     quantities = _requested_quantities(lines)
     reference = require_reference(reference)
     expires_at = expiry(ttl_seconds)
@@ -133,7 +139,9 @@ def stock_reserve(
     # database skips when the reference has one (the partial unique constraint arbitrates, and a
     # concurrent insert is waited for): the read that follows, which locks the reference's
     # active reservation, finds either this one or the one to refresh or replace.
-    reservation = InventoryReservation(reference=reference, expires_at=expires_at)
+    reservation = InventoryReservation(
+        id=reservation_id or uuid.uuid4(), reference=reference, expires_at=expires_at
+    )
     changed_product_ids: list[int] = []
     if new_reference:
         reservation.save(force_insert=True)
@@ -167,7 +175,7 @@ def stock_reserve(
         raise insufficient(shortages)
     # Written once every hold succeeded, already marked held, in the holds' transaction: one
     # insert instead of an insert and an update while the stock rows are locked.
-    InventoryReservationLine.objects.bulk_create(
+    lines = InventoryReservationLine.objects.bulk_create(
         InventoryReservationLine(
             reservation=reservation,
             product=item.product,
@@ -177,6 +185,7 @@ def stock_reserve(
         )
         for sku, item in items.items()
     )
+    prefetched(reservation, "lines", lines)  # `reservation_commit(reserved=)` reads none again
     notify_stock_changed(changed_product_ids + [item.product_id for item in items.values()])
     return reservation
 
@@ -208,20 +217,31 @@ def reservation_release(*, reservation_id) -> InventoryReservation:
 
 @locking.retry_on_deadlock
 @transaction.atomic(savepoint=False)
-def reservation_commit(*, reservation_id) -> InventoryReservation:
+def reservation_commit(
+    *, reservation_id, reserved: InventoryReservation | None = None
+) -> InventoryReservation:
     """Turn the reservation into sales: one `sale` movement per line, on_hand lowered.
 
     Atomic, idempotent (a committed reservation is returned unchanged). An expired or released
     reservation first re-takes its units, all or none, else `InsufficientStock`. Locks the
     reservation, then all its stock rows by primary key.
+    `reserved`: this reservation as `stock_reserve` returned it to the caller in this process,
+    when it made it: a reservation still active has the lines it was made with, so they are
+    not read again.
     """
     now = timezone.now()
     if _commit_if_active(reservation_id, now=now):
         # Still `active` when its row was locked, so every line still holds its units (a
         # reservation loses holds only on leaving `active`, under that same row lock): the
-        # sale needs no check. Five statements, whatever the number of lines.
-        lines = locking.reservation_lines_stock_locked(reservation_id=reservation_id)
-        reservation = lines[0].reservation
+        # sale needs no check. Four statements whatever the number of lines, three when the
+        # caller has the lines.
+        lines = _lines_written(reserved, reservation_id=reservation_id)
+        if lines is None:
+            lines = locking.reservation_lines_stock_locked(reservation_id=reservation_id)
+            reservation = lines[0].reservation
+        else:
+            reservation = reserved
+            reservation.status = ReservationStatus.COMMITTED
         items = {line.product_id: line.product.stock_item for line in lines}
         held_again: list[int] = []
     else:
@@ -240,6 +260,16 @@ def reservation_commit(*, reservation_id) -> InventoryReservation:
     # would orphan every cached catalogue body (the stock version) once more per order.
     notify_stock_changed(items if reservation.expires_at <= now else held_again)
     return reservation
+
+
+def _lines_written(
+    reserved: InventoryReservation | None, *, reservation_id
+) -> list[InventoryReservationLine] | None:
+    """The lines `stock_reserve` wrote for `reserved` (each with its product's stock row), or
+    None when `reserved` is not the reservation `reservation_id` as `stock_reserve` made it."""
+    if reserved is None or str(reserved.pk) != str(reservation_id):
+        return None
+    return prefetched_rows(reserved, "lines")
 
 
 def _commit_if_active(reservation_id, *, now) -> bool:

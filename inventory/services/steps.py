@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Subquery, When
 from django.utils import timezone
 
 from catalogue.signals import stock_changed
@@ -274,40 +274,44 @@ def sell_held(
     lines: list[InventoryReservationLine],
     items: dict[int, StockItem],
 ) -> None:
-    """Sell the held units of `lines`: each (locked) stock row loses them from on_hand and
-    reserved and gets its `sale` movement, in two statements for any number of lines.
+    """Sell the held units of `lines`: each stock row (`items`, keyed by product id) loses them
+    from on_hand and reserved and gets its `sale` movement, in two statements for any number of
+    lines, without reading the rows first.
 
-    `items` (keyed by product id) were read under their row locks, so their on_hand is exact
-    and becomes the ledger's `on_hand_after`; reserved is lowered in the database, where taking
-    a hold again (`retake_lost_holds`) may have raised it since the read.
+    The update locks its rows in primary-key order (the order of `inventory.locking`; rows the
+    caller locked already are its own), and each movement's `on_hand_after` is read from its row
+    by the insert itself, after that update in the same transaction: the database's own figure,
+    under the row lock. The rows in `items` are left as they were read.
     """
     now = timezone.now()
-    sold: list[StockItem] = []
-    movements: list[StockMovement] = []
-    for line in sorted(lines, key=lambda line: items[line.product_id].pk):
-        item = items[line.product_id]
-        item.on_hand -= line.quantity
-        sold.append(
-            StockItem(
-                pk=item.pk,
-                on_hand=item.on_hand,
-                reserved=F("reserved") - line.quantity,
-                updated_at=now,
-            )
+    sold = sorted(
+        ((items[line.product_id], line.quantity) for line in lines), key=lambda sale: sale[0].pk
+    )
+    in_lock_order = (
+        StockItem.objects.filter(pk__in=[item.pk for item, _ in sold])
+        .order_by("pk")
+        .select_for_update()
+        .values("pk")
+    )
+    StockItem.objects.filter(pk__in=Subquery(in_lock_order)).update(
+        on_hand=Case(*(When(pk=item.pk, then=F("on_hand") - quantity) for item, quantity in sold)),
+        reserved=Case(
+            *(When(pk=item.pk, then=F("reserved") - quantity) for item, quantity in sold)
+        ),
+        updated_at=now,
+    )
+    StockMovement.objects.bulk_create(
+        StockMovement(
+            stock_item=item,
+            reason=MovementReason.SALE,
+            delta=-quantity,
+            quantity=quantity,
+            on_hand_after=Subquery(StockItem.objects.filter(pk=item.pk).values("on_hand")),
+            reference=reservation.reference,
+            reservation=reservation,
         )
-        movements.append(
-            StockMovement(
-                stock_item=item,
-                reason=MovementReason.SALE,
-                delta=-line.quantity,
-                quantity=line.quantity,
-                on_hand_after=item.on_hand,
-                reference=reservation.reference,
-                reservation=reservation,
-            )
-        )
-    StockItem.objects.bulk_update(sold, ["on_hand", "reserved", "updated_at"])
-    StockMovement.objects.bulk_create(movements)
+        for item, quantity in sold
+    )
 
 
 def stock_item_locked_for(*, product) -> StockItem:
