@@ -81,17 +81,26 @@ def cart_open_locked_with_items(
     products (with their stock rows) read under that lock (two queries); None when there is
     none. Found by what makes it the caller's, not by an id read beforehand: one query fewer,
     and no cart that moved on in between."""
-    whose = Q(owner_id=user_id) if user_id is not None else Q(pk__in=[])
-    if guest_cart_id is not None:
-        whose |= Q(pk=guest_cart_id, owner__isnull=True)
     # The products' stock rows come along for the reservation, which then reads none itself.
     items = Prefetch("items", queryset=CartItem.objects.select_related("product__stock_item"))
     return (
-        Cart.objects.prefetch_related(items)
+        carts_open_for_checkout(user_id=user_id, guest_cart_id=guest_cart_id)
+        .prefetch_related(items)
         .select_for_update()
-        .filter(whose, status=CartStatus.OPEN)
-        .order_by(F("owner_id").asc(nulls_last=True))  # the user's own cart first
         .first()
+    )
+
+
+def carts_open_for_checkout(
+    *, user_id: int | None, guest_cart_id: uuid.UUID | None
+) -> QuerySet[Cart]:
+    """The open carts a checkout may pay for, the one it takes first: the user's own, then the
+    open guest cart `guest_cart_id` (the cookie's)."""
+    whose = Q(owner_id=user_id) if user_id is not None else Q(pk__in=[])
+    if guest_cart_id is not None:
+        whose |= Q(pk=guest_cart_id, owner__isnull=True)
+    return Cart.objects.filter(whose, status=CartStatus.OPEN).order_by(
+        F("owner_id").asc(nulls_last=True)
     )
 
 

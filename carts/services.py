@@ -24,7 +24,13 @@ from carts.errors import (
     TooManyActiveReservations,
 )
 from carts.models import CLIENT_ADDRESS_MAX_LENGTH, Cart, CartItem
-from carts.selectors import cart_id_from_cookie, cart_items_prefetch, cart_lines_for_add
+from carts.selectors import (
+    cart_id_from_cookie,
+    cart_items_prefetch,
+    cart_lines_for_add,
+    cart_open_locked_with_items,
+    carts_open_for_checkout,
+)
 from catalogue.errors import ProductNotFound
 from catalogue.selectors import product_get_active
 from inventory.enums import ReservationStatus
@@ -314,17 +320,52 @@ def cart_reserve(*, cart: Cart, ttl_seconds: int | None = None):
         return cart_reserve_locked(cart=cart, ttl_seconds=ttl_seconds)
 
 
+def cart_open_locked_for_checkout(
+    *, user_id: int | None, guest_cart_id: uuid.UUID | None
+) -> Cart | None:
+    """The open cart a checkout pays for, as `carts.selectors.cart_open_locked_with_items` reads
+    it (row locked until the caller's transaction ends; items, products and their stock rows
+    read under that lock), for `cart_reserve_locked`; None when there is none.
+
+    A cart that holds no reservation, the common case, is locked by one conditional update
+    that already records the id of the reservation `cart_reserve_locked` then makes, and its
+    items are read with it in one query: two statements instead of a locking read, the items
+    and the cart's write after the reservation. Its `reservation_to_make` is that id, so the
+    caller's transaction must reserve (`cart_reserve_locked`) or roll back.
+    """
+    reservation_id = uuid.uuid4()
+    carts = carts_open_for_checkout(user_id=user_id, guest_cart_id=guest_cart_id)
+    marked = Cart.objects.filter(
+        pk__in=carts.values("pk")[:1], status=CartStatus.OPEN, reservation_id__isnull=True
+    ).update(reservation_id=reservation_id)
+    if not marked:  # no open cart, or one that holds a reservation
+        return cart_open_locked_with_items(user_id=user_id, guest_cart_id=guest_cart_id)
+    items = list(
+        CartItem.objects.select_related("cart", "product__stock_item").filter(
+            cart__in=carts.filter(reservation_id=reservation_id)
+        )
+    )
+    cart = items[0].cart if items else carts.get(reservation_id=reservation_id)
+    for item in items:
+        item.cart = cart
+    prefetched(cart, "items", items)
+    cart.reservation_to_make = reservation_id
+    return cart
+
+
 def cart_reserve_locked(*, cart: Cart, ttl_seconds: int | None = None):
     """`cart_reserve` for a caller that already holds the cart's row lock in its own transaction
-    and read the cart and its items under it (`carts.selectors.cart_open_locked_with_items`), so
-    nothing is read twice. Same guarantees; an error leaves the caller's transaction to roll
-    back."""
+    and read the cart and its items under it (`cart_open_locked_for_checkout`,
+    `carts.selectors.cart_open_locked_with_items`), so nothing is read twice. Same guarantees;
+    an error leaves the caller's transaction to roll back."""
     if cart.status != CartStatus.OPEN:
         raise CartNotOpen()
     items = sorted(cart.items.all(), key=lambda item: item.product_id)
     if not items:
         raise CartEmpty()
     _check_reservation_cap(cart)
+    # The id the cart already records for the reservation, when it was locked by recording it.
+    to_make = getattr(cart, "reservation_to_make", None)
     reservation = stock_reserve(
         lines=[
             ReservationLineRequest(
@@ -336,10 +377,12 @@ def cart_reserve_locked(*, cart: Cart, ttl_seconds: int | None = None):
         ttl_seconds=ttl_seconds,
         # Only a cart's own reservations use its reference, and a cart keeps the id of the last
         # one until a change releases it: without one, none of them can be active.
-        new_reference=cart.reservation_id is None,
+        new_reference=to_make is not None or cart.reservation_id is None,
+        reservation_id=to_make,
     )
-    cart.reservation_id = reservation.id
-    cart.save(update_fields=["reservation_id"])
+    if to_make is None:
+        cart.reservation_id = reservation.id
+        cart.save(update_fields=["reservation_id"])
     return reservation
 
 

@@ -87,5 +87,7 @@ class IdempotencyState(models.TextChoices):
 class RecoveryPoint(models.TextChoices):
     STARTED = "started", "Started"
     ORDER_CREATED = "order_created", "Order created"
+    # No longer written (the charge is found again under the order's provider key); kept for the
+    # records earlier releases wrote.
     CHARGED = "charged", "Charged"
     FINISHED = "finished", "Finished"

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from orders.enums import IdempotencyState, OrderStatus
+from orders.enums import IdempotencyState, OrderStatus, RecoveryPoint
 from orders.errors import (
     IdempotencyKeyRequired,
     IdempotencyKeyReused,
@@ -122,6 +122,23 @@ def idempotency_progress(*, record: IdempotencyKey, point: str, **fields: Any) -
     record.locked_at = now
     for field, value in fields.items():
         setattr(record, field, value)
+
+
+def idempotency_link_order(*, record: IdempotencyKey, order_id) -> bool:
+    """Link a record that has no order yet to the order `order_id` that the caller's transaction
+    creates (recovery point `order_created`, lease renewed), in one conditional update that
+    holds the record's row lock until that transaction ends. False, changing nothing, when the
+    record has an order already (another execution of it made one). The foreign key is checked
+    when the transaction commits, so the order may be inserted after this."""
+    now = timezone.now()
+    linked = IdempotencyKey.objects.filter(pk=record.pk, order__isnull=True).update(
+        recovery_point=RecoveryPoint.ORDER_CREATED, order_id=order_id, locked_at=now, updated_at=now
+    )
+    if linked:
+        record.recovery_point = RecoveryPoint.ORDER_CREATED
+        record.order_id = order_id
+        record.locked_at = now
+    return bool(linked)
 
 
 def stored_response(record: IdempotencyKey) -> StoredResponse:

@@ -271,6 +271,8 @@ class IdempotencyKey(models.Model):
     order = models.ForeignKey(
         Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="idempotency_keys"
     )
+    # No longer written: the charge's id is on the order's Payment. Kept one release for the
+    # release before, which writes it while the next one migrates (docs/upgrading.md).
     provider_charge_id = models.CharField(max_length=64, blank=True, default="")
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.BinaryField(null=True, blank=True)

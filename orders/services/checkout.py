@@ -28,8 +28,13 @@ from django.utils import timezone
 
 from carts.errors import CartEmpty, CartNotFound
 from carts.pricing import CheckoutQuote, checkout_quote, money
-from carts.selectors import cart_open_locked_with_items, delivery_rates
-from carts.services import cart_mark_checked_out, cart_reserve_locked
+from carts.selectors import delivery_rates
+from carts.services import (
+    cart_mark_checked_out,
+    cart_open_locked_for_checkout,
+    cart_reserve_locked,
+)
+from inventory.models import InventoryReservation
 from inventory.services import reservation_commit, reservation_release
 from orders.enums import (
     ORDER_TRANSITIONS,
@@ -57,7 +62,7 @@ from orders.gateways import (
     validated_refund,
     with_retries,
 )
-from orders.idempotency import idempotency_progress
+from orders.idempotency import idempotency_link_order, idempotency_progress
 from orders.metrics import checkout_outcome_counted
 from orders.models import IdempotencyKey, Order, OrderLine, Payment, Refund
 from orders.services.invoices import invoice_issue
@@ -89,7 +94,7 @@ def order_place(*, record: IdempotencyKey, request: CheckoutRequest) -> Order:
     `PaymentDeclined`, `PaymentUnavailable`, `CheckoutFailed`, ...).
     """
     try:
-        order = _phase_1_reserve(record=record, request=request)
+        order, reserved = _phase_1_reserve(record=record, request=request)
     except _OrderRefused as refused:
         # The database keeps one checkout per cart paying at a time, whatever the
         # Idempotency-Key (both would share the cart's one reservation).
@@ -105,28 +110,40 @@ def order_place(*, record: IdempotencyKey, request: CheckoutRequest) -> Order:
         )
     if order.status != OrderStatus.PENDING_PAYMENT:
         return order  # completed earlier (by a previous execution or the sweeper)
+    # No recovery point is written between the charge and phase 3: a retry or the sweeper finds
+    # the charge again under the order's provider key (the Payment row of phase 3 keeps its id).
     charge = _phase_2_charge(order=order, payment_token=request.payment_token)
-    idempotency_progress(
-        record=record, point=RecoveryPoint.CHARGED, provider_charge_id=charge.charge_id
-    )
-    return _complete_or_compensate(order=order, charge=charge)
+    return _complete_or_compensate(order=order, charge=charge, reserved=reserved)
 
 
 # --- Phase 1 ------------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def _phase_1_reserve(*, record: IdempotencyKey, request: CheckoutRequest) -> Order:
-    record = IdempotencyKey.objects.select_for_update().get(pk=record.pk)
-    existing = (
-        Order.objects.select_for_update().filter(pk=record.order_id).first()
-        if record.order_id
-        else None
+def _phase_1_reserve(
+    *, record: IdempotencyKey, request: CheckoutRequest
+) -> tuple[Order, InventoryReservation | None]:
+    """The order to charge, and the reservation made for it by this call (None when the order
+    was made earlier: phase 3 then reads its reservation's lines back)."""
+    # The common case, a record without an order, is one conditional update that links it to
+    # the order this transaction creates and locks it, as the locking read below does; only a
+    # record that has an order (resumed, or given one meanwhile by another execution) is read.
+    new_order_id = uuid.uuid4()
+    linked = record.order_id is None and idempotency_link_order(
+        record=record, order_id=new_order_id
     )
+    existing = None
+    if not linked:
+        record = IdempotencyKey.objects.select_for_update().get(pk=record.pk)
+        existing = (
+            Order.objects.select_for_update().filter(pk=record.order_id).first()
+            if record.order_id
+            else None
+        )
     if existing is not None and existing.status == OrderStatus.PENDING_PAYMENT:
-        return existing  # crashed after phase 1: resume with the same order and provider key
+        return existing, None  # crashed after phase 1: resume, same order and provider key
     if existing is not None and existing.status != OrderStatus.FAILED:
-        return existing  # already paid (or further)
+        return existing, None  # already paid (or further)
     if existing is not None and existing.payment_check == PaymentCheck.CHECKING:
         raise PaymentUnavailable(
             "This payment is being reconciled with the provider; retry shortly."
@@ -134,7 +151,9 @@ def _phase_1_reserve(*, record: IdempotencyKey, request: CheckoutRequest) -> Ord
 
     # The cart and its items are read once, under the cart's row lock, and both pricing and the
     # reservation work from that one read.
-    cart = cart_open_locked_with_items(user_id=request.user_id, guest_cart_id=request.guest_cart_id)
+    cart = cart_open_locked_for_checkout(
+        user_id=request.user_id, guest_cart_id=request.guest_cart_id
+    )
     if cart is None:
         raise CartEmpty() if existing is None else CartNotFound()
     quote = _quote_for_checkout(cart=cart, country=request.shipping_address.get("country"))
@@ -148,6 +167,7 @@ def _phase_1_reserve(*, record: IdempotencyKey, request: CheckoutRequest) -> Ord
 
     if existing is None:
         order = Order(
+            id=new_order_id,
             user_id=request.user_id,
             email=request.email,
             shipping_address=request.shipping_address,
@@ -184,8 +204,9 @@ def _phase_1_reserve(*, record: IdempotencyKey, request: CheckoutRequest) -> Ord
         for line in sorted(quote.lines, key=lambda line: line.product.pk)
     )
     prefetched(order, "lines", lines)  # phase 3 (invoice, response) reads them back from here
-    idempotency_progress(record=record, point=RecoveryPoint.ORDER_CREATED, order=order)
-    return order
+    if not linked:
+        idempotency_progress(record=record, point=RecoveryPoint.ORDER_CREATED, order=order)
+    return order, reservation
 
 
 class _OrderRefused(Exception):
@@ -259,14 +280,16 @@ def _payment_failed(*, order: Order, code: str) -> None:
 
 
 @transaction.atomic
-def _phase_3_complete(*, order: Order, charge: GatewayCharge) -> Order:
+def _phase_3_complete(
+    *, order: Order, charge: GatewayCharge, reserved: InventoryReservation | None
+) -> Order:
     if not _mark_paid(order):
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.status == OrderStatus.PAID:
             return order  # paid earlier
         # The sweeper failed this order meanwhile: the charge is refunded.
         raise illegal_transition(Order, current=order.status, to=OrderStatus.PAID)
-    reservation_commit(reservation_id=order.reservation_id)
+    reservation_commit(reservation_id=order.reservation_id, reserved=reserved)
     # Read by the invoice and by whoever shows the paid order; nothing to read when phase 1 of
     # this execution wrote them.
     prefetch_related_objects([order], "lines")
@@ -313,7 +336,9 @@ def _mark_paid(order: Order) -> bool:
 # --- Compensation and the sweeper ---------------------------------------------------------------
 
 
-def _complete_or_compensate(*, order: Order, charge: GatewayCharge) -> Order:
+def _complete_or_compensate(
+    *, order: Order, charge: GatewayCharge, reserved: InventoryReservation | None = None
+) -> Order:
     """Phase 3; if it fails, refund the charge only when the database says the order did not
     commit as paid.
 
@@ -323,7 +348,7 @@ def _complete_or_compensate(*, order: Order, charge: GatewayCharge) -> Order:
     the same key, or the sweeper, settles the order from its committed state.
     """
     try:
-        return _phase_3_complete(order=order, charge=charge)
+        return _phase_3_complete(order=order, charge=charge, reserved=reserved)
     except Exception as error:
         paid = Order.objects.filter(pk=order.pk, paid_at__isnull=False).first()
         if paid is not None:

@@ -15,8 +15,10 @@ from mockproviders.models import MockCharge, MockRefund
 from orders.enums import OrderStatus, PaymentCheck
 from orders.models import IdempotencyKey, Invoice, Order, Payment, Refund
 from orders.services import checkout_settle_abandoned, checkouts_abandoned
+from orders.services.checkout import CheckoutRequest, order_place
 from orders.tasks import settle_abandoned_checkout_task
 from orders.tests.conftest import add_to_cart, checkout, new_key
+from orders.tests.factories import ADDRESS
 from orders.tests.race import SimulatedCrash, around_step
 
 pytestmark = pytest.mark.django_db
@@ -413,3 +415,36 @@ def test_a_charge_captured_after_the_deadline_is_refunded_by_the_sweeper(
     assert order.status == OrderStatus.REFUNDED
     assert MockRefund.objects.get().amount == MockCharge.objects.get().amount == order.total
     assert stock(product) == (10, 0)
+
+
+def test_an_execution_whose_key_was_given_an_order_meanwhile_pays_that_order(
+    customer_client, customer, product
+):
+    # An execution links its key to the order it creates by a conditional update, not a locking
+    # read: one that claimed the key before another execution of it made an order (a lease ran
+    # out while it stalled) must find that order and pay it, never make a second one.
+    add_to_cart(customer_client, product)
+    with (
+        around_step(f"{CHECKOUT}._phase_2_charge", before=crash),
+        pytest.raises(SimulatedCrash),
+    ):
+        checkout(customer_client, key=new_key())
+    made = Order.objects.get()
+    stale = IdempotencyKey.objects.get()
+    stale.order_id = None  # as the stalled execution claimed it
+
+    paid = order_place(
+        record=stale,
+        request=CheckoutRequest(
+            guest_cart_id=None,
+            user_id=customer.pk,
+            email=customer.email,
+            shipping_address=ADDRESS,
+            payment_token="tok_success",
+        ),
+    )
+
+    assert paid.pk == made.pk
+    assert Order.objects.get().status == OrderStatus.PAID
+    assert MockCharge.objects.count() == Payment.objects.count() == 1
+    assert stock(product) == (9, 0)
