@@ -11,6 +11,9 @@ REF=${1:-HEAD}
 NODE_HOME=${NODE_HOME:?set NODE_HOME to the Node of .nvmrc (bin/node, bin/npm)}
 SOURCE=$(git rev-parse --show-toplevel)
 WORK=$(mktemp -d /tmp/yls-clean-room.XXXXXX)
+# mktemp makes it 0700: the fault suite runs its own PostgreSQL cluster as the `postgres` account
+# (PostgreSQL refuses root), which must reach initdb and pg_ctl through the PATH built below.
+chmod 755 "$WORK"
 
 echo "== actions/checkout: a fresh clone of $REF (no .venv, no node_modules) in $WORK/src"
 git clone --quiet "$SOURCE" "$WORK/src"
