@@ -102,10 +102,14 @@ lint-config: $(LINT_STAMP)
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 	$(BIN)/kubernetes-validate --strict --quiet deploy/k8s/*.yaml
 
-## Browser-test dependencies: Debian's chromium + chromium-driver (never a downloaded browser) and
-## the pinned playwright package that drives it.
+## Browser-test dependencies: Debian's chromium + chromium-driver (never a downloaded browser), the
+## pinned playwright package that drives it, and Debian's CJK fonts: chromium brings none, so a
+## customer named 王小明 would show as boxes in the screenshots where a customer's own browser has
+## its fonts. apt runs under a lock (/tmp/yls-apt.lock): parallel runs on one machine queue.
 e2e-deps: install
-	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium chromium-driver; }
+	@debs=; test -x /usr/bin/chromium || debs="chromium chromium-driver"; \
+	  fc-list :lang=zh family 2>/dev/null | grep -q . || debs="$$debs fonts-noto-cjk"; \
+	  test -z "$$debs" || flock /tmp/yls-apt.lock sh -c "apt-get update && apt-get install -y $$debs"
 	$(BIN)/python -m pip install --quiet "$$(grep -i '^playwright==' requirements-dev.txt)"
 
 ## The end-to-end scenarios in headless Chromium against a live server.

@@ -9,6 +9,7 @@ With E2E_SCREENSHOTS_DIR set (`make screenshots`) every step is saved as a PNG t
 
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,20 @@ class Screenshots:
         )
 
 
+@pytest.fixture(scope="session")
+def screenshot_fonts():
+    """Screenshots show names as a customer's browser does: Debian's chromium brings no CJK font,
+    and without one "王小明" is three boxes. `make e2e-deps` installs Debian's fonts-noto-cjk."""
+    found = subprocess.run(
+        ["fc-list", ":lang=zh", "family"], capture_output=True, text=True, check=False
+    )
+    if not found.stdout.strip():
+        pytest.fail("No Chinese font for Chromium: run `make e2e-deps` (fonts-noto-cjk).")
+
+
 @pytest.fixture
 def snap(request):
-    return Screenshots(os.environ.get("E2E_SCREENSHOTS_DIR"), request.node.name)
+    directory = os.environ.get("E2E_SCREENSHOTS_DIR")
+    if directory:
+        request.getfixturevalue("screenshot_fonts")
+    return Screenshots(directory, request.node.name)

@@ -5,6 +5,7 @@ With E2E_SCREENSHOTS_DIR (`make screenshots`) each page and each email's HTML is
 """
 
 import io
+import re
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -123,6 +124,15 @@ def test_order_to_credit_note_with_a_polish_and_chinese_name(page, live_server, 
     assert f"Total {order.total:,.2f} EUR" in invoice_text
     assert "VAT ID PL1234567890" in invoice_text
 
+    page.goto(f"/orders/{order.pk}/")
+    # In Poland's order: the postcode before the town, the country by its name.
+    expect(page.get_by_test_id("delivery-address")).to_have_text(
+        re.compile(rf"{NAME}\s+ul\. Żółwia 5\s+90-001 Łódź\s+Poland"), use_inner_text=True
+    )
+    page.get_by_role("link", name="View invoice in the browser").click()
+    expect(page.get_by_text("90-001 Łódź")).to_be_visible()
+    snap(page, "invoice")
+
     ship_order(order, staff_user)
     page.goto(_link(confirmation.body, "/orders/"))
     page.get_by_role("link", name="Return items").click()
@@ -156,3 +166,6 @@ def test_order_to_credit_note_with_a_polish_and_chinese_name(page, live_server, 
     page.goto(f"/orders/{order.pk}/")
     expect(page.get_by_test_id("credit-notes")).to_contain_text(credit_note.number)
     snap(page, "order-with-credit-note")
+    page.get_by_test_id("credit-notes").get_by_role("link", name="view").click()
+    expect(page.get_by_role("heading", name=f"Credit note {credit_note.number}")).to_be_visible()
+    snap(page, "credit-note")
