@@ -172,4 +172,6 @@ def test_invoice_and_credit_note_print_the_address_in_the_countrys_order(api_cli
     for document in (invoice, Invoice.objects.get(pk=credit_note.pk)):
         # The British order: the town, then the postcode on a line of its own, then the country.
         assert "1 Analytical Way\nLondon\nN1 1AA\nUnited Kingdom" in pdf_text(invoice_pdf(document))
-        assert "1 Analytical Way<br>London<br>N1 1AA<br>United Kingdom" in invoice_html(document)
+        # The same order in the browser's copy, the email after the address as on the PDF.
+        html = invoice_html(document)
+        assert "1 Analytical Way<br>London<br>N1 1AA<br>United Kingdom<br>ada@example.com" in html

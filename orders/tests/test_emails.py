@@ -87,12 +87,13 @@ def test_order_confirmation_email_names_the_products_amounts_address_and_shop(
         assert f"€{order.shipping}" in text
         assert f"€{order.total}" in text
         assert f"€{order.tax}" in text
-        for line in ("ul. Żółwia 5", "m. 12", "90-001 Łódź"):
+        for line in ("ul. Żółwia 5", "m. 12", "90-001 Łódź", "Poland"):
             assert line in text
         assert "Corner Shop" in text and "3 Market Square, Hometown" in text
         assert "hello@corner.example" in text and "+44 1234 567890" in text
         assert f"https://corner.example/orders/{order.pk}/" in text
     assert "- Wildflower Honey: 2 x €7.50 = €15.00" in message.body
+    assert f"Delivery: €{order.shipping}" in message.body  # the word the shop's pages use
     invoice = order.invoices.get()
     assert f"Invoice {invoice.number} (PDF): https://corner.example/api/invoices/" in message.body
 
