@@ -3,6 +3,7 @@ cached and cold, a 5,000-row supplier price update under browsing, and the list'
 
     .venv/bin/python bench/catalogue_scale.py [--products 520 50000] [--duration 8]
                                               [--skip-reads] [--skip-update] [--skip-explain]
+                                              [--cleared]
                                               [--prepare-only | --reuse]
 
 For each size it (re)creates the database `yls_scale_<size>` (BENCH_DATABASE_URL + `_<size>`),
@@ -22,6 +23,9 @@ drift of a shared machine's speed touches the sizes' figures alike):
 - category: page 1 of every category;
 - search: 40 two-word searches (`?q=honey chocolate`), ranked;
 - detail: 500 random products.
+
+With --cleared, each scenario again on a cache just cleared (an emptied Redis db and a fresh
+gunicorn, as configured), measured from its first request: what shoppers see after a flush.
 
 Then, at the largest size, a supplier file of 5,000 new prices (`import_supplier_file --apply`)
 is applied while wrk browses list pages and product pages: browse p95 before, during and after,
@@ -153,6 +157,44 @@ def measure_reads(
     return results
 
 
+def measure_cleared(
+    paths_by_size: dict[int, dict[str, list[str]]], *, duration: float, connections: int
+) -> dict[int, dict]:
+    """The cache just cleared, as after a Redis restart or a flush: for each scenario and size,
+    an emptied Redis db and a fresh gunicorn (no response bodies in memory), configured as in
+    production, measured from its first request (no warm-up): every URL's first sight misses,
+    what follows is served from the cache again."""
+    results: dict[int, dict] = {products: {} for products in paths_by_size}
+    for name in next(iter(paths_by_size.values())):
+        for products, paths in paths_by_size.items():
+            runner = services(products)
+            runner.reset_cache()
+            server = runner.start_gunicorn(workers=2)
+            try:
+                result = wrk_run(
+                    server.base_url, paths[name], duration=duration, connections=connections,
+                    warmup=0,
+                )  # fmt: skip
+            finally:
+                runner.stop(server)
+            errors = result["transportErrors"] + sum(
+                n for status, n in result["statuses"].items() if not status.startswith("2")
+            )
+            results[products][f"{name} (cleared)"] = {
+                "rps": round(result["rps"]),
+                "p50": round(result["p50"], 1),
+                "p95": round(result["p95"], 1),
+                "errors": errors,
+            }
+            print(
+                f"  {name + ' (cleared)':<22} {products:>6,} products {result['rps']:>7,.0f} req/s"
+                f"  p50 {result['p50']:6.1f} ms  p95 {result['p95']:6.1f} ms  errors {errors}  "
+                f"(load {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
+    return results
+
+
 def price_update_under_load(
     products: int, paths: dict[str, list[str]], *, connections: int
 ) -> dict:
@@ -246,6 +288,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=8)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--skip-reads", action="store_true")
+    parser.add_argument(
+        "--cleared", action="store_true", help="also each scenario on a cache just cleared"
+    )
     parser.add_argument("--skip-update", action="store_true")
     parser.add_argument("--skip-explain", action="store_true")
     databases = parser.add_mutually_exclusive_group()
@@ -273,6 +318,12 @@ def main() -> None:
         )
         for products, results in reads.items():
             report[products]["reads"] = results
+    if options.cleared:
+        cleared = measure_cleared(
+            paths_by_size, duration=options.duration, connections=options.connections
+        )
+        for products, results in cleared.items():
+            report[products]["cleared"] = results
     largest = max(options.products)
     if not options.skip_update:
         print(f"\n5,000 new prices at {largest:,} products, while browsing:", flush=True)
