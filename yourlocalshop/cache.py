@@ -1,5 +1,6 @@
-"""The Redis cache backend: one client per connection pool, fail-soft when Redis is down, and
-a window counter in one round trip for the rate limits (`count_in_window`).
+"""The Redis cache backend: one client per connection pool, fail-soft when Redis is down, a
+window counter in one round trip for the rate limits (`count_in_window`), and many keys set where
+absent and read back in one round trip (`get_or_add_many`, the catalogue's new tokens).
 
 Django's `RedisCacheClient.get_client` builds a new `redis.Redis` on every cache call, which
 registers some 170 response callbacks each time: about a third of a cached catalogue request's
@@ -192,6 +193,29 @@ def _count_in_window(self, key: str, *, window_seconds: int, now: float) -> tupl
     return count, float(started_at)
 
 
+def _get_or_add_many(self, data: dict, timeout=None) -> dict:
+    """Set each key to its value where the key holds nothing, and return what every key holds
+    then (the value set, or the one already there), in one round trip: a pipeline of `SET NX`
+    and `GET` per key, where `add` then `get` cost two round trips a key. Keys holding nothing
+    after it (evicted at once) are absent from the answer; {} while Redis is unreachable."""
+    if not data:
+        return {}
+    client = self._cache
+    keys = {key: self.make_and_validate_key(key) for key in data}
+    expiry = self.get_backend_timeout(timeout)
+    with client.get_client(None, write=True).pipeline(transaction=False) as pipeline:
+        for key, value in data.items():
+            pipeline.set(keys[key], client._serializer.dumps(value), ex=expiry, nx=True)
+            pipeline.get(keys[key])
+        replies = pipeline.execute()
+    held = replies[1::2]
+    return {
+        key: client._serializer.loads(value)
+        for key, value in zip(data, held, strict=True)
+        if value is not None
+    }
+
+
 class RedisCache(django_redis.RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
@@ -214,6 +238,9 @@ class RedisCache(django_redis.RedisCache):
     clear = _fail_soft("clear", write=True, fallback=_nothing)
     count_in_window = _fail_soft(
         "count_in_window", write=True, fallback=_nothing, parent=_count_in_window
+    )
+    get_or_add_many = _fail_soft(
+        "get_or_add_many", write=True, fallback=_no_keys, parent=_get_or_add_many
     )
 
 

@@ -226,3 +226,26 @@ def test_an_evicted_token_starts_afresh(api_client, shop):
     shared_cache.delete(catalogue_cache._sku_token_key("GREEN"))
 
     assert api_client.get("/api/products/GREEN").json()["price"] == "4.40"
+
+
+@pytest.mark.redis
+def test_tokens_missing_after_a_flush_start_in_one_round_trip_keeping_anothers(monkeypatch):
+    """After a flush a first sight of a list page starts 20 product tokens: one round trip for
+    them all, not an add and a get each; a token another request started first is kept."""
+    from django.core.cache import cache as shared_cache
+
+    keys = [f"catalogue:token:product:{number}" for number in range(900_001, 900_004)]
+    shared_cache.delete_many(keys)
+    shared_cache.set(keys[0], "started-by-another-request", timeout=None)
+    calls = []
+    for name in ("add", "get", "get_or_add_many"):
+        method = getattr(shared_cache, name)
+        monkeypatch.setattr(
+            shared_cache, name, lambda *a, _m=method, _n=name, **k: calls.append(_n) or _m(*a, **k)
+        )
+
+    tokens = catalogue_cache._tokens(keys, None)
+
+    assert calls == ["get_or_add_many"]
+    assert tokens[0] == "started-by-another-request"
+    assert shared_cache.get_many(keys) == dict(zip(keys, tokens, strict=True))
