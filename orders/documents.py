@@ -41,6 +41,14 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     every page), the totals after the last line, "Page n of N" in the footer."""
     title = f"{_title(invoice)} {invoice.number}"
     pdf = ShopPdf(title=title, footer_text=f"{title} · {invoice.seller_name}")
+    _pdf_heading(pdf, invoice, title=title)
+    _pdf_parties(pdf, invoice)
+    _pdf_lines(pdf, invoice)
+    _pdf_totals(pdf, invoice)
+    return pdf.render()
+
+
+def _pdf_heading(pdf: ShopPdf, invoice: Invoice, *, title: str) -> None:
     pdf.set_font(FONT, "B", TITLE)
     pdf.cell(0, 10, title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FONT, "", NORMAL)
@@ -50,6 +58,9 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     pdf.cell(0, 6, issued, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
 
+
+def _pdf_parties(pdf: ShopPdf, invoice: Invoice) -> None:
+    """Seller and buyer side by side; what follows starts below the longer of the two."""
     seller = [invoice.seller_name, invoice.seller_address]
     if invoice.seller_vat_id:
         seller.append(f"VAT ID {invoice.seller_vat_id}")
@@ -65,7 +76,9 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     buyer_bottom = pdf.lines_block(pdf.l_margin + half, half, "Bill to", buyer)
     pdf.set_xy(pdf.l_margin, max(seller_bottom, buyer_bottom) + 6)
 
-    currency = invoice.currency
+
+def _pdf_lines(pdf: ShopPdf, invoice: Invoice) -> None:
+    """One table row per line; fpdf2 repeats the heading row on every page the table reaches."""
     with pdf.table(
         col_widths=(62, 10, 22, 22, 20, 24),
         text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
@@ -75,7 +88,14 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         padding=(1.2, 1.5),
     ) as table:
         heading = table.row()
-        for label in ("Description", "Qty", "Unit price", "Net", "VAT", f"Total {currency}"):
+        for label in (
+            "Description",
+            "Qty",
+            "Unit price",
+            "Net",
+            "VAT",
+            f"Total {invoice.currency}",
+        ):
             heading.cell(label)
         for line in invoice.lines.all():
             row = table.row()
@@ -86,6 +106,9 @@ def invoice_pdf(invoice: Invoice) -> bytes:
             row.cell(amount(line.tax_amount))
             row.cell(amount(line.total))
 
+
+def _pdf_totals(pdf: ShopPdf, invoice: Invoice) -> None:
+    """Net, VAT and total, kept together on one page."""
     vat_label = f"VAT {invoice.vat_rate * 100:.2f}%" + (
         " (included)" if invoice.prices_include_tax else ""
     )
@@ -100,5 +123,4 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     for label, value, style in totals:
         pdf.set_font(FONT, style, HEADING if style else NORMAL)
         pdf.cell(pdf.epw - 40, 6, label, align="R")
-        pdf.cell(40, 6, amount(value, currency), align="R", new_x="LMARGIN", new_y="NEXT")
-    return pdf.render()
+        pdf.cell(40, 6, amount(value, invoice.currency), align="R", new_x="LMARGIN", new_y="NEXT")

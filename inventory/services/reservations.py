@@ -134,47 +134,19 @@ def stock_reserve(
     expires_at = expiry(ttl_seconds)
     now = timezone.now()
     items = _stock_items_on_sale(lines)
-
-    # The common case, a reference without an active reservation, is one insert that the
-    # database skips when the reference has one (the partial unique constraint arbitrates, and a
-    # concurrent insert is waited for): the read that follows, which locks the reference's
-    # active reservation, finds either this one or the one to refresh or replace.
-    reservation = InventoryReservation(
-        id=reservation_id or uuid.uuid4(), reference=reference, expires_at=expires_at
+    claim = _reference_claim(
+        InventoryReservation(
+            id=reservation_id or uuid.uuid4(), reference=reference, expires_at=expires_at
+        ),
+        now=now,
+        new_reference=new_reference,
     )
-    changed_product_ids: list[int] = []
-    if new_reference:
-        reservation.save(force_insert=True)
-        existing = reservation
-    else:
-        InventoryReservation.objects.bulk_create([reservation], ignore_conflicts=True)
-        existing = (
-            InventoryReservation.objects.select_for_update()
-            .filter(reference=reference, status=ReservationStatus.ACTIVE)
-            .first()
-        )
-    if existing is None:  # ours lost to a concurrent one that was released again since
-        raise ReservationReferenceConflict(
-            f"Reference {reference!r} changed while reserving; try again."
-        )
-    if existing.pk != reservation.pk:
-        if existing.expires_at > now:
-            return _refresh_existing(existing, quantities=quantities, expires_at=expires_at)
-        save_status(existing, to=ReservationStatus.EXPIRED)
-        changed_product_ids += release_holds(reservation=existing)
-        reservation = _create(reference=reference, expires_at=expires_at)
-
-    # Unknown, inactive and stockless SKUs have no units to sell.
-    shortages: dict[str, tuple[int | None, int]] = {
-        sku: (None, quantity) for sku, quantity in quantities.items() if sku not in items
-    }
-    for sku, item in sorted(items.items(), key=lambda pair: pair[1].pk):
-        if not hold(stock_item=item, quantity=quantities[sku], now=now):
-            shortages[sku] = (item.product_id, quantities[sku])
-    if shortages:
-        raise insufficient(shortages)
+    if claim.live is not None:
+        return _refresh_existing(claim.live, quantities=quantities, expires_at=expires_at)
+    _hold_every_line(items=items, quantities=quantities, now=now)
     # Written once every hold succeeded, already marked held, in the holds' transaction: one
     # insert instead of an insert and an update while the stock rows are locked.
+    reservation = claim.reservation
     lines = InventoryReservationLine.objects.bulk_create(
         InventoryReservationLine(
             reservation=reservation,
@@ -186,8 +158,69 @@ def stock_reserve(
         for sku, item in items.items()
     )
     prefetched(reservation, "lines", lines)  # `reservation_commit(reserved=)` reads none again
-    notify_stock_changed(changed_product_ids + [item.product_id for item in items.values()])
+    notify_stock_changed(
+        [*claim.released_product_ids, *(item.product_id for item in items.values())]
+    )
     return reservation
+
+
+@dataclass(frozen=True)
+class _ReferenceClaim:
+    """The reservation `stock_reserve` fills (new, holding nothing yet), or the `live` one
+    already holding the reference; `released_product_ids`: the products whose units a lapsed
+    reservation of the reference gave back on the way."""
+
+    reservation: InventoryReservation
+    live: InventoryReservation | None = None
+    released_product_ids: tuple[int, ...] = ()
+
+
+def _reference_claim(
+    reservation: InventoryReservation, *, now: datetime, new_reference: bool
+) -> _ReferenceClaim:
+    """Claim the reference of the unsaved `reservation`: insert it, or find the reference's
+    active one (row locked) and either keep it while live or expire it and insert a new one."""
+    # The common case, a reference without an active reservation, is one insert that the
+    # database skips when the reference has one (the partial unique constraint arbitrates, and a
+    # concurrent insert is waited for): the read that follows, which locks the reference's
+    # active reservation, finds either this one or the one to refresh or replace.
+    if new_reference:
+        reservation.save(force_insert=True)
+        return _ReferenceClaim(reservation=reservation)
+    InventoryReservation.objects.bulk_create([reservation], ignore_conflicts=True)
+    existing = (
+        InventoryReservation.objects.select_for_update()
+        .filter(reference=reservation.reference, status=ReservationStatus.ACTIVE)
+        .first()
+    )
+    if existing is None:  # ours lost to a concurrent one that was released again since
+        raise ReservationReferenceConflict(
+            f"Reference {reservation.reference!r} changed while reserving; try again."
+        )
+    if existing.pk == reservation.pk:
+        return _ReferenceClaim(reservation=reservation)
+    if existing.expires_at > now:
+        return _ReferenceClaim(reservation=existing, live=existing)
+    save_status(existing, to=ReservationStatus.EXPIRED)
+    released = release_holds(reservation=existing)
+    return _ReferenceClaim(
+        reservation=_create(reference=reservation.reference, expires_at=reservation.expires_at),
+        released_product_ids=tuple(released),
+    )
+
+
+def _hold_every_line(*, items: dict[str, StockItem], quantities: dict[str, int], now) -> None:
+    """Hold each line's units (stock rows locked in primary-key order, as every stock writer
+    does), or raise `InsufficientStock` naming every short SKU: unknown, inactive and stockless
+    SKUs have no units to sell."""
+    shortages: dict[str, tuple[int | None, int]] = {
+        sku: (None, quantity) for sku, quantity in quantities.items() if sku not in items
+    }
+    for sku, item in sorted(items.items(), key=lambda pair: pair[1].pk):
+        if not hold(stock_item=item, quantity=quantities[sku], now=now):
+            shortages[sku] = (item.product_id, quantities[sku])
+    if shortages:
+        raise insufficient(shortages)
 
 
 def _create(*, reference: str, expires_at: datetime) -> InventoryReservation:
