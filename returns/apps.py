@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.conf import settings
 from django.db.models.signals import post_migrate
 
 
@@ -27,12 +26,4 @@ class ReturnsConfig(AppConfig):
             services.RETURN_STATUS_CHANGED,
             consumers.customer_email_on_return_status,
             consumer=consumers.CUSTOMER_EMAIL_CONSUMER,
-        )
-        # Other apps have `status` and `reason` fields too: name ours in the OpenAPI schema.
-        settings.SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
-            {
-                "ReturnStatusEnum": "returns.enums.ReturnStatus",
-                "ReturnReasonEnum": "returns.enums.ReturnReason",
-                "ReturnLineConditionEnum": "returns.enums.ReturnLineCondition",
-            }
         )

@@ -359,6 +359,12 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "yourlocalshop.api.schema.shared_responses_and_links",
     ],
+    # Other apps have `status` and `reason` fields too: the returns' enums are named here.
+    "ENUM_NAME_OVERRIDES": {
+        "ReturnStatusEnum": "returns.enums.ReturnStatus",
+        "ReturnReasonEnum": "returns.enums.ReturnReason",
+        "ReturnLineConditionEnum": "returns.enums.ReturnLineCondition",
+    },
 }
 
 # --- The shop ---------------------------------------------------------------------------------
