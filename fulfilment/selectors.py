@@ -10,8 +10,6 @@ from fulfilment.errors import FulfilmentBatchNotFound, PackingTaskNotFound
 from fulfilment.gateways import courier_gateway
 from fulfilment.models import FulfilmentBatch, PackingTask, PackingTaskLine, Shipment, ShipmentEvent
 from inventory import selectors as inventory_selectors
-from orders.errors import OrderNotFound
-from orders.models import Order
 
 
 @dataclass(frozen=True)
@@ -186,11 +184,3 @@ def shipments_for_order(*, order_id) -> QuerySet[Shipment]:
         )
         .order_by("created_at")
     )
-
-
-def order_get_visible_to(*, order_id, user) -> Order:
-    """The order when `user` owns it or is staff; anyone else learns nothing (404)."""
-    order = Order.objects.filter(pk=order_id).first()
-    if order is None or not (user.is_staff or (order.user_id and order.user_id == user.pk)):
-        raise OrderNotFound(f"Order {order_id} does not exist.")
-    return order

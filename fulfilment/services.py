@@ -43,8 +43,8 @@ from fulfilment.models import (
 )
 from orders import services as order_services
 from orders.enums import OrderStatus
-from orders.models import Order, OrderLine
-from orders.selectors import order_get_locked
+from orders.models import Order
+from orders.selectors import order_get_locked, order_lines, orders_in_status
 from yourlocalshop.emails import customer_email_send
 from yourlocalshop.errors import IllegalTransition
 from yourlocalshop.roles import group_ensure
@@ -108,7 +108,7 @@ def packing_task_create_for_order(*, order_id, source_event_id: str = "") -> Pac
         PackingTaskLine(
             packing_task=packing_task, sku=line.sku, name=line.name, quantity=line.quantity
         )
-        for line in OrderLine.objects.filter(order=order).order_by("sku", "pk")
+        for line in order_lines(order=order)
     )
     return packing_task
 
@@ -120,7 +120,7 @@ def packing_tasks_heal_missing(*, limit: int = HEAL_BATCH_SIZE) -> int:
     were created.
     """
     order_ids = list(
-        Order.objects.filter(status=OrderStatus.PAID)
+        orders_in_status(status=OrderStatus.PAID)
         .filter(~Exists(PackingTask.objects.filter(order=OuterRef("pk"))))
         .order_by("paid_at", "created_at")
         .values_list("pk", flat=True)[:limit]

@@ -13,7 +13,7 @@ from django.utils.crypto import constant_time_compare
 from carts.pricing import money
 from orders.enums import InvoiceKind, OrderStatus
 from orders.errors import InvoiceNotFound, OrderNotFound
-from orders.models import Invoice, Order, Refund
+from orders.models import Invoice, Order, OrderLine, Refund
 
 
 def _orders_with_details() -> QuerySet[Order]:
@@ -65,10 +65,14 @@ def _may_view(*, order: Order, user, guest_cart_id: uuid.UUID | None) -> bool:
     return order.user_id is None and guest_cart_id is not None and order.cart_id == guest_cart_id
 
 
-def order_get_for_viewer(*, order_id, user, guest_cart_id: uuid.UUID | None = None) -> Order:
+def order_get_for_viewer(
+    *, order_id, user, guest_cart_id: uuid.UUID | None = None, with_details: bool = True
+) -> Order:
     """The order if the viewer owns it (account, or the guest cart it was placed from) or is
-    staff; `OrderNotFound` otherwise, so nobody learns that someone else's order exists."""
-    order = _orders_with_details().filter(pk=order_id).first()
+    staff; `OrderNotFound` otherwise, so nobody learns that someone else's order exists. Its
+    lines, invoice and credit notes come prefetched unless `with_details` is False."""
+    orders = _orders_with_details() if with_details else Order.objects.all()
+    order = orders.filter(pk=order_id).first()
     if order is None or not _may_view(order=order, user=user, guest_cart_id=guest_cart_id):
         raise OrderNotFound()
     return order
@@ -109,6 +113,22 @@ def invoice_get_for_viewer(
     if not _may_view(order=invoice.order, user=user, guest_cart_id=guest_cart_id):
         raise InvoiceNotFound()
     return invoice
+
+
+def order_lines(*, order: Order) -> list[OrderLine]:
+    """The order's lines by SKU."""
+    return list(OrderLine.objects.filter(order=order).order_by("sku", "pk"))
+
+
+def orders_in_status(*, status: str) -> QuerySet[Order]:
+    """Orders whose status is `status`, for another app to narrow (fulfilment: paid orders
+    without a packing task)."""
+    return Order.objects.filter(status=status)
+
+
+def order_invoice(*, order: Order) -> Invoice:
+    """The order's (one) invoice; `Invoice.DoesNotExist` before it is paid."""
+    return Invoice.objects.get(order=order, kind=InvoiceKind.INVOICE)
 
 
 def invoices_of_order(*, order: Order, kind: str) -> list[Invoice]:

@@ -5,9 +5,8 @@ from uuid import UUID
 from django.db.models import Prefetch, QuerySet
 
 from orders import selectors as orders_selectors
-from orders.enums import InvoiceKind
 from orders.errors import OrderNotFound
-from orders.models import Invoice, Order
+from orders.models import Order
 from returns.enums import ReturnStatus
 from returns.errors import ReturnNotFound
 from returns.models import ReturnLine, ReturnRequest
@@ -70,10 +69,6 @@ def order_get_for_user(*, order_id: UUID, user) -> Order:
 def order_get_for_guest(*, number: str, email: str) -> Order:
     """The order with this number placed with this email: how guests prove it is theirs."""
     return orders_selectors.order_lookup(number=number, email=email)
-
-
-def order_invoice(*, order: Order) -> Invoice:
-    return Invoice.objects.get(order=order, kind=InvoiceKind.INVOICE)
 
 
 def returns_waiting_counts() -> dict[str, int]:

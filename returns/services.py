@@ -27,7 +27,7 @@ from inventory.services import stock_return
 from orders.documents import invoice_document_path
 from orders.enums import RETURNABLE_ORDER_STATUSES, OrderStatus
 from orders.models import Order
-from orders.selectors import order_get_locked
+from orders.selectors import order_get_locked, order_invoice
 from orders.services import (
     CreditNoteLineRequest,
     credit_note_issue,
@@ -51,7 +51,6 @@ from returns.errors import (
     UnknownOrderLine,
 )
 from returns.models import ReturnLine, ReturnNumberSequence, ReturnRequest
-from returns.selectors import order_invoice
 from yourlocalshop.emails import absolute_url, customer_email_send
 from yourlocalshop.errors import DomainError, IllegalTransition
 from yourlocalshop.outbox import outbox_publish

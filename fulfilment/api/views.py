@@ -23,6 +23,7 @@ from fulfilment.api.serializers import (
 )
 from fulfilment.errors import InvalidWebhookSignature
 from fulfilment.gateways import SIGNATURE_HEADER, webhook_signature_problem
+from orders.selectors import order_get_for_viewer
 from yourlocalshop.api.pagination import PageNumberPagination
 from yourlocalshop.api.parsers import refuse_hostile_json
 from yourlocalshop.api.schema import NOT_SIGNED_IN, problem_details
@@ -284,6 +285,6 @@ class OrderShipmentsView(APIView):
         },
     )
     def get(self, request, order_id):
-        order = selectors.order_get_visible_to(order_id=order_id, user=request.user)
+        order = order_get_for_viewer(order_id=order_id, user=request.user, with_details=False)
         shipments = selectors.shipments_for_order(order_id=order.pk)
         return Response(CustomerShipmentSerializer(shipments, many=True).data)
