@@ -20,6 +20,7 @@ SHOP_OWNER_PERMISSIONS = (
     ("orders", "view_invoice"),
     ("orders", "view_payment"),
     ("orders", "view_refund"),
+    ("orders", "view_paymentreconciliation"),
     ("inventory", "view_stockitem"),
     # Receiving deliveries and counting stock, through inventory's services and ledger.
     ("inventory", "change_stockitem"),
@@ -35,6 +36,8 @@ SHOP_OWNER_PERMISSIONS = (
     ("fulfilment", "view_shipment"),
     ("returns", "view_returnrequest"),
     ("yourlocalshop", "view_outboxevent"),
+    # When each periodic task last ran (the overview's late tasks link there).
+    ("django_celery_beat", "view_periodictask"),
 )
 
 

@@ -4,6 +4,7 @@ the admin list that shows the rows behind it."""
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -12,7 +13,9 @@ from django.utils.timesince import timesince
 from fulfilment import selectors as fulfilment_selectors
 from inventory import selectors as inventory_selectors
 from orders import selectors as orders_selectors
+from orders.services.reconciliation import payments_reconciliation_last
 from returns import selectors as returns_selectors
+from yourlocalshop.beat import periodic_tasks_late
 from yourlocalshop.outbox import outbox_backlog
 from yourlocalshop.templatetags.shop import money
 
@@ -116,4 +119,48 @@ def owner_overview(*, now: datetime | None = None) -> list[Figure]:
             attention=outbox["oldest_created_at"] is not None
             and now - outbox["oldest_created_at"] > timedelta(minutes=10),
         ),
+        _payment_differences_figure(now),
+        _late_tasks_figure(now),
     ]
+
+
+def _payment_differences_figure(now: datetime) -> Figure:
+    """The last payment reconciliation: its differences that need a person, and whether it ran
+    recently enough to be believed (two intervals)."""
+    last = payments_reconciliation_last()
+    if last is None:
+        return Figure(
+            "Payment differences",
+            "?",
+            _admin_list("orders_paymentreconciliation"),
+            "never checked against the provider: is the worker running?",
+            attention=True,
+        )
+    stale = now - last.checked_at > timedelta(
+        seconds=2 * settings.PAYMENT_RECONCILE_INTERVAL_SECONDS
+    )
+    return Figure(
+        "Payment differences",
+        str(last.unresolved),
+        reverse("admin:orders_paymentreconciliation_change", args=[last.pk]),
+        f"checked against the provider {timesince(last.checked_at, now)} ago"
+        + (": late, is the worker running?" if stale else ""),
+        attention=bool(last.unresolved) or stale,
+    )
+
+
+def _late_tasks_figure(now: datetime) -> Figure:
+    late = periodic_tasks_late(now=now)
+    return Figure(
+        "Late periodic tasks",
+        str(len(late)),
+        _admin_list("django_celery_beat_periodictask", enabled__exact="1"),
+        ", ".join(
+            f"{name} {timesince(now - timedelta(seconds=seconds), now)} late"
+            for name, seconds in sorted(late.items())
+        )
+        + ": restart beat"
+        if late
+        else "expiry, sweeps and reconciliation run on time",
+        attention=bool(late),
+    )

@@ -28,8 +28,6 @@ class BackOfficeSite(admin.AdminSite):
         context = {"work_links": _work_links(request.user)}
         if request.user.has_perm("backoffice.view_overview"):
             context["overview"] = selectors.owner_overview()
-            # Engineer "faults" adds payment reconciliation and periodic-task lateness; their
-            # figures join the overview once their selectors exist.
         return super().index(request, extra_context={**(extra_context or {}), **context})
 
     def get_urls(self):

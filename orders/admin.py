@@ -18,7 +18,17 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from orders import services
-from orders.models import IdempotencyKey, Invoice, InvoiceLine, Order, OrderLine, Payment, Refund
+from orders.models import (
+    IdempotencyKey,
+    Invoice,
+    InvoiceLine,
+    Order,
+    OrderLine,
+    Payment,
+    PaymentReconciliation,
+    Refund,
+)
+from orders.services.reconciliation import MISMATCH_EXPLAINED
 from yourlocalshop.addresses import address_lines
 from yourlocalshop.admin import ReadOnlyAdminMixin
 from yourlocalshop.errors import DomainError
@@ -251,3 +261,58 @@ class IdempotencyKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["state", "recovery_point"]
     search_fields = ["key", "caller"]
     exclude = ["response_body"]
+
+
+@admin.register(PaymentReconciliation)
+class PaymentReconciliationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Each run of the payment reconciliation, with every difference it found, what it means
+    and the order to open."""
+
+    list_display = ["checked_at", "unresolved", "charges_checked", "payments_checked", "since"]
+    date_hierarchy = "checked_at"
+    fields = [
+        "checked_at",
+        "since",
+        "charges_checked",
+        "payments_checked",
+        "unresolved",
+        "differences",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="Differences")
+    def differences(self, run: PaymentReconciliation) -> str:
+        if not run.mismatches:
+            return "None: every payment and refund matches the provider's."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    "repaired" if mismatch["repaired"] else "needs a person",
+                    MISMATCH_EXPLAINED.get(mismatch["kind"], mismatch["kind"]),
+                    _order_link(mismatch["order_id"]),
+                    mismatch["charge_id"],
+                    mismatch["shop_amount"],
+                    mismatch["provider_amount"],
+                )
+                for mismatch in run.mismatches
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>State</th><th>What it means</th><th>Order</th>"
+            "<th>Provider charge</th><th>Shop</th><th>Provider</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            rows,
+        )
+
+
+def _order_link(order_id: str | None) -> str:
+    if order_id is None:
+        return "no order"
+    order = Order.objects.filter(pk=order_id).only("number").first()
+    if order is None:
+        return order_id
+    return format_html(
+        '<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[order.pk]), order.number
+    )

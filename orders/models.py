@@ -288,3 +288,24 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.caller} {self.key}"
+
+
+class PaymentReconciliation(models.Model):
+    """One run of the payment reconciliation with the provider and what it found: kept in the
+    database, so the owner's overview and the health detail still know the last run after a
+    cache flush or a Redis outage. Runs older than RECONCILIATION_KEPT_DAYS are deleted."""
+
+    checked_at = models.DateTimeField(default=timezone.now, db_index=True)
+    since = models.DateTimeField()
+    charges_checked = models.PositiveIntegerField(default=0)
+    payments_checked = models.PositiveIntegerField(default=0)
+    # Each difference (orders.services.reconciliation.Mismatch as a dict), repaired or not.
+    mismatches = models.JSONField(default=list, blank=True)
+    unresolved = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-checked_at"]
+        get_latest_by = "checked_at"
+
+    def __str__(self) -> str:
+        return f"Payment reconciliation of {self.checked_at:%Y-%m-%d %H:%M}"

@@ -7,13 +7,15 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from accounts.tests.factories import staff_member
 from catalogue.tests.factories import ProductFactory
 from fulfilment import services as fulfilment_services
 from fulfilment.tests.factories import PaidOrderFactory, paid_order_with_lines
 from inventory.models import StockDrift, StockItem
-from orders.models import Payment, Refund
+from orders.models import Payment, PaymentReconciliation, Refund
+from orders.services.reconciliation import MismatchKind
 from returns.tests.factories import customer_order, return_for
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +74,82 @@ def test_every_overview_link_opens_its_filtered_list(client, owner):
     assert {label: page.status_code for label, page in pages.items()} == dict.fromkeys(pages, 200)
     assert pages["Orders paid today"].context["cl"].result_count == 1
     assert pages["At or below reorder level"].context["cl"].result_count == 1
+
+
+def test_overview_shows_payment_differences_and_the_run_that_found_them(client, owner):
+    order = PaidOrderFactory()
+    checked_at = timezone.now() - timedelta(minutes=20)
+    run = PaymentReconciliation.objects.create(
+        checked_at=checked_at,
+        since=checked_at - timedelta(hours=48),
+        charges_checked=3,
+        payments_checked=3,
+        mismatches=[
+            {
+                "kind": MismatchKind.REFUND_NOT_RECORDED,
+                "charge_id": "ch_dashboard",
+                "order_id": str(order.pk),
+                "shop_amount": "0.00",
+                "provider_amount": "5.00",
+                "repaired": False,
+            }
+        ],
+        unresolved=1,
+    )
+
+    figure = _figures(client.get("/admin/"))["Payment differences"]
+    run_page = client.get(figure.url)
+
+    assert figure.value == "1"
+    assert figure.attention
+    assert figure.detail == "checked against the provider 20\xa0minutes ago"
+    assert figure.url == f"/admin/orders/paymentreconciliation/{run.pk}/change/"
+    assert run_page.status_code == 200
+    page = run_page.content.decode()
+    assert "needs a person" in page
+    assert "a refund made in its dashboard" in page
+    assert f'href="/admin/orders/order/{order.pk}/change/">{order.number}</a>' in page
+
+
+def test_overview_flags_a_reconciliation_that_never_ran_or_is_late(client, owner, settings):
+    never = _figures(client.get("/admin/"))["Payment differences"]
+    PaymentReconciliation.objects.create(
+        checked_at=timezone.now()
+        - timedelta(seconds=3 * settings.PAYMENT_RECONCILE_INTERVAL_SECONDS),
+        since=timezone.now() - timedelta(days=2),
+    )
+    late = _figures(client.get("/admin/"))["Payment differences"]
+
+    assert (never.value, never.attention) == ("?", True)
+    assert "is the worker running?" in never.detail
+    assert (late.value, late.attention) == ("0", True)
+    assert late.detail.endswith(": late, is the worker running?")
+
+
+def test_overview_names_late_periodic_tasks_and_links_their_list(client, owner):
+    every_minute, _ = IntervalSchedule.objects.get_or_create(every=60, period="seconds")
+    PeriodicTask.objects.create(
+        name="outbox-sweep",
+        task="outbox.sweep",
+        interval=every_minute,
+        last_run_at=timezone.now() - timedelta(minutes=30),
+    )
+    PeriodicTask.objects.create(
+        name="inventory-expire-reservations",
+        task="inventory.tasks.expire_reservations",
+        interval=every_minute,
+        last_run_at=timezone.now(),
+    )
+
+    figure = _figures(client.get("/admin/"))["Late periodic tasks"]
+    task_list = client.get(figure.url)
+
+    assert figure.value == "1"
+    assert figure.attention
+    assert figure.detail.startswith("outbox-sweep 29\xa0minutes late")
+    assert figure.detail.endswith(": restart beat")
+    assert task_list.status_code == 200
+    assert task_list.context["cl"].result_count == 2
 
 
 def test_sales_report_csv_has_revenue_tax_and_refunds_per_day(client, owner):

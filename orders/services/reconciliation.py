@@ -8,8 +8,9 @@ checkout's compensation would have done), the one mismatch whose repair is certa
 (a refund the shop has not recorded, amounts that differ, a payment the provider does not know)
 need a person: they are reported, logged as errors, and shown in the health detail.
 
-The last report is kept in the cache (`payments_reconciliation_last`) for the health detail and
-the back office's overview.
+Each run is recorded as a `PaymentReconciliation` row (the last RECONCILIATION_KEPT_DAYS of
+them), which the health detail and the back office's overview read (`payments_reconciliation_last`):
+a cache flush or a Redis outage must not hide a difference from the owner.
 """
 
 import logging
@@ -18,16 +19,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
 from orders.enums import OrderStatus
 from orders.gateways import GatewayCharge, GatewayChargeRecord, payment_gateway
-from orders.models import Order, Payment
+from orders.models import Order, Payment, PaymentReconciliation
 
 logger = logging.getLogger(__name__)
 
-LAST_REPORT_KEY = "orders:payments-reconciliation:last"
+RECONCILIATION_KEPT_DAYS = 90
 
 
 class MismatchKind:
@@ -36,6 +36,30 @@ class MismatchKind:
     REFUND_NOT_AT_PROVIDER = "refund_not_at_provider"
     AMOUNT_DIFFERS = "amount_differs"
     PAYMENT_UNKNOWN_TO_PROVIDER = "payment_unknown_to_provider"
+
+
+# What each difference means and what a person does about it (the back office shows this).
+MISMATCH_EXPLAINED = {
+    MismatchKind.CHARGE_WITHOUT_PAID_ORDER: (
+        "Charged, but the order was never paid: refunded automatically unless the order is still "
+        "being paid or there is no order; otherwise refund it in the provider's dashboard."
+    ),
+    MismatchKind.REFUND_NOT_RECORDED: (
+        "The provider refunded more than the shop recorded (a refund made in its dashboard): "
+        "check the order and record or reverse the refund."
+    ),
+    MismatchKind.REFUND_NOT_AT_PROVIDER: (
+        "The shop recorded a refund the provider does not show: check the refund with the "
+        "provider before the customer is told it was paid."
+    ),
+    MismatchKind.AMOUNT_DIFFERS: (
+        "The amount or currency charged differs from the shop's payment: check the order."
+    ),
+    MismatchKind.PAYMENT_UNKNOWN_TO_PROVIDER: (
+        "The shop has a payment the provider does not know: do not ship until the provider "
+        "confirms the charge."
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -59,16 +83,6 @@ class ReconciliationReport:
     @property
     def unresolved(self) -> list[Mismatch]:
         return [mismatch for mismatch in self.mismatches if not mismatch.repaired]
-
-    def as_dict(self) -> dict:
-        return {
-            "checkedAt": self.checked_at.isoformat(),
-            "since": self.since.isoformat(),
-            "chargesChecked": self.charges_checked,
-            "paymentsChecked": self.payments_checked,
-            "mismatches": [asdict(mismatch) for mismatch in self.mismatches],
-            "unresolved": len(self.unresolved),
-        }
 
 
 def payments_reconcile(
@@ -139,8 +153,22 @@ def payments_reconcile(
 
     for mismatch in report.unresolved:
         logger.error("Payment mismatch with the provider", extra=asdict(mismatch))
-    cache.set(LAST_REPORT_KEY, report.as_dict(), timeout=None)
+    _report_record(report)
     return report
+
+
+def _report_record(report: ReconciliationReport) -> None:
+    PaymentReconciliation.objects.create(
+        checked_at=report.checked_at,
+        since=report.since,
+        charges_checked=report.charges_checked,
+        payments_checked=report.payments_checked,
+        mismatches=[asdict(mismatch) for mismatch in report.mismatches],
+        unresolved=len(report.unresolved),
+    )
+    PaymentReconciliation.objects.filter(
+        checked_at__lt=report.checked_at - timedelta(days=RECONCILIATION_KEPT_DAYS)
+    ).delete()
 
 
 def _charge_without_payment(*, record: GatewayChargeRecord, order: Order | None) -> Mismatch | None:
@@ -186,10 +214,10 @@ def _payment_differences(*, record: GatewayChargeRecord, payment: Payment) -> li
     return found
 
 
-def payments_reconciliation_last() -> dict | None:
-    """The last report (`ReconciliationReport.as_dict()`), or None when none is known (never run,
-    or the cache lost it): for the health detail and the back office's overview."""
-    return cache.get(LAST_REPORT_KEY)
+def payments_reconciliation_last() -> PaymentReconciliation | None:
+    """The last run, or None when it never ran: for the health detail and the back office's
+    overview."""
+    return PaymentReconciliation.objects.order_by("-checked_at").first()
 
 
 def payments_reconciliation_status() -> str:
@@ -197,4 +225,4 @@ def payments_reconciliation_status() -> str:
     last = payments_reconciliation_last()
     if last is None:
         return "unknown"
-    return "mismatch" if last["unresolved"] else "ok"
+    return "mismatch" if last.unresolved else "ok"

@@ -37,6 +37,22 @@ def checkout(client: APIClient, *, key: str | None = None, token: str = "tok_suc
     return client.post("/api/orders", payload, format="json", headers=headers)
 
 
+def captured_behind_a_timeout(order, *, charge_id: str = "ch_hidden"):
+    """The provider captured the order's charge although it answered the checkout with a timeout
+    (`tok_down`): its ledger has a succeeded charge under the order's payment key that the shop
+    never recorded."""
+    from mockproviders.models import MockCharge
+
+    return MockCharge.objects.create(
+        id=charge_id,
+        idempotency_key=order.payment_idempotency_key,
+        token="tok_down",
+        amount=order.total,
+        currency=order.currency,
+        status="succeeded",
+    )
+
+
 def new_key() -> str:
     return str(uuid.uuid4())
 

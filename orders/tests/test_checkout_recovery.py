@@ -17,7 +17,7 @@ from orders.models import IdempotencyKey, Invoice, Order, Payment, Refund
 from orders.services import checkout_settle_abandoned, checkouts_abandoned
 from orders.services.checkout import CheckoutRequest, order_place
 from orders.tasks import settle_abandoned_checkout_task
-from orders.tests.conftest import add_to_cart, checkout, new_key
+from orders.tests.conftest import add_to_cart, captured_behind_a_timeout, checkout, new_key
 from orders.tests.factories import ADDRESS
 from orders.tests.race import SimulatedCrash, around_step
 
@@ -304,15 +304,7 @@ def test_sweeper_refunds_a_charge_hidden_behind_an_unavailable_gateway(customer_
     key = new_key()
     assert checkout(customer_client, key=key, token="tok_down").status_code == 503
     order = Order.objects.get()
-    # The provider captured although it answered with a timeout.
-    MockCharge.objects.create(
-        id="ch_hidden",
-        idempotency_key=order.payment_idempotency_key,
-        token="tok_down",
-        amount=order.total,
-        currency=order.currency,
-        status="succeeded",
-    )
+    captured_behind_a_timeout(order)
     age_execution()
 
     assert sweep() == 1

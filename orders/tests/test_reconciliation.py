@@ -4,6 +4,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -16,7 +17,7 @@ from orders.services.reconciliation import (
     payments_reconciliation_last,
 )
 from orders.tasks import reconcile_payments_task
-from orders.tests.conftest import add_to_cart, checkout, new_key
+from orders.tests.conftest import add_to_cart, captured_behind_a_timeout, checkout, new_key
 
 pytestmark = pytest.mark.django_db
 
@@ -42,22 +43,14 @@ def test_payments_reconcile_paid_and_compensated_checkouts_match(customer_client
     assert report.charges_checked == 1
     assert report.payments_checked == 1
     assert report.mismatches == []
-    assert payments_reconciliation_last()["unresolved"] == 0
+    assert payments_reconciliation_last().unresolved == 0
 
 
 def test_payments_reconcile_refunds_a_charge_whose_order_was_never_paid(customer_client, product):
     add_to_cart(customer_client, product)
     assert checkout(customer_client, key=new_key(), token="tok_down").status_code == 503
     order = Order.objects.get()
-    # The provider captured although it answered with a timeout, and nobody settled it.
-    MockCharge.objects.create(
-        id="ch_hidden",
-        idempotency_key=order.payment_idempotency_key,
-        token="tok_down",
-        amount=order.total,
-        currency=order.currency,
-        status="succeeded",
-    )
+    captured_behind_a_timeout(order)  # and nobody settled it
     settled()
 
     found = payments_reconcile()
@@ -84,8 +77,25 @@ def test_payments_reconcile_reports_a_refund_the_shop_never_recorded(customer_cl
 
     assert report == 1
     last = payments_reconciliation_last()
-    assert [m["kind"] for m in last["mismatches"]] == [MismatchKind.REFUND_NOT_RECORDED]
+    assert [m["kind"] for m in last.mismatches] == [MismatchKind.REFUND_NOT_RECORDED]
     assert Order.objects.get().status == OrderStatus.PAID  # a person decides
+
+
+def test_payments_reconcile_report_survives_a_cache_flush(customer_client, product):
+    add_to_cart(customer_client, product)
+    checkout(customer_client, key=new_key())
+    MockRefund.objects.create(
+        id="re_dashboard", charge=MockCharge.objects.get(), idempotency_key="k", amount=1
+    )
+    settled()
+    payments_reconcile()
+
+    cache.clear()  # a Redis restart, an eviction, an operator's FLUSHDB
+    last = payments_reconciliation_last()
+
+    assert last is not None
+    assert last.unresolved == 1
+    assert [m["kind"] for m in last.mismatches] == [MismatchKind.REFUND_NOT_RECORDED]
 
 
 def test_payments_reconcile_reports_a_payment_the_provider_does_not_know(customer_client, product):
@@ -115,6 +125,8 @@ def test_reconcile_payments_command_exits_1_while_differences_remain(customer_cl
     assert "UNRESOLVED: refund_not_recorded" in out.getvalue()
 
 
+# Committed: the health detail reads the last run on its own connection.
+@pytest.mark.django_db(transaction=True)
 def test_health_detail_shows_payments_mismatch(api_client, customer_client, product):
     assert api_client.get("/api/health").json()["payments"] == "unknown"
     add_to_cart(customer_client, product)
