@@ -103,6 +103,17 @@ def api_client():
 
 
 @pytest.fixture
+def health_monitor(settings):
+    """A client as monitoring calls the health detail: with the METRICS_TOKEN bearer."""
+    from rest_framework.test import APIClient
+
+    settings.METRICS_TOKEN = "monitoring-token-of-the-tests"
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Bearer monitoring-token-of-the-tests")
+    return client
+
+
+@pytest.fixture
 def throttle_rates(settings):
     """Set rate limits for one test: `throttle_rates(checkout="2/min")`. Throttles read
     DEFAULT_THROTTLE_RATES when built, once per request, so the override applies at once."""

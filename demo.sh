@@ -44,7 +44,9 @@ if [ "$status" = "000" ]; then
   exit 1
 fi
 expect "status 200" "$status" "200"
-expect "database connected" "$(json health 'b["db"]')" "connected"
+expect "shop serving (ok or degraded)" "$(json health 'b["status"] in ("ok", "degraded")')" "True"
+status=$(fetch ready /api/health/ready)
+expect "database connected (ready)" "$(json ready 'b["status"]')" "ready"
 if grep -qi "^x-request-id: $REQUEST_ID" "$WORK_DIR/health.headers"; then
   pass "X-Request-ID echoed"
 else

@@ -17,10 +17,14 @@ A write dropped while Redis was unreachable may have been an invalidation (a pri
 the catalogue's version token): once Redis answers again, entries it should have orphaned would be
 served. So a process that dropped a write sends `cache_recovered` when it next reaches Redis, and
 the owners of cached data orphan what they cached (the catalogue replaces its version tokens).
-Every process that served a request during the outage dropped writes too (each cache fill is one),
-so the signal is sent even if the process that made the edit is gone.
+The processes that dropped writes may all be gone by then (restarted, scaled down, killed while
+Redis was away), so the first drop of an outage is also recorded in the database
+(`CacheWritesDropped`, one row per server): a process checks it before its first Redis call and
+again each time Redis answers after failing it, and acts on it as on a drop of its own; the
+process that completes the recovery deletes the record.
 """
 
+import hashlib
 import logging
 import threading
 import time
@@ -28,7 +32,9 @@ import time
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends import redis as django_redis
+from django.db import transaction
 from django.dispatch import Signal
+from django.utils import timezone
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -43,10 +49,13 @@ cache_recovered = Signal()
 class _Reachability:
     """Per process and server (Django builds a cache object per thread)."""
 
-    def __init__(self) -> None:
+    def __init__(self, server: str) -> None:
         self.lock = threading.Lock()
+        self.server_key = hashlib.sha256(server.encode()).hexdigest()
         self.retry_at = 0.0  # time.monotonic() before which Redis is not tried again; 0: up
         self.write_dropped = False
+        # Whether the durable record of other processes' drops was read since Redis last failed.
+        self.record_checked = False
         self.recovering_thread: int | None = None
 
     def skipping(self) -> bool:
@@ -60,12 +69,61 @@ class _Reachability:
         with self.lock:
             newly_down = self.retry_at == 0.0
             self.retry_at = time.monotonic() + settings.CACHE_RETRY_SECONDS
-            self.write_dropped = self.write_dropped or write
+            self.record_checked = False
         if newly_down:
             logger.warning(
                 "The cache is unreachable; serving without it",
                 extra={"operation": operation, "error": repr(error)},
             )
+        if write:
+            self.dropped_write()
+
+    def dropped_write(self) -> None:
+        with self.lock:
+            first = not self.write_dropped
+            self.write_dropped = True
+        if first:
+            # After the caller's commit: a rolled-back record would be no record.
+            transaction.on_commit(self._record_dropped_writes, robust=True)
+
+    def _record_dropped_writes(self) -> None:
+        from yourlocalshop.models import CacheWritesDropped
+
+        try:
+            CacheWritesDropped.objects.update_or_create(
+                server=self.server_key, defaults={"dropped_at": timezone.now()}
+            )
+        except Exception:
+            logger.warning(
+                "Could not record the cache writes dropped during the outage", exc_info=True
+            )
+
+    def check_record(self) -> None:
+        """Once per process, and again after each failure: another process's dropped writes
+        (recorded in the database) count as this process's own."""
+        from yourlocalshop.models import CacheWritesDropped
+
+        self.record_checked = True
+        try:
+            recorded = CacheWritesDropped.objects.filter(server=self.server_key).exists()
+        except Exception:
+            logger.warning("Could not read the record of dropped cache writes", exc_info=True)
+            return
+        if recorded:
+            with self.lock:
+                self.write_dropped = True
+
+    def forget_record(self, *, recovery_started_at) -> None:
+        """The owners orphaned what they cached: drops recorded before this recovery began are
+        dealt with."""
+        from yourlocalshop.models import CacheWritesDropped
+
+        try:
+            CacheWritesDropped.objects.filter(
+                server=self.server_key, dropped_at__lte=recovery_started_at
+            ).delete()
+        except Exception:
+            logger.warning("Could not clear the record of dropped cache writes", exc_info=True)
 
     def claim_recovery(self) -> bool:
         """True for the one caller that should send `cache_recovered` now."""
@@ -90,7 +148,9 @@ _reachability_lock = threading.Lock()
 
 def _reachability_of(server: str) -> _Reachability:
     with _reachability_lock:
-        return _reachability.setdefault(server, _Reachability())
+        if server not in _reachability:
+            _reachability[server] = _Reachability(server)
+        return _reachability[server]
 
 
 class RedisCacheClient(django_redis.RedisCacheClient):
@@ -111,11 +171,13 @@ def _fail_soft(name: str, *, write: bool, fallback, parent=None):
 
     def method(self, *args, **kwargs):
         reachability = self._reachability
+        if not reachability.record_checked and not reachability.skipping():
+            reachability.check_record()
         if reachability.write_dropped and not reachability.skipping():
             _recover(self, reachability)
         if reachability.skipping():
             if write:
-                reachability.write_dropped = True
+                reachability.dropped_write()
             return fallback(*args, **kwargs)
         try:
             result = parent(self, *args, **kwargs)
@@ -136,8 +198,10 @@ def _recover(backend, reachability: _Reachability) -> None:
     unreachable they fail, the drop is recorded again, and the next call retries."""
     if not reachability.claim_recovery():
         return
+    started_at = timezone.now()
     try:
         logger.info("The cache answers again after dropped writes; orphaning cached data")
+        failed = False
         for receiver, response in cache_recovered.send_robust(sender=type(backend)):
             if isinstance(response, Exception):
                 logger.error(
@@ -145,7 +209,12 @@ def _recover(backend, reachability: _Reachability) -> None:
                     exc_info=response,
                     extra={"receiver": getattr(receiver, "__qualname__", repr(receiver))},
                 )
-                reachability.write_dropped = True
+                failed = True
+        if failed or reachability.write_dropped:
+            # A receiver failed, or its own cache calls found Redis gone again: not recovered.
+            reachability.write_dropped = True
+        else:
+            reachability.forget_record(recovery_started_at=started_at)
     finally:
         reachability.recovery_done()
 

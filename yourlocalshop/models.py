@@ -53,3 +53,17 @@ class ProcessedEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.consumer} {self.event_id}"
+
+
+class CacheWritesDropped(models.Model):
+    """A cache server that some process dropped writes for while it could not reach it (an
+    invalidation among them, perhaps), kept until a process that reaches the server again has
+    had the owners of cached data orphan what they cached (yourlocalshop.cache). In the database,
+    so the processes that saw the outage may all be gone by the time the server answers."""
+
+    # SHA-256 of the cache's LOCATION (which may hold a password).
+    server = models.CharField(max_length=64, primary_key=True)
+    dropped_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"writes dropped at {self.dropped_at:%Y-%m-%d %H:%M:%S}"

@@ -127,19 +127,19 @@ def test_reconcile_payments_command_exits_1_while_differences_remain(customer_cl
 
 # Committed: the health detail reads the last run on its own connection.
 @pytest.mark.django_db(transaction=True)
-def test_health_detail_shows_payments_mismatch(api_client, customer_client, product):
-    assert api_client.get("/api/health").json()["payments"] == "unknown"
+def test_health_detail_shows_payments_mismatch(health_monitor, customer_client, product):
+    assert health_monitor.get("/api/health").json()["payments"] == "unknown"
     add_to_cart(customer_client, product)
     checkout(customer_client, key=new_key())
     settled()
     payments_reconcile()
-    assert api_client.get("/api/health").json()["payments"] == "ok"
+    assert health_monitor.get("/api/health").json()["payments"] == "ok"
 
     MockRefund.objects.create(
         id="re_dashboard", charge=MockCharge.objects.get(), idempotency_key="k", amount=1
     )
     payments_reconcile()
-    health = api_client.get("/api/health").json()
+    health = health_monitor.get("/api/health").json()
 
     assert health["payments"] == "mismatch"
     assert health["status"] == "degraded"

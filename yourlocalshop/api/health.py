@@ -5,12 +5,16 @@
   restart every web pod.
 - `/api/health/ready`: this process can serve the shop: the database answers. A readiness probe
   that fails only takes the pod out of the load balancer.
-- `/api/health`: the detail for people and monitoring: database, cache and broker, each checked
-  concurrently with a deadline (an unanswered check counts as down), the periodic tasks that are
-  late (`yourlocalshop.beat`), and what the apps report through `health_detail_register` (the
-  orders app: whether payments reconcile with the provider).
+- `/api/health`: the shop's state for anyone (`ok`, `degraded`, `unavailable`), and its detail
+  for staff signed in to the back office and for monitoring with `Authorization: Bearer
+  <METRICS_TOKEN>`: database, cache and broker, each checked concurrently with a deadline (an
+  unanswered check counts as down), the periodic tasks that are late (`yourlocalshop.beat`),
+  what the apps report through `health_detail_register` (the orders app: whether payments
+  reconcile with the provider) and the release. The detail names the shop's internals and money
+  trouble, which is no business of the public (nor a help to an attacker timing an attack).
 """
 
+import hmac
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -20,6 +24,7 @@ from django.core.cache import cache
 from django.db import connection
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -32,24 +37,35 @@ _checks = ThreadPoolExecutor(max_workers=6, thread_name_prefix="health")
 NO_STORE = {"Cache-Control": "no-store"}
 RETRY_AFTER_SECONDS = 5
 
+DETAIL_ONLY = " Staff and monitoring (the METRICS_TOKEN bearer) only."
 HealthSerializer = inline_serializer(
     "Health",
     {
         "status": serializers.ChoiceField(choices=["ok", "degraded", "unavailable"]),
-        "db": serializers.ChoiceField(choices=["connected", "notconnected"]),
-        "cache": serializers.ChoiceField(choices=["ok", "unavailable"]),
-        "broker": serializers.ChoiceField(choices=["ok", "eager", "unavailable"]),
-        "version": serializers.CharField(help_text="The shop's release (CHANGELOG.md)."),
+        "db": serializers.ChoiceField(
+            choices=["connected", "notconnected"], required=False, help_text=DETAIL_ONLY
+        ),
+        "cache": serializers.ChoiceField(
+            choices=["ok", "unavailable"], required=False, help_text=DETAIL_ONLY
+        ),
+        "broker": serializers.ChoiceField(
+            choices=["ok", "eager", "unavailable"], required=False, help_text=DETAIL_ONLY
+        ),
+        "version": serializers.CharField(
+            required=False, help_text="The shop's release (CHANGELOG.md)." + DETAIL_ONLY
+        ),
         "lateTasks": serializers.DictField(
             child=serializers.IntegerField(),
             allow_null=True,
-            help_text="Periodic tasks overdue, with the seconds each is late (null: unknown).",
+            required=False,
+            help_text="Periodic tasks overdue, with the seconds each is late (null: unknown)."
+            + DETAIL_ONLY,
         ),
         "payments": serializers.ChoiceField(
             choices=["ok", "mismatch", "unknown"],
             required=False,
             help_text="Whether the last reconciliation with the payment provider found "
-            "differences left for a person.",
+            "differences left for a person." + DETAIL_ONLY,
         ),
     },
 )
@@ -152,11 +168,23 @@ class _ProbeView(APIView):
     throttle_classes: list = []
 
 
+def _may_see_detail(request) -> bool:
+    """Staff signed in (the back office's session) or monitoring with the METRICS_TOKEN bearer."""
+    if request.user.is_active and request.user.is_staff:
+        return True
+    token = settings.METRICS_TOKEN
+    offered = request.META.get("HTTP_AUTHORIZATION", "")
+    return bool(token) and hmac.compare_digest(offered.encode(), f"Bearer {token}".encode())
+
+
 class HealthView(_ProbeView):
+    # Reads the back office's session (a GET: no CSRF check), never refusing a request over it.
+    authentication_classes = [SessionAuthentication]
+
     @extend_schema(
         operation_id="health",
         tags=["health"],
-        summary="Detail of the dependencies (answers within 100 ms)",
+        summary="The shop's state (answers within 100 ms); its detail for staff and monitoring",
         responses={
             200: HealthSerializer,
             503: OpenApiResponse(HealthSerializer, description="The database is unreachable."),
@@ -176,11 +204,10 @@ class HealthView(_ProbeView):
         )
         status = "unavailable" if not healthy else "degraded" if degraded else "ok"
         headers = NO_STORE if healthy else {**NO_STORE, "Retry-After": str(RETRY_AFTER_SECONDS)}
-        return Response(
-            {"status": status, **body, "version": settings.VERSION},
-            status=200 if healthy else 503,
-            headers=headers,
-        )
+        answer = {"status": status}
+        if _may_see_detail(request):
+            answer.update(body, version=settings.VERSION)
+        return Response(answer, status=200 if healthy else 503, headers=headers)
 
 
 class LivenessView(_ProbeView):

@@ -35,7 +35,7 @@ def _task(name: str, *, every: int, last_run_ago: int) -> None:
 
 # Committed: the health detail reads them on its own connection.
 @pytest.mark.django_db(transaction=True)
-def test_periodic_tasks_late_flags_only_overdue_tasks(api_client):
+def test_periodic_tasks_late_flags_only_overdue_tasks(health_monitor):
     _task("sweep-on-time", every=60, last_run_ago=30)
     _task("sweep-late", every=60, last_run_ago=60 + 301 + 100)
 
@@ -43,7 +43,7 @@ def test_periodic_tasks_late_flags_only_overdue_tasks(api_client):
 
     assert set(late) == {"sweep-late"}
     assert late["sweep-late"] >= 301
-    health = api_client.get("/api/health").json()
+    health = health_monitor.get("/api/health").json()
     assert health["lateTasks"] == late
     assert health["status"] == "degraded"
 

@@ -10,12 +10,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from asgiref.local import Local
 from django.utils import timezone
 
 from orders.enums import OrderStatus
 from orders.models import Order
 from orders.tests.conftest import add_to_cart, checkout, new_key
 from orders.tests.factories import stocked_product
+from yourlocalshop.models import CacheWritesDropped
 from yourlocalshop.tests.faults import (
     ShopProcess,
     assert_invariants,
@@ -61,6 +63,33 @@ def test_redis_outage_serves_the_catalogue_and_leaves_no_stale_price(api_client,
     assert listed.status_code == 200
     assert after == "12.00"
     assert price_shown(api_client, product.sku) == "12.00"
+    assert_invariants()
+
+
+def a_new_process() -> None:
+    """What a process started now knows about the cache: nothing (every process that saw the
+    outage is gone)."""
+    from django.core.cache import caches
+
+    from yourlocalshop import cache as shop_cache
+
+    shop_cache._reachability.clear()
+    caches._connections = Local(caches.thread_critical)
+
+
+def test_redis_outage_outlived_by_no_process_leaves_no_stale_price(api_client, redis):
+    product = stocked_product(price=Decimal("10.00"))
+    assert price_shown(api_client, product.sku) == "10.00"
+
+    redis.crash()
+    product.price = Decimal("12.00")
+    product.save()  # its invalidation cannot reach Redis
+    assert price_shown(api_client, product.sku) == "12.00"
+    a_new_process()  # the processes that dropped writes died before Redis came back
+    redis.restart()  # 10.00 is still cached under the tokens it holds
+
+    assert price_shown(api_client, product.sku) == "12.00"
+    assert not CacheWritesDropped.objects.exists()  # dealt with
     assert_invariants()
 
 
@@ -111,14 +140,16 @@ def test_redis_outage_keeps_login_attempts_limited(api_client, redis, throttle_r
     assert_invariants()
 
 
-def test_redis_outage_health_answers_within_its_deadline(api_client, redis, settings):
+def test_redis_outage_health_answers_within_its_deadline(
+    api_client, health_monitor, redis, settings
+):
     settings.HEALTH_DEADLINE_SECONDS = 0.08
     redis.pause()
     started = time.monotonic()
-    hurried = api_client.get("/api/health")
+    hurried = health_monitor.get("/api/health")
     elapsed = time.monotonic() - started
     settings.HEALTH_DEADLINE_SECONDS = 5  # what follows asserts states, not speed
-    health = api_client.get("/api/health")
+    health = health_monitor.get("/api/health")
     ready = api_client.get("/api/health/ready")
     redis.resume()
 

@@ -5,8 +5,8 @@ from django.test.utils import CaptureQueriesContext
 
 
 @pytest.mark.django_db
-def test_health_reports_database_cache_and_broker(api_client):
-    response = api_client.get("/api/health")
+def test_health_reports_database_cache_and_broker(health_monitor):
+    response = health_monitor.get("/api/health")
 
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
@@ -18,18 +18,38 @@ def test_health_reports_database_cache_and_broker(api_client):
 
 
 @pytest.mark.django_db
-def test_health_is_503_when_the_database_is_unreachable(api_client, monkeypatch):
+def test_health_tells_the_public_the_state_and_staff_and_monitoring_the_detail(
+    api_client, client, staff_user, settings
+):
+    settings.METRICS_TOKEN = "monitoring-token"
+    public = api_client.get("/api/health")
+    wrong_token = api_client.get("/api/health", headers={"Authorization": "Bearer guessed"})
+    monitoring = api_client.get("/api/health", headers={"Authorization": "Bearer monitoring-token"})
+    client.force_login(staff_user)
+    staff = client.get("/api/health")
+
+    assert public.status_code == wrong_token.status_code == 200
+    assert public.json() == wrong_token.json() == {"status": "ok"}
+    detail = {"status", "db", "cache", "broker", "lateTasks", "payments", "version"}
+    assert set(monitoring.json()) == set(staff.json()) == detail
+
+
+@pytest.mark.django_db
+def test_health_is_503_when_the_database_is_unreachable(api_client, health_monitor, monkeypatch):
     def refuse(*args, **kwargs):
         raise ConnectionError("database down")
 
     # The probes run in their own threads, each with its own connection.
     monkeypatch.setattr(type(connections["default"]), "cursor", refuse)
 
-    response = api_client.get("/api/health")
+    response = health_monitor.get("/api/health")
+    public = api_client.get("/api/health")
     ready = api_client.get("/api/health/ready")
     live = api_client.get("/api/health/live")
 
     assert response.status_code == 503
+    assert public.status_code == 503
+    assert public.json() == {"status": "unavailable"}
     assert response.json()["db"] == "notconnected"
     assert response.json()["status"] == "unavailable"
     assert response["Retry-After"] == "5"

@@ -22,5 +22,5 @@ def test_the_release_is_the_same_everywhere_it_is_written():
 
 
 @pytest.mark.django_db
-def test_health_names_the_release(api_client):
-    assert api_client.get("/api/health").json()["version"] == yourlocalshop.__version__
+def test_health_names_the_release(health_monitor):
+    assert health_monitor.get("/api/health").json()["version"] == yourlocalshop.__version__
