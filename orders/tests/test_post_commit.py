@@ -1,6 +1,7 @@
 """Nothing that runs after the paid order commits can undo it.
 
-These tests commit for real (`transaction=True`), so `on_commit` hooks run as in production.
+These tests commit for real (`transaction=True`), so `on_commit` hooks run as in production, and
+each ends on the fault suite's four invariants.
 """
 
 import pytest
@@ -13,6 +14,7 @@ from orders.models import Order, Refund
 from orders.tests.conftest import add_to_cart, checkout, new_key
 from orders.tests.race import SimulatedCrash, around_step
 from orders.tests.test_checkout_recovery import CHECKOUT, age_execution, crash, stock, sweep
+from yourlocalshop.tests.faults import assert_invariants
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,6 +49,7 @@ def test_order_place_error_after_the_paid_commit_neither_refunds_nor_fails(
     assert not Refund.objects.exists()
     assert stock(product) == (9, 0)
     assert checkout(customer_client, key=key).content == response.content
+    assert_invariants()
 
 
 def test_order_place_cache_down_after_the_paid_commit_is_paid(
@@ -64,6 +67,8 @@ def test_order_place_cache_down_after_the_paid_commit_is_paid(
     assert response.status_code == 201, response.content
     assert Order.objects.get().status == OrderStatus.PAID
     assert not MockRefund.objects.exists()
+    monkeypatch.undo()  # Redis is back
+    assert_invariants()
 
 
 def test_sweeper_error_after_the_paid_commit_does_not_refund(customer_client, product):
@@ -82,6 +87,7 @@ def test_sweeper_error_after_the_paid_commit_does_not_refund(customer_client, pr
     assert MockCharge.objects.count() == 1
     assert not MockRefund.objects.exists()
     assert stock(product) == (9, 0)
+    assert_invariants()
 
 
 def test_order_place_failure_before_the_commit_is_still_refunded(customer_client, product):
@@ -95,3 +101,4 @@ def test_order_place_failure_before_the_commit_is_still_refunded(customer_client
     assert Order.objects.get().status == OrderStatus.REFUNDED
     assert MockRefund.objects.count() == 1
     assert stock(product) == (10, 0)
+    assert_invariants()
