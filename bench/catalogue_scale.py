@@ -115,6 +115,26 @@ print(json.dumps({
     }
 
 
+def scenario_figures(result: dict, *, label: str, products: int) -> dict:
+    """One wrk run's figures as the report keeps them (any answer but a 2xx counts as an error),
+    printed as they come."""
+    errors = result["transportErrors"] + sum(
+        n for status, n in result["statuses"].items() if not status.startswith("2")
+    )
+    print(
+        f"  {label:<22} {products:>6,} products {result['rps']:>7,.0f} req/s  "
+        f"p50 {result['p50']:6.1f} ms  p95 {result['p95']:6.1f} ms  errors {errors}  "
+        f"(load {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
+    return {
+        "rps": round(result["rps"]),
+        "p50": round(result["p50"], 1),
+        "p95": round(result["p95"], 1),
+        "errors": errors,
+    }
+
+
 def measure_reads(
     paths_by_size: dict[int, dict[str, list[str]]], *, duration: float, connections: int
 ) -> dict[int, dict]:
@@ -135,21 +155,8 @@ def measure_reads(
                         duration=duration,
                         connections=connections,
                     )
-                    errors = result["transportErrors"] + sum(
-                        n for status, n in result["statuses"].items() if not status.startswith("2")
-                    )
-                    results[products][f"{name} ({mode})"] = {
-                        "rps": round(result["rps"]),
-                        "p50": round(result["p50"], 1),
-                        "p95": round(result["p95"], 1),
-                        "errors": errors,
-                    }
-                    print(
-                        f"  {name + ' (' + mode + ')':<22} {products:>6,} products "
-                        f"{result['rps']:>7,.0f} req/s  p50 {result['p50']:6.1f} ms  "
-                        f"p95 {result['p95']:6.1f} ms  errors {errors}  "
-                        f"(load {os.getloadavg()[0]:.1f})",
-                        flush=True,
+                    results[products][f"{name} ({mode})"] = scenario_figures(
+                        result, label=f"{name} ({mode})", products=products
                     )
         finally:
             for products, server in servers.items():
@@ -177,20 +184,8 @@ def measure_cleared(
                 )  # fmt: skip
             finally:
                 runner.stop(server)
-            errors = result["transportErrors"] + sum(
-                n for status, n in result["statuses"].items() if not status.startswith("2")
-            )
-            results[products][f"{name} (cleared)"] = {
-                "rps": round(result["rps"]),
-                "p50": round(result["p50"], 1),
-                "p95": round(result["p95"], 1),
-                "errors": errors,
-            }
-            print(
-                f"  {name + ' (cleared)':<22} {products:>6,} products {result['rps']:>7,.0f} req/s"
-                f"  p50 {result['p50']:6.1f} ms  p95 {result['p95']:6.1f} ms  errors {errors}  "
-                f"(load {os.getloadavg()[0]:.1f})",
-                flush=True,
+            results[products][f"{name} (cleared)"] = scenario_figures(
+                result, label=f"{name} (cleared)", products=products
             )
     return results
 

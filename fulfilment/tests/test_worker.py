@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import psycopg
 import pytest
@@ -24,6 +23,7 @@ from orders.consumers import CONFIRMATION_EMAIL_CONSUMER
 from yourlocalshop.celery import app as celery_app
 from yourlocalshop.models import OutboxEvent, ProcessedEvent
 from yourlocalshop.outbox import outbox_deliver_task
+from yourlocalshop.tests.faults import wait_for
 
 pytestmark = [
     pytest.mark.postgres,
@@ -113,22 +113,13 @@ def _delivered(event) -> bool:
     return OutboxEvent.objects.filter(pk=event.pk, delivered_at__isnull=False).exists()
 
 
-def _wait_for(condition, *, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
-
-
 def test_order_paid_through_a_real_worker_creates_the_packing_task_within_10_seconds(workers):
     worker = workers()
     order = paid_order_with_lines()
 
     event = publish_order_paid(order)
 
-    created = _wait_for(lambda: PackingTask.objects.filter(order=order).exists(), timeout=10)
+    created = wait_for(lambda: PackingTask.objects.filter(order=order).exists(), timeout=10)
     assert created, worker.log()
     packing_task = PackingTask.objects.get(order=order)
     assert (packing_task.created_at - event.created_at).total_seconds() < 10
@@ -161,20 +152,20 @@ def test_worker_killed_inside_the_packing_task_consumer_redelivers_and_creates_o
         blocker.execute("SELECT 1 FROM orders_order WHERE id = %s FOR UPDATE", [order.pk])
         first_worker = workers()
         event = publish_order_paid(order)
-        assert _wait_for(lambda: _waiting_for_a_lock() > 0, timeout=10), first_worker.log()
+        assert wait_for(lambda: _waiting_for_a_lock() > 0, timeout=10), first_worker.log()
 
         first_worker.kill()
         blocker.rollback()
 
-    assert _wait_for(lambda: _waiting_for_a_lock() == 0, timeout=10)
+    assert wait_for(lambda: _waiting_for_a_lock() == 0, timeout=10)
     assert not PackingTask.objects.filter(order=order).exists()
     assert not ProcessedEvent.objects.filter(consumer=PACKING_TASK_CONSUMER).exists()
 
     second_worker = workers(visibility_timeout=2)
 
-    created = _wait_for(lambda: PackingTask.objects.filter(order=order).exists(), timeout=15)
+    created = wait_for(lambda: PackingTask.objects.filter(order=order).exists(), timeout=15)
     assert created, second_worker.log()
-    assert _wait_for(lambda: _delivered(event), timeout=10), second_worker.log()
+    assert wait_for(lambda: _delivered(event), timeout=10), second_worker.log()
     assert PackingTask.objects.filter(order=order).count() == 1
     assert (
         ProcessedEvent.objects.filter(consumer=PACKING_TASK_CONSUMER, event_id=event.pk).count()
@@ -200,10 +191,10 @@ def test_a_worker_keeps_its_database_connection_from_task_to_task(workers):
     ]
 
     first = publish_order_paid(orders[0])
-    assert _wait_for(lambda: _delivered(first), timeout=10), worker.log()
+    assert wait_for(lambda: _delivered(first), timeout=10), worker.log()
     sessions_after_the_first_task = _other_sessions()
     rest = [publish_order_paid(order) for order in orders[1:]]
-    assert _wait_for(lambda: all(_delivered(event) for event in rest), timeout=10), worker.log()
+    assert wait_for(lambda: all(_delivered(event) for event in rest), timeout=10), worker.log()
 
     assert len(sessions_after_the_first_task) == 1
     assert _other_sessions() == sessions_after_the_first_task
@@ -240,7 +231,7 @@ def test_worker_killed_before_the_confirmation_email_went_out_sends_it_once(
             [CONFIRMATION_EMAIL_CONSUMER, event.pk],
         )
         first_worker = workers()
-        assert _wait_for(lambda: _waiting_for_a_lock() > 0, timeout=10), first_worker.log()
+        assert wait_for(lambda: _waiting_for_a_lock() > 0, timeout=10), first_worker.log()
 
         first_worker.kill()
         blocker.rollback()
@@ -248,10 +239,10 @@ def test_worker_killed_before_the_confirmation_email_went_out_sends_it_once(
     assert _confirmations_sent(tmp_path, order) == 0
     second_worker = workers(visibility_timeout=2)
 
-    assert _wait_for(lambda: _delivered(event), timeout=15), second_worker.log()
+    assert wait_for(lambda: _delivered(event), timeout=15), second_worker.log()
     assert _confirmations_sent(tmp_path, order) == 1
     # A replay through the broker (as the sweep would queue it) runs the consumers again.
     OutboxEvent.objects.filter(pk=event.pk).update(delivered_at=None)
     outbox_deliver_task.delay(str(event.pk))
-    assert _wait_for(lambda: _delivered(event), timeout=10), second_worker.log()
+    assert wait_for(lambda: _delivered(event), timeout=10), second_worker.log()
     assert _confirmations_sent(tmp_path, order) == 1
