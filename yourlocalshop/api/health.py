@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
@@ -81,8 +81,6 @@ def _database_state() -> str:
         return "connected"
     except Exception:
         return "notconnected"
-    finally:
-        connection.close()  # this is a probe thread: keep no connection behind
 
 
 def _cache_state() -> str:
@@ -116,8 +114,6 @@ def _late_periodic_tasks() -> dict[str, int] | None:
         return periodic_tasks_late()
     except Exception:
         return None
-    finally:
-        connection.close()
 
 
 # name: a callable answering a short JSON-able status; registered by apps in `ready()`, so the
@@ -147,10 +143,20 @@ CHECKS = {
 }
 
 
+def _in_probe_thread(check: Callable[[], object]) -> object:
+    """A probe thread keeps no database connection behind: a check may open one without
+    meaning to (the cache's first call reads its record of dropped writes, an app's detail reads
+    its table), and the pool's threads live as long as the process."""
+    try:
+        return check()
+    finally:
+        connections.close_all()
+
+
 def _checked(names: list[str]) -> dict[str, str]:
     """Each named check's state, or its 'down' state if it did not answer by the deadline."""
     checks = {**CHECKS, "broker": (_broker_state, "unavailable")}
-    futures = {name: _checks.submit(checks[name][0]) for name in names}
+    futures = {name: _checks.submit(_in_probe_thread, checks[name][0]) for name in names}
     wait(futures.values(), timeout=settings.HEALTH_DEADLINE_SECONDS)
     states = {}
     for name, future in futures.items():

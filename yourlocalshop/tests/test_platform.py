@@ -97,6 +97,27 @@ def test_health_probes_leave_the_request_connection_alone(api_client):
     assert len(queries) == 0
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_health_detail_keeps_no_database_connection_behind(health_monitor):
+    """The checks run in a pool of threads that live as long as the process: a connection one of
+    them opened would stay open (the cache's record of dropped writes, the payments detail)."""
+
+    def other_connections() -> set[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            )
+            return {pid for (pid,) in cursor.fetchall()}
+
+    before = other_connections()
+    for _ in range(3):
+        assert health_monitor.get("/api/health").status_code == 200
+
+    assert other_connections() <= before
+
+
 def test_openapi_schema_generates_without_warnings():
     from django.core.management import call_command
 
