@@ -9,7 +9,7 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
-from catalogue import search, selectors  # noqa: E402
+from catalogue import selectors  # noqa: E402
 from catalogue.models import Category  # noqa: E402
 
 PAGE = 20
@@ -42,15 +42,14 @@ CASES = {
 for name, (filters, pages) in CASES.items():
     category_ids = departments.get(filters.category) if filters.category else None
     products = selectors.product_list(filters=filters, category_ids=category_ids)
-    with search.similarity_threshold():
-        ids = products.values_list("id", flat=True)
-        for page in pages:
-            offset = (page - 1) * PAGE
-            plan = ids[offset : offset + PAGE].explain(analyze=True)
-            print(f"--- {name}: page {page}\n{plan}\n")
-        # As the count runs it: the filter's rows, no ranking, no order.
-        sql, params = products.order_by().values("pk").query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN ANALYZE SELECT COUNT(*) FROM ({sql}) AS page", params)
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-        print(f"--- {name}: count\n{plan}\n")
+    ids = products.values_list("id", flat=True)
+    for page in pages:
+        offset = (page - 1) * PAGE
+        plan = ids[offset : offset + PAGE].explain(analyze=True)
+        print(f"--- {name}: page {page}\n{plan}\n")
+    # As the count runs it: the filter's rows, no ranking, no order.
+    sql, params = products.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN ANALYZE SELECT COUNT(*) FROM ({sql}) AS page", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    print(f"--- {name}: count\n{plan}\n")

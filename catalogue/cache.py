@@ -56,7 +56,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 from rest_framework.renderers import JSONRenderer
 
-from catalogue import search, selectors
+from catalogue import selectors
 from catalogue.errors import ProductNotFound, UnknownCategory
 
 logger = logging.getLogger(__name__)
@@ -350,10 +350,14 @@ def product_ids_cached(
     timeout = settings.CATALOGUE_CACHE_SECONDS
     if filters.in_stock is not None:
         timeout = settings.CATALOGUE_STOCK_HINT_CACHE_SECONDS
-    head = cache.get(key)
+    head, first_page = cache.get(key), None
     if head is None:
-        head = _product_ids_head(filters=filters)
-        cache.set(key, head, timeout=timeout)
+        head, first_page = _product_ids_head(filters=filters)
+        if first_page:
+            first_page_key = _slice_key(key, 0, len(first_page))
+            cache.set_many({key: head, first_page_key: first_page}, timeout=timeout)
+        else:
+            cache.set(key, head, timeout=timeout)
     if head == MISSING:
         raise UnknownCategory(
             f"No category with the slug {filters.category!r}.",
@@ -361,26 +365,36 @@ def product_ids_cached(
         )
     count, category_ids = head
     return ProductIds(
-        filters=filters, category_ids=category_ids, count=count, key=key, timeout=timeout
+        filters=filters,
+        category_ids=category_ids,
+        count=count,
+        key=key,
+        timeout=timeout,
+        first_page=first_page,
     )
 
 
-def _product_ids_head(*, filters: selectors.ProductFilters) -> tuple[int, list[int] | None] | str:
-    """(count, the category ids the filter reads) or MISSING for an unknown category."""
+def _product_ids_head(
+    *, filters: selectors.ProductFilters
+) -> tuple[tuple[int, list[int] | None] | str, list[int] | None]:
+    """(count, the category ids the filter reads) or MISSING for an unknown category; and for a
+    search, the ids of its first page (of the API's default size), read with the count."""
     category_ids = None
     if filters.category is not None:
         category_ids = selectors.category_with_descendant_ids(slug=filters.category)
         if category_ids is None:
-            return MISSING
-    with _searching(filters):
-        return selectors.product_list(
-            filters=filters, category_ids=category_ids
-        ).count(), category_ids
+            return MISSING, None
+    products = selectors.product_list(filters=filters, category_ids=category_ids)
+    if filters.q is None:
+        return (products.count(), category_ids), None
+    first_page, count = selectors.product_ids_first_counted(
+        products, limit=settings.REST_FRAMEWORK["PAGE_SIZE"]
+    )
+    return (count, category_ids), first_page
 
 
-def _searching(filters: selectors.ProductFilters) -> contextlib.AbstractContextManager:
-    """Where the filter's queries run: with the search's similarity threshold when it searches."""
-    return search.similarity_threshold() if filters.q is not None else contextlib.nullcontext()
+def _slice_key(key: str, start: int, stop: int) -> str:
+    return f"{key}:{start}:{stop}"
 
 
 class ProductIds(Sequence):
@@ -395,9 +409,11 @@ class ProductIds(Sequence):
         count: int,
         key: str,
         timeout: float,
+        first_page: list[int] | None = None,
     ):
         self._filters, self._category_ids = filters, category_ids
         self._count, self._key, self._timeout = count, key, timeout
+        self._first_page = first_page or []  # read with the count: a slice within needs no read
 
     def __len__(self) -> int:
         return self._count
@@ -413,14 +429,15 @@ class ProductIds(Sequence):
             raise ValueError("a slice of product ids takes no step")
         if start >= stop:
             return []
-        key = f"{self._key}:{start}:{stop}"
+        if stop <= len(self._first_page):
+            return self._first_page[start:stop]
+        key = _slice_key(self._key, start, stop)
         product_ids = cache.get(key)
         if product_ids is None:
             products = selectors.product_list(
                 filters=self._filters, category_ids=self._category_ids
             ).values_list("id", flat=True)
-            with _searching(self._filters):
-                product_ids = list(products[start:stop])
+            product_ids = list(products[start:stop])
             cache.set(key, product_ids, timeout=self._timeout)
         return product_ids
 

@@ -1,5 +1,7 @@
-"""Cache invalidation only (the one use of signals the team allows besides decoupling)."""
+"""Cache invalidation (the one use of signals the team allows besides decoupling), and the search's
+setting on every new database connection (Django's hook for a connection's session settings)."""
 
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -10,6 +12,7 @@ from catalogue.cache import (
     stock_hints_invalidate,
 )
 from catalogue.models import Category, Product
+from catalogue.search import match_similarity_set
 from catalogue.signals import stock_changed
 from yourlocalshop.cache import cache_recovered
 
@@ -46,3 +49,6 @@ def orphan_catalogue_cache(**kwargs) -> None:
     once it answers again: orphan everything (the cache refills from the database)."""
     catalogue_cache_invalidate()
     stock_hints_invalidate(product_ids=[])
+
+
+connection_created.connect(match_similarity_set, dispatch_uid="catalogue_match_similarity")

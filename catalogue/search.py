@@ -19,12 +19,10 @@ SQLite (the embedded default) has none of this: every word must appear in the na
 description, and products with more of the words in their name come first.
 """
 
-import contextlib
 import difflib
 import functools
 import operator
 import re
-from collections.abc import Iterator
 
 from django.conf import settings
 from django.contrib.postgres.search import (
@@ -89,23 +87,21 @@ def search_index_rebuild() -> int:
         return cursor.rowcount
 
 
-@contextlib.contextmanager
-def similarity_threshold(threshold: float = MATCH_SIMILARITY) -> Iterator[None]:
-    """(PostgreSQL) Run the queries inside with this word similarity threshold, which pg_trgm's
-    operators (and so its indexes) read from a setting: set for one transaction only."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)", [str(threshold)]
-        )
-        yield
+def match_similarity_set(*, connection, **kwargs) -> None:
+    """(PostgreSQL) On every new database connection, the word similarity above which a name
+    counts as a match: pg_trgm's operators (and so its indexes) read it from a setting. Set once
+    per connection rather than around each search query, where it took a transaction and a
+    statement of its own: three round trips more for each of a search's queries."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('pg_trgm.word_similarity_threshold', %s, false)",
+                [str(MATCH_SIMILARITY)],
+            )
 
 
 def products_matching(products: QuerySet[Product], q: str) -> QuerySet[Product]:
-    """`products` narrowed to those matching `q`, annotated with `relevance` (higher first).
-    Evaluate it inside `similarity_threshold()` (else pg_trgm's stricter default applies)."""
+    """`products` narrowed to those matching `q`, annotated with `relevance` (higher first)."""
     if connection.vendor == "postgresql":
         config = settings.CATALOGUE_SEARCH_CONFIG
         query = SearchQuery(q, search_type="websearch", config=config)
@@ -156,7 +152,12 @@ def search_suggestion(q: str) -> str | None:
     if connection.vendor != "postgresql":
         return None
     suggestion = []
-    with similarity_threshold(SUGGESTION_SIMILARITY), connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Looser than a match's threshold (set per connection), for this transaction only.
+        cursor.execute(
+            "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)",
+            [str(SUGGESTION_SIMILARITY)],
+        )
         for word in query_words(q):
             cursor.execute(
                 "SELECT name FROM catalogue_product WHERE is_active AND %s <%% name "

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from catalogue import search, selectors
+from catalogue import selectors
 from catalogue.models import Category, Product
 from catalogue.services import catalogue_import
 
@@ -57,8 +57,7 @@ def plan(filters: selectors.ProductFilters) -> str:
     if filters.category:
         category_ids = selectors.category_with_descendant_ids(slug=filters.category)
     products = selectors.product_list(filters=filters, category_ids=category_ids)
-    with search.similarity_threshold():
-        return products.values_list("id", flat=True).explain()
+    return products.values_list("id", flat=True).explain()
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,9 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.postgres.search import SearchQuery
+from django.db import connection
 from django.template import Context, Template
+from django.test.utils import CaptureQueriesContext
 
 from catalogue.models import Product
 from catalogue.tests.factories import CategoryFactory, ProductFactory
@@ -77,6 +79,25 @@ def test_relevance_without_a_search_lists_by_popularity(api_client, grocer):
 def test_a_sku_fragment_finds_the_product(api_client, grocer):
     assert skus(api_client.get("/api/products", {"q": "TEA-01"})) == ["TEA-0104"]
     assert skus(api_client.get("/api/products", {"q": "cho-000"})) == ["CHO-0003"]
+
+
+def test_a_search_reads_its_first_page_and_its_count_in_one_query(api_client, grocer):
+    """A search ranks every match before it returns the first, so the count comes with the first
+    page's ids: counting apart ran the whole search a second time."""
+    with CaptureQueriesContext(connection) as queries:
+        response = api_client.get("/api/products", {"q": "tea", "page_size": 1})
+        first_page = api_client.get("/api/products", {"q": "tea"})
+
+    assert response.json()["count"] == 2 and skus(response) == ["TEA-0205"]
+    assert skus(first_page) == ["TEA-0205", "TEA-0104"]
+    searches = [
+        query["sql"] for query in queries.captured_queries if "catalogue_product" in query["sql"]
+    ]
+    assert not [sql for sql in searches if "COUNT(*) AS" in sql], searches
+    id_reads = [sql for sql in searches if sql.startswith('SELECT "catalogue_product"."id" AS')]
+    # One read for both: the first page's ids with the count (the page of one is a slice of it),
+    # then the same ids cached.
+    assert len(id_reads) == 1 and "OVER" in id_reads[0], id_reads
 
 
 def test_every_word_of_the_query_must_match(api_client, grocer):
