@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from orders.enums import IdempotencyState, OrderStatus, RecoveryPoint
@@ -57,6 +57,23 @@ def request_fingerprint(*, method: str, path: str, body: Any) -> str:
 
 def response_is_stored(*, status: int, code: str | None) -> bool:
     return status < 500 and code not in UNSTORED_CODES
+
+
+class IdempotencyKeyTaken(Exception):
+    """A new key's claim (`idempotency_key_new`) found the key claimed by an earlier or a
+    concurrent request: claim it with `idempotency_begin`. Raised inside the claiming
+    transaction, which it aborts."""
+
+
+def idempotency_key_new(
+    *, caller: str, key: str, method: str, path: str, fingerprint: str
+) -> IdempotencyKey:
+    """The claim of a key, not stored yet: the execution inserts it with its first write
+    (`idempotency_link_order`), so the common case, a key never seen before, costs no statement
+    of its own. Reads nothing; a key that exists makes that insert raise `IdempotencyKeyTaken`."""
+    return IdempotencyKey(
+        caller=caller, key=key, request_method=method, request_path=path, fingerprint=fingerprint
+    )
 
 
 def idempotency_begin(
@@ -126,11 +143,24 @@ def idempotency_progress(*, record: IdempotencyKey, point: str, **fields: Any) -
 
 def idempotency_link_order(*, record: IdempotencyKey, order_id) -> bool:
     """Link a record that has no order yet to the order `order_id` that the caller's transaction
-    creates (recovery point `order_created`, lease renewed), in one conditional update that
-    holds the record's row lock until that transaction ends. False, changing nothing, when the
-    record has an order already (another execution of it made one). The foreign key is checked
-    when the transaction commits, so the order may be inserted after this."""
+    creates (recovery point `order_created`, lease renewed), in one statement that holds the
+    record's row lock until that transaction ends. False, changing nothing, when the record has
+    an order already (another execution of it made one). The foreign key is checked when the
+    transaction commits, so the order may be inserted after this.
+
+    A record not stored yet (`idempotency_key_new`) is inserted so: its claim commits with the
+    order, and a concurrent request with the same key waits on the unique index until then (and
+    finds the key claimed) or until a rollback (and claims it itself). `IdempotencyKeyTaken`
+    when the key exists; if the transaction rolls back, `idempotency_claim_rolled_back`."""
     now = timezone.now()
+    if record._state.adding:
+        record.recovery_point = RecoveryPoint.ORDER_CREATED
+        record.order_id, record.locked_at = order_id, now
+        try:
+            record.save(force_insert=True)
+        except IntegrityError as error:
+            raise IdempotencyKeyTaken() from error
+        return True
     linked = IdempotencyKey.objects.filter(pk=record.pk, order__isnull=True).update(
         recovery_point=RecoveryPoint.ORDER_CREATED, order_id=order_id, locked_at=now, updated_at=now
     )
@@ -139,6 +169,15 @@ def idempotency_link_order(*, record: IdempotencyKey, order_id) -> bool:
         record.order_id = order_id
         record.locked_at = now
     return bool(linked)
+
+
+def idempotency_claim_rolled_back(record: IdempotencyKey) -> None:
+    """`record` was inserted by `idempotency_link_order` in a transaction that rolled back: it
+    is a claim not stored again, whose answer `idempotency_complete` inserts."""
+    record.pk = None
+    record._state.adding = True
+    record.recovery_point = RecoveryPoint.STARTED
+    record.order_id = record.locked_at = None
 
 
 def stored_response(record: IdempotencyKey) -> StoredResponse:
@@ -154,7 +193,14 @@ def idempotency_complete(
 ) -> StoredResponse:
     """Store the final response and unlock (moving the recovery point to `point` if given), in one
     conditional statement; returns `response`, or the one an earlier execution of the same key
-    stored first (its lease had run out meanwhile), which wins."""
+    stored first (its lease had run out meanwhile), which wins.
+
+    A claim not stored (`idempotency_key_new`: refused before or by its first transaction, which
+    rolled the claim back) is inserted completed. If a concurrent request with the same key has
+    claimed it meanwhile, that request's answer is the key's: it is returned once stored, else
+    `response` is answered without being stored (replays get that request's answer)."""
+    if record._state.adding:
+        return _idempotency_complete_unstored(record=record, response=response)
     completed = {
         "state": IdempotencyState.COMPLETED,
         "locked_at": None,
@@ -173,8 +219,34 @@ def idempotency_complete(
     return response
 
 
+def _idempotency_complete_unstored(
+    *, record: IdempotencyKey, response: StoredResponse
+) -> StoredResponse:
+    stored = create_unless_duplicate(
+        IdempotencyKey.objects,
+        caller=record.caller,
+        key=record.key,
+        request_method=record.request_method,
+        request_path=record.request_path,
+        fingerprint=record.fingerprint,
+        state=IdempotencyState.COMPLETED,
+        response_status=response.status,
+        response_body=response.body,
+        response_headers=response.headers,
+    )
+    if stored is not None:
+        return response
+    claimed = IdempotencyKey.objects.get(caller=record.caller, key=record.key)
+    if claimed.state == IdempotencyState.COMPLETED and claimed.fingerprint == record.fingerprint:
+        return stored_response(claimed)
+    return response
+
+
 def idempotency_release(*, record: IdempotencyKey) -> None:
-    """Unlock without storing anything, so a retry with the same key resumes the execution."""
+    """Unlock without storing anything, so a retry with the same key resumes the execution (a
+    claim not stored holds nothing)."""
+    if record._state.adding:
+        return
     IdempotencyKey.objects.filter(pk=record.pk, state=IdempotencyState.IN_PROGRESS).update(
         locked_at=None, updated_at=timezone.now()
     )

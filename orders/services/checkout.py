@@ -62,7 +62,11 @@ from orders.gateways import (
     validated_refund,
     with_retries,
 )
-from orders.idempotency import idempotency_link_order, idempotency_progress
+from orders.idempotency import (
+    idempotency_claim_rolled_back,
+    idempotency_link_order,
+    idempotency_progress,
+)
 from orders.metrics import checkout_outcome_counted
 from orders.models import IdempotencyKey, Order, OrderLine, Payment, Refund
 from orders.services.invoices import invoice_issue
@@ -119,15 +123,28 @@ def order_place(*, record: IdempotencyKey, request: CheckoutRequest) -> Order:
 # --- Phase 1 ------------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def _phase_1_reserve(
     *, record: IdempotencyKey, request: CheckoutRequest
 ) -> tuple[Order, InventoryReservation | None]:
     """The order to charge, and the reservation made for it by this call (None when the order
     was made earlier: phase 3 then reads its reservation's lines back)."""
-    # The common case, a record without an order, is one conditional update that links it to
-    # the order this transaction creates and locks it, as the locking read below does; only a
-    # record that has an order (resumed, or given one meanwhile by another execution) is read.
+    new_key = record._state.adding
+    try:
+        return _phase_1_transaction(record=record, request=request)
+    except BaseException:
+        if new_key:
+            idempotency_claim_rolled_back(record)
+        raise
+
+
+@transaction.atomic
+def _phase_1_transaction(
+    *, record: IdempotencyKey, request: CheckoutRequest
+) -> tuple[Order, InventoryReservation | None]:
+    # The common case, a new key or a record without an order, is one statement (the key's
+    # insert, or a conditional update) that links it to the order this transaction creates and
+    # locks it, as the locking read below does; only a record that has an order (resumed, or
+    # given one meanwhile by another execution) is read.
     new_order_id = uuid.uuid4()
     linked = record.order_id is None and idempotency_link_order(
         record=record, order_id=new_order_id

@@ -18,9 +18,11 @@ from carts.errors import CartEmpty
 from orders.enums import RecoveryPoint
 from orders.errors import IdempotencyRequestInProgress
 from orders.idempotency import (
+    IdempotencyKeyTaken,
     StoredResponse,
     idempotency_begin,
     idempotency_complete,
+    idempotency_key_new,
     idempotency_release,
     request_fingerprint,
     response_is_stored,
@@ -59,29 +61,25 @@ def _checkout_caller(*, user, cookie_cart_id: uuid.UUID | None) -> str:
     return f"cart:{cookie_cart_id}"
 
 
-def checkout_begin(
-    *,
-    user,
-    cookie_cart_id: uuid.UUID | None,
-    key: str,
-    path: str,
-    body: Any,
-    in_progress_wait_seconds: float = 0,
+def _checkout_claim_taken(
+    *, attempt: IdempotencyKey, in_progress_wait_seconds: float
 ) -> IdempotencyKey | StoredResponse:
-    """Claim the checkout attempt `key` of this caller for `body`: returns the locked record to
-    execute, or the stored response of a completed attempt.
+    """Claim the key of `attempt` (a claim not stored, whose key exists): returns the locked
+    record to execute, or the stored response of a completed attempt.
 
     A concurrent execution of the same attempt raises `IdempotencyRequestInProgress` at once, or
-    after waiting up to `in_progress_wait_seconds` for it to finish. Raises `CartEmpty` for a guest
-    without a cart and `IdempotencyKeyReused` for the same key with another body.
+    after waiting up to `in_progress_wait_seconds` for it to finish. Raises
+    `IdempotencyKeyReused` for the same key with another body.
     """
-    caller = _checkout_caller(user=user, cookie_cart_id=cookie_cart_id)
-    fingerprint = request_fingerprint(method="POST", path=path, body=body)
     deadline = time.monotonic() + in_progress_wait_seconds
     while True:
         try:
             return idempotency_begin(
-                caller=caller, key=key, method="POST", path=path, fingerprint=fingerprint
+                caller=attempt.caller,
+                key=attempt.key,
+                method=attempt.request_method,
+                path=attempt.request_path,
+                fingerprint=attempt.fingerprint,
             )
         except IdempotencyRequestInProgress:
             if time.monotonic() >= deadline:
@@ -150,16 +148,29 @@ def checkout_attempt(
     data: Mapping[str, Any],
     in_progress_wait_seconds: float = 0,
 ) -> StoredResponse | CheckoutOutcome:
-    """One checkout attempt (`checkout_begin`, then `checkout_execute` unless the attempt already
-    completed). Returns the stored answer of an attempt that completed earlier (a replay), or the
-    outcome of running it now, which the caller renders and passes to `checkout_answer`."""
-    claimed = checkout_begin(
-        user=user,
-        cookie_cart_id=cookie_cart_id,
+    """One checkout attempt. Returns the stored answer of an attempt that completed earlier (a
+    replay), or the outcome of running it now, which the caller renders and passes to
+    `checkout_answer`.
+
+    The key is first taken for new: the checkout inserts its claim in its first transaction.
+    Only a key that exists is then claimed on its own, and executed unless it completed already.
+    Raises `CartEmpty` for a guest without a cart, `IdempotencyKeyReused` for the same key with
+    another body and `IdempotencyRequestInProgress` (after waiting up to
+    `in_progress_wait_seconds`) while another execution of the key runs.
+    """
+    attempt = idempotency_key_new(
+        caller=_checkout_caller(user=user, cookie_cart_id=cookie_cart_id),
         key=key,
+        method="POST",
         path=path,
-        body=body,
-        in_progress_wait_seconds=in_progress_wait_seconds,
+        fingerprint=request_fingerprint(method="POST", path=path, body=body),
+    )
+    try:
+        return checkout_execute(record=attempt, user=user, cookie_cart_id=cookie_cart_id, data=data)
+    except IdempotencyKeyTaken:
+        pass
+    claimed = _checkout_claim_taken(
+        attempt=attempt, in_progress_wait_seconds=in_progress_wait_seconds
     )
     if isinstance(claimed, StoredResponse):
         return claimed

@@ -128,6 +128,50 @@ def test_order_place_crash_before_the_paid_answer_is_stored_answers_the_order_on
     assert replay.headers["Idempotent-Replayed"] == "true"
 
 
+def test_a_refusal_before_the_first_commit_stores_its_answer_for_the_key(customer_client, product):
+    """A new key's claim commits with the order; a refusal rolls it back, so the answer is
+    stored on its own, and the key answers with it even once the stock is back."""
+    add_to_cart(customer_client, product, quantity=5)
+    stock_set_on_hand(product=product, on_hand=2, kind=MovementReason.ADJUSTMENT)
+    key = new_key()
+
+    refused = checkout(customer_client, key=key)
+    stock_set_on_hand(product=product, on_hand=10, kind=MovementReason.ADJUSTMENT)
+    replay = checkout(customer_client, key=key)
+
+    assert refused.status_code == 409, refused.content
+    assert replay.content == refused.content
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert not Order.objects.exists()
+    assert IdempotencyKey.objects.get().order_id is None
+
+
+def test_a_refused_execution_whose_key_was_claimed_meanwhile_answers_with_that_claims_answer(
+    customer_client, product
+):
+    """Between the rollback of a refused claim and the store of its answer, a request with the
+    same key can claim the key and pay: the key's answer is then that request's, for both."""
+    add_to_cart(customer_client, product, quantity=5)
+    stock_set_on_hand(product=product, on_hand=2, kind=MovementReason.ADJUSTMENT)
+    key = new_key()
+    twin = []
+
+    def restock_and_pay_with_the_same_key():
+        stock_set_on_hand(product=product, on_hand=10, kind=MovementReason.ADJUSTMENT)
+        twin.append(checkout(customer_client, key=key))
+
+    with around_step(
+        "orders.services.execution.idempotency_complete", before=restock_and_pay_with_the_same_key
+    ):
+        first = checkout(customer_client, key=key)
+
+    assert twin[0].status_code == 201, twin[0].content
+    assert first.content == twin[0].content
+    assert checkout(customer_client, key=key).content == twin[0].content
+    assert Order.objects.get().status == OrderStatus.PAID
+    assert MockCharge.objects.count() == 1
+
+
 def test_order_place_crash_before_charge_is_resumed_with_one_charge(customer_client, product):
     add_to_cart(customer_client, product)
     key = new_key()

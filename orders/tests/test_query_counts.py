@@ -18,7 +18,7 @@ GUEST_ADD_TO_EXISTING_CART = 5
 GUEST_FIRST_ADD = 5  # creates the cart
 CUSTOMER_ADD_TO_EXISTING_CART = 6
 CUSTOMER_FIRST_ADD = 7  # after a checkout: creates the customer's next cart
-CHECKOUT_ONE_LINE = 26  # a customer's; one line, one invoice
+CHECKOUT_ONE_LINE = 25  # a customer's; one line, one invoice
 GUEST_CHECKOUT_ONE_LINE = CHECKOUT_ONE_LINE + 2  # the per-address reservation cap
 PER_FURTHER_LINE = 1  # the line's hold; its sale, ledger row and order lines are bulk writes
 
