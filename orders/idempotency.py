@@ -89,7 +89,9 @@ def idempotency_begin(
     is held only for this short transaction, never during the execution itself.
     """
     now = timezone.now()
-    # The common case, a new key, is one insert; the unique constraint arbitrates races.
+    # An insert first, the unique constraint arbitrating races. The checkout claims a new key in
+    # its first transaction and comes here only for a key found taken, so there the insert is
+    # refused, unless the key was purged since (it is then claimed here anew).
     created = create_unless_duplicate(
         IdempotencyKey.objects,
         caller=caller,

@@ -2,8 +2,9 @@
 
 `order_place` runs three phases and never holds a transaction or row lock across the payment call:
 
-1. reserve (transaction): claim the cart, price it now, reserve its stock for the payment window,
-   create the order `pending_payment` with price snapshots and the provider idempotency key.
+1. reserve (transaction): claim a new Idempotency-Key and the cart, price it now, reserve its
+   stock for the payment window, create the order `pending_payment` with price snapshots and the
+   provider idempotency key.
 2. charge (no transaction): the payment gateway, retried on transient errors with the same key.
 3. complete (transaction): commit the stock, record the payment, mark the order paid and the cart
    checked out, publish `order_paid`, issue the invoice.
