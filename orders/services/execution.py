@@ -94,9 +94,12 @@ def checkout_execute(
     cookie_cart_id: uuid.UUID | None,
     data: Mapping[str, Any],
 ) -> CheckoutOutcome:
-    """Run the claimed attempt `record`: place the order of the caller's open cart with the
-    validated checkout `data`. Returns the paid order, or the domain error refusing it, as a
+    """Run the attempt `record`: place the order of the caller's open cart with the validated
+    checkout `data`. Returns the paid order, or the domain error refusing it, as a
     `CheckoutOutcome` for the front end to render and answer with (`checkout_answer`).
+    `record` is claimed (`idempotency_begin`), or a new key's claim not stored yet
+    (`idempotency_key_new`) that the checkout's first transaction inserts: `IdempotencyKeyTaken`
+    when the key exists.
 
     Guarantees (with `order_place`'s own): an outcome that is not final (a 5xx-class domain error)
     or an unexpected exception unlocks `record` without storing, so a retry resumes it.
